@@ -1,0 +1,74 @@
+"""create_app(settings): the ASGI app — vendor routers, the /_sandbox control plane, and the middleware."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sandbox import __version__
+from sandbox.api import cards, oauth
+from sandbox.api.deps import validation_error
+from sandbox.api.responses import failure_body, json_response
+from sandbox.config import Settings
+from sandbox.control.router import build_control_app
+from sandbox.core import Sandbox
+from sandbox.errors import AuthError, VendorError
+from sandbox.middleware.envelope import EnvelopeMiddleware
+from sandbox.timefmt import iso_utc
+
+log = logging.getLogger("enkash_sandbox")
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None, core: Sandbox | None = None) -> FastAPI:
+    core = core or Sandbox(settings)
+    core.start()
+    app = FastAPI(title="EnKash Sandbox", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.core = core
+
+    app.include_router(oauth.router)
+    app.include_router(cards.router)
+
+    control = build_control_app(core)
+    control.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/_sandbox", control)
+
+    _install_error_handlers(app)
+    app.add_middleware(EnvelopeMiddleware, core=core)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(VendorError)
+    async def vendor_error(request: Request, exc: VendorError):
+        return json_response(failure_body(request.app.state.core.settings, exc.message, exc.errors), exc.status)
+
+    @app.exception_handler(AuthError)
+    async def auth_error(_request: Request, exc: AuthError):
+        headers = {"WWW-Authenticate": f'Bearer error="{exc.error}"'} if exc.status == 401 else None
+        return json_response({"error": exc.error, "error_description": exc.description}, exc.status, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation(request: Request, exc: RequestValidationError):
+        from pydantic import ValidationError
+
+        err = validation_error(ValidationError.from_exception_data("request", list(exc.errors())))
+        return json_response(failure_body(request.app.state.core.settings, err.message, err.errors), err.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def spring_http_error(request: Request, exc: StarletteHTTPException):
+        # Spring Boot's default error body, which is what EnKash answers for unknown paths and methods
+        phrase = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        body = {"timestamp": iso_utc(request.app.state.core.clock.now()), "status": exc.status_code,
+                "error": phrase, "path": request.url.path}
+        return json_response(body, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response(failure_body(request.app.state.core.settings, "Internal Server Error"), 500)

@@ -1,0 +1,88 @@
+"""The sandbox's core object: settings, store, clock and the domain services, wired once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from sandbox import jsonio
+from sandbox.clock import Clock
+from sandbox.config import Settings
+from sandbox.domain.accounts import AccountService
+from sandbox.domain.auth import AuthService
+from sandbox.domain.cards import CardService
+from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES
+from sandbox.domain.ledger import DuplicateReference, Ledger
+from sandbox.domain.tenants import TenantService
+from sandbox.domain.transactions import TransactionService
+from sandbox.store.db import Database
+
+T = TypeVar("T")
+
+
+class Sandbox:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.db = Database(self.settings.database_target(), seed=self.settings.seed)
+        self.clock = Clock(load=lambda: self.db.get_meta("clock"), save=lambda v: self.db.set_meta("clock", v))
+        self.default_account_types = DEFAULT_ACCOUNT_TYPES
+        self.ledger = Ledger(self)
+        self.auth = AuthService(self)
+        self.tenants = TenantService(self)
+        self.accounts = AccountService(self)
+        self.cards = CardService(self)
+        self.transactions = TransactionService(self)
+        self._faker = None
+        self._faker_lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the store, adopt its seed, and seed the demo tenant the first time."""
+        self.db.create_all()
+        stored = self.db.get_meta("seed")
+        if stored is not None:
+            # ids are a permutation keyed by the seed: continuing a store under another seed could collide
+            self.db.seed = int(stored)
+        else:
+            self.db.set_meta("seed", str(self.db.seed))
+        self.clock.reload()
+        if self.settings.seed_demo and self.db.get_meta("demo") is None:
+            self.seed_demo()
+
+    def seed_demo(self) -> dict:
+        from sandbox.domain.seed import seed_demo
+
+        creds = seed_demo(self)
+        self.db.set_meta("demo", json.dumps(creds))
+        return creds
+
+    def demo_credentials(self) -> dict | None:
+        raw = self.db.get_meta("demo")
+        return json.loads(raw) if raw else None
+
+    # -- helpers the services share ---------------------------------------------------------
+    def faker(self, salt: str):
+        """A Faker for en_IN, re-seeded from the sandbox seed and a salt (imported lazily: it is slow)."""
+        with self._faker_lock:
+            if self._faker is None:
+                from faker import Faker
+
+                self._faker = Faker("en_IN")
+            self._faker.seed_instance(f"{self.db.seed}:{salt}")
+            return self._faker
+
+    @staticmethod
+    def jsonable(obj):
+        return jsonio.loads(jsonio.dumps(obj))
+
+    def with_replay(self, fn: Callable[[], T]) -> T:
+        """Run a money movement; on a duplicate reference either fail (default) or, with
+        duplicate_reference=replay, answer with what the first request was answered."""
+        try:
+            return fn()
+        except DuplicateReference as dup:
+            if self.settings.duplicate_reference == "replay" and dup.first_response is not None:
+                return dup.first_response
+            raise

@@ -1,0 +1,1 @@
+"""Business rules: ledger, tenants, cards, rewards, redemption, coins. No HTTP in here."""

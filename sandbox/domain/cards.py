@@ -1,0 +1,199 @@
+"""Cards: issuing, loading and unloading, and the card views partners search."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from sandbox import ids
+from sandbox.domain import scope
+from sandbox.domain.enums import NON_RELOADABLE
+from sandbox.domain.passwords import hash_password
+from sandbox.domain.requests import CardSearch, CreateCard, HolderFields, LoadBalance
+from sandbox.domain.views import card_view
+from sandbox.errors import BadRequest, BusinessFailure, Unprocessable
+from sandbox.money import from_minor, to_minor
+from sandbox.store.models import Card, CardAccount, CardHolder, Company
+
+CARD_STATE_FAILURES = {
+    "L": "Card is locked. Unlock the card (blockCode UL) before this operation",
+    "BL": "Card is blocked permanently",
+    "AP": "Card activation is in progress",
+}
+
+DEFAULT_CONTROLS = {
+    "posAllowed": False, "posAllowedAdmin": False, "atmAllowed": False, "atmAllowedAdmin": False,
+    "onlineAllowed": False, "onlineAllowedAdmin": False, "contactlessAllowed": False,
+    "contactlessAllowedAdmin": False, "internationalAllowed": False, "internationalAllowedAdmin": False,
+}
+
+
+def ensure_usable(card: Card) -> None:
+    """A locked, blocked or not-yet-active card cannot receive or spend money."""
+    if card.replaced_by:
+        raise BusinessFailure(f"Card {card.id} was replaced by {card.replaced_by}")
+    if card.status in CARD_STATE_FAILURES:
+        raise BusinessFailure(CARD_STATE_FAILURES[card.status])
+
+
+class CardService:
+    def __init__(self, core):
+        self.core = core
+
+    # -- holders ---------------------------------------------------------------------------
+    def new_holder(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
+                   password: str | None = None) -> CardHolder:
+        profile = {k: getattr(fields, k, None) for k in ("address", "address2", "city", "state", "country",
+                                                         "pincode")}
+        for key in ("physicalDeliveryAddressFlag", "deliveryAddress", "deliveryAddress2", "deliveryCity",
+                    "deliveryState", "deliveryCountry", "deliveryPincode"):
+            if hasattr(fields, key):
+                profile[key] = getattr(fields, key)
+        documents = [d.model_dump() for d in (fields.documents or [])]
+        pan = next((d["docNo"] for d in documents if d["docType"] == "PAN"), None)
+        profile["documents"] = documents
+        holder = CardHolder(
+            id=self.core.db.new_id(s, "user"), partner_id=company.partner_id, company_id=company.id,
+            title=fields.title, first_name=first_name or fields.firstName, middle_name=fields.middleName,
+            last_name=fields.lastName, email=fields.email, mobile=fields.mobile, gender=fields.gender,
+            special_date=fields.specialDate, pan=pan, profile={k: v for k, v in profile.items() if v is not None},
+            password_hash=hash_password(password or self.core.settings.holder_password),
+            created_at=self.core.clock.now(),
+        )
+        s.add(holder)
+        s.flush()
+        return holder
+
+    def resolve_holder(self, s: Session, company: Company, fields: HolderFields, user_id: str | None,
+                       *, first_name: str | None = None) -> CardHolder:
+        if user_id:
+            return scope.get_holder(s, company.id, user_id)
+        if not fields.mobile and not fields.email:
+            raise Unprocessable("One of userId, mobile or email is required to identify the card holder",
+                                errors=[{"field": "mobile", "message": "one of userId, mobile or email is required"}])
+        found = scope.find_holder(s, company.id, mobile=fields.mobile, email=fields.email)
+        return found or self.new_holder(s, company, fields, first_name=first_name)
+
+    # -- cards -----------------------------------------------------------------------------
+    def new_card(self, s: Session, account: CardAccount, holder: CardHolder, *, physical: bool = False,
+                 primary: bool = False, remarks: str | None = None, kyc_status: str | None = None) -> Card:
+        n = self.core.db.next_ids(s, "card")[0]
+        seed = self.core.db.seed
+        now = self.core.clock.now()
+        years = 2 if account.account_type in NON_RELOADABLE else 5
+        kyc = kyc_status or ("MIN_KYC_VERIFIED" if holder.pan else "NOT_UPLOADED")
+        card = Card(
+            id=ids.format_id(seed, "card", n), partner_id=account.partner_id, account_id=account.id,
+            user_id=holder.id, token=ids.hex_token(seed, "card-token", n),
+            masked_number="XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
+            expiry_month=f"{now.month:02d}", expiry_year=str(now.year + years), balance_minor=0,
+            status="UL", kyc_status=kyc,
+            bin_type=account.account_type, physical_card=physical, primary_card=primary, remarks=remarks,
+            controls=dict(DEFAULT_CONTROLS), created_at=now, modified_at=now,
+        )
+        s.add(card)
+        s.flush()
+        if primary and not account.primary_card_id:
+            account.primary_card_id = card.id
+            s.add(account)
+        return card
+
+    def view(self, s: Session, card: Card, account: CardAccount | None = None) -> dict:
+        account = account or s.get(CardAccount, card.account_id)
+        return card_view(card, s.get(CardHolder, card.user_id), account, s.get(Company, account.company_id))
+
+    def create(self, partner_id: str, req: CreateCard) -> dict:
+        return self.core.with_replay(lambda: self._create(partner_id, req))
+
+    def _create(self, partner_id: str, req: CreateCard) -> dict:
+        with self.core.db.write() as s:
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            if account.account_type in NON_RELOADABLE and req.loadAmount is None:
+                raise BadRequest("loadAmount is required for GIFT card accounts",
+                                 errors=[{"field": "loadAmount", "message": "is required for GIFT cards"}])
+            if req.transactionType == "DR":
+                raise Unprocessable("transactionType must be CR when creating a card",
+                                    errors=[{"field": "transactionType", "message": "must be CR"}])
+            company = s.get(Company, account.company_id)
+            holder = self.resolve_holder(s, company, req, req.userId)
+            existing = scope.card_of_holder(s, account.id, holder.id)
+            if existing is not None:
+                raise Unprocessable(f"Card already exists for userId: {holder.id} in cardAccountId: {account.id}"
+                                    f" (enKashCardId: {existing.id})",
+                                    errors=[{"field": "userId", "message": "already has a card in this account"}])
+            card = self.new_card(s, account, holder, physical=req.physicalCard, primary=req.primaryEnKashCard,
+                                 remarks=req.remarks)
+            txn = None
+            if req.loadAmount is not None:
+                minor = to_minor(req.loadAmount)
+                txn = self.core.ledger.account_to_card(
+                    s, account, card, minor, type=req.type or "ALLOCATE_FUND",
+                    transaction_code=req.transactionCode or "ALLOCATION", reference=req.reference,
+                    remarks=req.remarks, created_by=req.createdBy,
+                )
+                card.load_amount_minor = card.last_allocated_minor = minor
+                s.add(card)
+            view = self.view(s, card, account)
+            view["enkashCardTxnId"] = txn.id if txn else None
+            view["pgReferenceNumber"] = req.reference
+            if txn is not None:
+                txn.response = self.core.jsonable(view)
+            return view
+
+    # -- balance ---------------------------------------------------------------------------
+    def load(self, partner_id: str, req: LoadBalance) -> dict:
+        return self.core.with_replay(lambda: self._load(partner_id, req))
+
+    def _load(self, partner_id: str, req: LoadBalance) -> dict:
+        with self.core.db.write() as s:
+            card = scope.get_card_of_partner(s, partner_id, req.enKashCardId)
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId or card.account_id)
+            card = scope.get_card(s, account, req.enKashCardId)
+            if account.account_type in NON_RELOADABLE:
+                raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
+            ensure_usable(card)
+            minor = to_minor(req.amount)
+            move = self.core.ledger.account_to_card if req.transactionType == "CR" else \
+                self.core.ledger.card_to_account
+            txn = move(s, account, card, minor,
+                       type=req.type or ("LOAD_MONEY" if req.transactionType == "CR" else "UNALLOCATE_POINT"),
+                       transaction_code=req.transactionCode or "PRINCIPLE", reference=req.reference,
+                       description=req.description, remarks=req.remarks, created_by=req.createdBy)
+            if req.transactionType == "CR":
+                card.last_allocated_minor = minor
+                s.add(card)
+            payload = {
+                "enKashCardId": card.id,
+                "cardAccountId": account.id,
+                "companyId": account.company_id,
+                "userId": card.user_id,
+                "maskedNumber": card.masked_number,
+                "enkashCardTxnId": txn.id,
+                "pgReferenceNumber": req.reference,
+                "amount": req.amount,
+                "transactionType": req.transactionType,
+                "type": txn.type,
+                "transactionCode": txn.transaction_code,
+                "status": txn.status,
+                "otbBalance": from_minor(card.balance_minor),
+                "accountBalance": from_minor(account.balance_minor),
+            }
+            txn.response = self.core.jsonable(payload)
+            return payload
+
+    # -- search ----------------------------------------------------------------------------
+    def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict]:
+        """('one', card view) when enKashCardId is given, else ('list', {recordsCount, data})."""
+        with self.core.db.read() as s:
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            company = s.get(Company, account.company_id)
+            if req.enKashCardId:
+                card = scope.get_card(s, account, req.enKashCardId)
+                return "one", card_view(card, s.get(CardHolder, card.user_id), account, company)
+            query = (select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
+                     .where(Card.account_id == account.id).order_by(Card.created_at, Card.id))
+            if req.offset:
+                query = query.offset(req.offset)
+            if req.limit:
+                query = query.limit(req.limit)
+            data = [card_view(card, holder, account, company) for card, holder in s.exec(query)]
+            return "list", {"recordsCount": len(data), "data": data}

@@ -1,0 +1,162 @@
+"""The ledger: the only code that changes a balance.
+
+Every movement is one Transaction (what the partner sees) plus one LedgerEntry per balance it
+touches, written in the caller's transaction together with the balance change. Debits are
+conditional UPDATEs (`... WHERE balance >= amount`), so two racing debits can never overdraw,
+whatever the database's isolation level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from sandbox.errors import BusinessFailure, InsufficientBalance
+from sandbox.store.models import Card, CardAccount, LedgerEntry, Transaction
+
+ACCOUNT = "ACCOUNT"
+CARD = "CARD"
+
+# types that move money from the account to a card and count as allocation
+REPLACEMENT = "CARD_REPLACEMENT"
+REDEMPTION = "REDEMPTION"
+FUNDING = "ACCOUNT_FUNDING"
+
+
+class DuplicateReference(BusinessFailure):
+    def __init__(self, reference: str, account_id: str, first_response: dict | None = None):
+        # copied now: the first transaction's row is gone from the session once this rolls back
+        self.first_response = first_response
+        super().__init__(
+            f"Duplicate uniqueReferenceNumber: {reference} was already used on card account {account_id}"
+        )
+
+
+@dataclass
+class Leg:
+    kind: str  # ACCOUNT | CARD
+    holder: CardAccount | Card
+    delta: int  # signed paise
+
+
+class Ledger:
+    def __init__(self, core):
+        self.core = core
+
+    # -- references ------------------------------------------------------------------------
+    def find_reference(self, s: Session, account_id: str, reference: str | None) -> Transaction | None:
+        if not reference:
+            return None
+        return s.exec(
+            select(Transaction).where(Transaction.account_id == account_id,
+                                      Transaction.pg_reference_number == reference)
+        ).first()
+
+    def guard_reference(self, s: Session, account_id: str, reference: str | None) -> None:
+        first = self.find_reference(s, account_id, reference)
+        if first is not None:
+            raise DuplicateReference(reference, account_id, dict(first.response) if first.response else None)
+
+    # -- balance primitives ----------------------------------------------------------------
+    def _apply(self, s: Session, leg: Leg, *, insufficient: BusinessFailure) -> int:
+        model = CardAccount if leg.kind == ACCOUNT else Card
+        stmt = update(model).where(model.id == leg.holder.id)
+        if leg.delta < 0:
+            stmt = stmt.where(model.balance_minor >= -leg.delta)
+        stmt = stmt.values(balance_minor=model.balance_minor + leg.delta).returning(model.balance_minor)
+        row = s.execute(stmt, execution_options={"synchronize_session": False}).first()
+        if row is None:
+            raise insufficient
+        set_committed_value(leg.holder, "balance_minor", row[0])
+        return row[0]
+
+    def move(
+        self,
+        s: Session,
+        *,
+        legs: list[Leg],
+        account: CardAccount,
+        card: Card | None,
+        direction: str,
+        type: str,
+        amount_minor: int,
+        transaction_code: str | None = None,
+        reference: str | None = None,
+        description: str | None = None,
+        remarks: str | None = None,
+        created_by: str | None = None,
+        status: str = "SUCCESS",
+        insufficient: BusinessFailure | None = None,
+        at: datetime | None = None,
+    ) -> Transaction:
+        """Apply every leg (debits first, so a shortfall fails before anything is credited) and
+        record the transaction. Raises before writing anything visible if a debit cannot be met;
+        the caller's transaction rollback undoes any leg already applied."""
+        now = at or self.core.clock.now()
+        self.guard_reference(s, account.id, reference)
+        balances: dict[tuple[str, str], int] = {}
+        for leg in sorted(legs, key=lambda leg: leg.delta):
+            balances[(leg.kind, leg.holder.id)] = self._apply(
+                s, leg, insufficient=insufficient or InsufficientBalance()
+            )
+        txn = Transaction(
+            id=self.core.db.new_id(s, "txn"),
+            partner_id=account.partner_id,
+            account_id=account.id,
+            card_id=card.id if card else None,
+            user_id=card.user_id if card else None,
+            direction=direction,
+            type=type,
+            transaction_code=transaction_code,
+            amount_minor=amount_minor,
+            card_balance_after_minor=balances.get((CARD, card.id)) if card else None,
+            account_balance_after_minor=balances.get((ACCOUNT, account.id)),
+            pg_reference_number=reference,
+            status=status,
+            description=description,
+            remarks=remarks,
+            created_by=created_by,
+            created_at=now,
+        )
+        s.add(txn)
+        s.flush()
+        for leg in legs:
+            s.add(LedgerEntry(txn_id=txn.id, partner_id=account.partner_id, holder_kind=leg.kind,
+                              holder_id=leg.holder.id, amount_minor=leg.delta,
+                              balance_after_minor=balances[(leg.kind, leg.holder.id)], created_at=now))
+        if card is not None:
+            card.modified_at = now
+            s.add(card)
+        return txn
+
+    # -- the movements the product has -----------------------------------------------------
+    def fund_account(self, s: Session, account: CardAccount, amount_minor: int, *, remarks: str | None = None,
+                     reference: str | None = None) -> Transaction:
+        """Money arriving from outside (the partner prefunding its account)."""
+        return self.move(s, legs=[Leg(ACCOUNT, account, amount_minor)], account=account, card=None,
+                         direction="CR", type=FUNDING, transaction_code="PREFUND", amount_minor=amount_minor,
+                         reference=reference, remarks=remarks)
+
+    def account_to_card(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
+        kw.setdefault("insufficient", InsufficientBalance())
+        return self.move(s, legs=[Leg(ACCOUNT, account, -amount_minor), Leg(CARD, card, amount_minor)],
+                         account=account, card=card, direction="CR", amount_minor=amount_minor, **kw)
+
+    def card_to_account(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
+        kw.setdefault("insufficient", InsufficientBalance())
+        return self.move(s, legs=[Leg(CARD, card, -amount_minor), Leg(ACCOUNT, account, amount_minor)],
+                         account=account, card=card, direction="DR", amount_minor=amount_minor, **kw)
+
+    def card_spend(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
+        """Money leaving the system from a card (a redemption, a purchase)."""
+        kw.setdefault("insufficient", InsufficientBalance())
+        return self.move(s, legs=[Leg(CARD, card, -amount_minor)], account=account, card=card,
+                         direction="DR", amount_minor=amount_minor, **kw)
+
+    def card_refund(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
+        return self.move(s, legs=[Leg(CARD, card, amount_minor)], account=account, card=card,
+                         direction="CR", amount_minor=amount_minor, **kw)

@@ -1,0 +1,195 @@
+"""Request models for the vendor API, typed as the EnKash docs document them.
+
+Lenient where a Java/Jackson server is (numbers as strings, unknown fields ignored), strict where
+the docs set a rule (patterns, enums, positive amounts with two decimals).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from sandbox.domain.enums import ACCOUNT_TYPES, TRANSACTION_TYPES
+from sandbox.money import AmountError, parse_amount
+from sandbox.timefmt import parse_iso
+
+EMAIL_PATTERN = r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$"
+MOBILE_PATTERN = r"^\d{10}$"
+PAN_PATTERN = r"^[A-Z]{5}[0-9]{4}[A-Z]$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        return parse_amount(value)
+    except AmountError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _amount_or_zero(value: object) -> Decimal:
+    try:
+        return parse_amount(value, allow_zero=True)
+    except AmountError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _special_date(value: str) -> str:
+    for fmt in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            datetime.strptime(value, fmt)
+            return value
+        except ValueError:
+            continue
+    raise ValueError("must be a date as dd-MM-yyyy (e.g. 02-09-2001)")
+
+
+def _instant(value: str) -> str:
+    try:
+        parse_iso(value)
+    except ValueError as exc:
+        raise ValueError("must be an ISO-8601 date-time such as 2025-01-24T08:47:01.505Z") from exc
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+OptionalAmountBound = Annotated[Decimal, BeforeValidator(_amount_or_zero)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_printable)]
+Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_printable)]
+Mobile = Annotated[str, StringConstraints(pattern=MOBILE_PATTERN)]
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
+Title = Literal["Mr", "Ms", "Mrs"]
+Gender = Literal["M", "F"]
+Direction = Literal["CR", "DR"]
+TxnType = Literal[TRANSACTION_TYPES]  # type: ignore[valid-type]
+Instant = Annotated[str, AfterValidator(_instant)]
+
+
+class VendorModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, populate_by_name=True)
+
+
+class CardAccountCreate(VendorModel):
+    companyId: Id
+    companyName: Name
+    userId: Id | None = None
+    planMasterId: Id
+    email: Email
+    mobile: Mobile
+    accountTitle: Name
+    accountType: Literal[ACCOUNT_TYPES]  # type: ignore[valid-type]
+
+
+class AccountRef(VendorModel):
+    cardAccountId: Id
+    companyId: Id
+
+
+class Document(VendorModel):
+    docType: Literal["PAN", "AADHAAR", "PASSPORT", "DRIVING_LICENSE", "VOTER_ID"]
+    docNo: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class HolderFields(VendorModel):
+    email: Email | None = None
+    mobile: Mobile | None = None
+    title: Title | None = None
+    firstName: Name | None = None
+    middleName: Name | None = None
+    lastName: Name | None = None
+    gender: Gender | None = None
+    specialDate: Annotated[str, AfterValidator(_special_date)] | None = None
+    address: Text | None = None
+    address2: Text | None = None
+    city: Name | None = None
+    state: Name | None = None
+    country: Name | None = None
+    pincode: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    documents: list[Document] | None = Field(default=None, max_length=10)
+
+
+class CreateCard(HolderFields):
+    userId: Id | None = None
+    companyId: Id
+    cardAccountId: Id
+    primaryEnKashCard: bool = False
+    physicalCard: bool = False
+    loadAmount: Amount | None = None
+    remarks: Text | None = None
+    createdBy: Name | None = None
+    physicalDeliveryAddressFlag: bool = False
+    deliveryAddress: Text | None = None
+    deliveryAddress2: Text | None = None
+    deliveryCity: Name | None = None
+    deliveryState: Name | None = None
+    deliveryCountry: Name | None = None
+    deliveryPincode: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    transactionCode: Name | None = None
+    transactionType: Direction | None = None
+    type: TxnType | None = None
+    uniqueReferenceNumber: Reference | None = None
+    uniqueReferenceNum: Reference | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.uniqueReferenceNumber or self.uniqueReferenceNum
+
+
+class LoadBalance(VendorModel):
+    companyId: Id | None = None
+    cardAccountId: Id | None = None
+    enKashCardId: Id
+    createdBy: Name | None = None
+    amount: Amount
+    transactionType: Direction
+    description: Text | None = None
+    type: TxnType | None = None
+    transactionCode: Name | None = None
+    uniqueReferenceNumber: Reference | None = None
+    uniqueReferenceNum: Reference | None = None
+    remarks: Text | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.uniqueReferenceNumber or self.uniqueReferenceNum
+
+
+class CardSearch(VendorModel):
+    cardAccountId: Id
+    companyId: Id
+    enKashCardId: Id | None = None
+    # not documented; a sandbox extension for large accounts (absent = every card, as documented)
+    offset: int | None = Field(default=None, ge=0)
+    limit: int | None = Field(default=None, ge=1, le=10_000)
+
+
+class TransactionSearch(VendorModel):
+    companyId: Id
+    cardAccountId: Id
+    companyName: Name | None = None
+    cardHolderName: Name | None = None
+    userId: Id | None = None
+    enKashCardId: Id | None = None
+    status: Name | None = None
+    enKashTransactionIds: list[Id] | None = Field(default=None, max_length=1000)
+    enKashTransactionId: Id | None = None
+    cardTransactionType: Direction | None = None
+    amountFrom: OptionalAmountBound | None = None
+    amountTo: OptionalAmountBound | None = None
+    pgReferenceNumbers: list[Reference] | None = Field(default=None, max_length=1000)
+    pgReferenceNumber: Reference | None = None
+    txnDateFrom: Instant | None = None
+    txnDateTo: Instant | None = None
+    offset: int | None = Field(default=None, ge=0)
+    limit: int | None = Field(default=None, ge=1, le=10_000)

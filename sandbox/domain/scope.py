@@ -1,0 +1,66 @@
+"""Tenant-scoped look-ups. An id of another tenant is answered exactly like an unknown id."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from sandbox.errors import NotFound
+from sandbox.store.models import Card, CardAccount, CardHolder, Company
+
+
+def account_not_found(company_id: str | None, account_id: str | None) -> NotFound:
+    # the wording EnKash documents for the bulk API's 404
+    return NotFound(f"Card account not found for companyId: {company_id} and cardAccountId: {account_id}")
+
+
+def get_account(s: Session, partner_id: str, company_id: str | None, account_id: str | None,
+                *, for_update: bool = False) -> CardAccount:
+    account = s.get(CardAccount, account_id) if account_id else None
+    if account is None or account.partner_id != partner_id or (company_id and account.company_id != company_id):
+        raise account_not_found(company_id, account_id)
+    return account
+
+
+def get_company(s: Session, partner_id: str, company_id: str) -> Company:
+    company = s.get(Company, company_id)
+    if company is None or company.partner_id != partner_id:
+        raise NotFound(f"Company not found: {company_id}")
+    return company
+
+
+def get_card(s: Session, account: CardAccount, card_id: str | None) -> Card:
+    card = s.get(Card, card_id) if card_id else None
+    if card is None or card.account_id != account.id:
+        raise NotFound(f"EnKash card not found for cardAccountId: {account.id} and enKashCardId: {card_id}")
+    return card
+
+
+def get_card_of_partner(s: Session, partner_id: str, card_id: str | None) -> Card:
+    card = s.get(Card, card_id) if card_id else None
+    if card is None or card.partner_id != partner_id:
+        raise NotFound(f"EnKash card not found: {card_id}")
+    return card
+
+
+def get_holder(s: Session, company_id: str, user_id: str) -> CardHolder:
+    holder = s.get(CardHolder, user_id)
+    if holder is None or holder.company_id != company_id:
+        raise NotFound(f"User not found for companyId: {company_id} and userId: {user_id}")
+    return holder
+
+
+def find_holder(s: Session, company_id: str, *, mobile: str | None, email: str | None) -> CardHolder | None:
+    if mobile:
+        found = s.exec(select(CardHolder).where(CardHolder.company_id == company_id,
+                                                CardHolder.mobile == mobile)).first()
+        if found:
+            return found
+    if email:
+        return s.exec(select(CardHolder).where(CardHolder.company_id == company_id,
+                                               CardHolder.email == email)).first()
+    return None
+
+
+def card_of_holder(s: Session, account_id: str, user_id: str) -> Card | None:
+    return s.exec(select(Card).where(Card.account_id == account_id, Card.user_id == user_id,
+                                     Card.replaced_by == None)).first()  # noqa: E711

@@ -1,0 +1,110 @@
+"""Tenants: a partner with its credentials, one company, and a funded card account of each common type."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from sandbox import ids
+from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
+from sandbox.domain.passwords import hash_password
+from sandbox.domain.requests import HolderFields
+from sandbox.money import from_minor, to_minor
+from sandbox.store.models import CardAccount, Company, Partner
+
+
+class TenantService:
+    def __init__(self, core):
+        self.core = core
+
+    def provision(
+        self,
+        *,
+        encryption: str | None = None,
+        fund_balance: Decimal | None = None,
+        name: str | None = None,
+        fixed: dict | None = None,
+        account_types: tuple[str, ...] = DEFAULT_ACCOUNT_TYPES,
+    ) -> dict:
+        """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture)."""
+        with self.core.db.write() as s:
+            return self.provision_in(s, encryption=encryption, fund_balance=fund_balance, name=name,
+                                     fixed=fixed, account_types=account_types)
+
+    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types) -> dict:
+        settings = self.core.settings
+        db = self.core.db
+        fixed = fixed or {}
+        n = db.next_ids(s, "tenant")[0]
+        seed = db.seed
+        faker = self.core.faker(f"tenant:{n}")
+        partner_id = fixed.get("partnerId") or db.new_id(s, "partner")
+        company_id = fixed.get("companyId") or db.new_id(s, "company")
+        company_name = fixed.get("companyName") or name or faker.company()
+        secret = fixed.get("clientSecret") or ids.hex_token(seed, "client-secret", n, 40)
+        username = str(fixed.get("username") or "6" + ids.digits(seed, "partner-username", n, 9))
+        password = fixed.get("password") or "Sbx@" + ids.hex_token(seed, "partner-password", n, 8)
+        mode = encryption or fixed.get("encryption") or settings.default_encryption
+        now = self.core.clock.now()
+        s.add(Partner(id=partner_id, name=fixed.get("name") or company_name, client_id=company_id,
+                      client_secret=secret, username=username, password_hash=hash_password(password),
+                      encryption=mode, created_at=now))
+        s.flush()
+        domain = "".join(ch for ch in company_name.lower() if ch.isalnum())[:20] or "company"
+        company = Company(id=company_id, partner_id=partner_id, name=company_name,
+                          email=f"admin@{domain}.example", mobile=username, created_at=now)
+        s.add(company)
+        s.flush()
+        # the company admin, whose primary card EnKash creates at onboarding (the HR-admin SSO card)
+        admin = self.core.cards.new_holder(
+            s, company,
+            HolderFields(title="Mr", firstName="Admin", lastName=company_name.split()[0][:40],
+                         email=f"hr@{domain}.example", mobile="7" + ids.digits(seed, "admin-mobile", n, 9)),
+        )
+        fund = Decimal(settings.default_fund_balance) if fund_balance is None else fund_balance
+        accounts: dict[str, str] = {}
+        for account_type in account_types:
+            account = self.core.accounts.new_account(
+                s, company, account_type, f"{company_name} {account_type.replace('_', ' ').title()}",
+                plan_master_id=db.new_id(s, "plan"),
+            )
+            self.core.cards.new_card(s, account, admin, primary=True,
+                                     kyc_status="VERIFIED" if account_type in REWARD_ACCOUNTS else None)
+            if fund > 0:
+                self.core.ledger.fund_account(s, account, to_minor(fund), remarks="Sandbox prefunding")
+            accounts[account_type] = account.id
+        return {
+            "partnerId": partner_id,
+            "clientId": company_id,
+            "clientSecret": secret,
+            "username": username,
+            "password": password,
+            "companyId": company_id,
+            "companyName": company_name,
+            "cardAccounts": accounts,
+            "encryption": mode,
+        }
+
+    def list_partners(self) -> list[Partner]:
+        with self.core.db.read() as s:
+            return list(s.exec(select(Partner).order_by(Partner.created_at, Partner.id)))
+
+    def set_encryption(self, partner_id: str, mode: str) -> bool:
+        with self.core.db.write() as s:
+            partner = s.get(Partner, partner_id)
+            if partner is None:
+                return False
+            partner.encryption = mode
+            s.add(partner)
+        self.core.auth.clear_cache()
+        return True
+
+    def fund(self, account_id: str, amount: Decimal, remarks: str | None = None) -> dict | None:
+        with self.core.db.write() as s:
+            account = s.get(CardAccount, account_id)
+            if account is None:
+                return None
+            txn = self.core.ledger.fund_account(s, account, to_minor(amount), remarks=remarks)
+            return {"cardAccountId": account.id, "enkashCardTxnId": txn.id,
+                    "availableBalance": from_minor(account.balance_minor)}

@@ -1,0 +1,70 @@
+"""Transaction search (Get Transaction Details / Get All Transaction details)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_
+from sqlmodel import select
+
+from sandbox.domain import scope
+from sandbox.domain.requests import TransactionSearch
+from sandbox.domain.views import txn_view
+from sandbox.money import to_minor
+from sandbox.store.models import Card, CardHolder, Company, Transaction
+from sandbox.timefmt import parse_iso
+
+
+class TransactionService:
+    def __init__(self, core):
+        self.core = core
+
+    def search(self, partner_id: str, req: TransactionSearch) -> dict:
+        with self.core.db.read() as s:
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            query = (
+                select(Transaction, Card, CardHolder)
+                .join(Card, Card.id == Transaction.card_id)
+                .join(CardHolder, CardHolder.id == Card.user_id)
+                .where(Transaction.account_id == account.id)
+            )
+            # every filter is optional; a value that matches nothing simply yields no rows
+            if req.enKashCardId:
+                query = query.where(Transaction.card_id == req.enKashCardId)
+            if req.userId:
+                query = query.where(Transaction.user_id == req.userId)
+            if req.pgReferenceNumber:
+                query = query.where(Transaction.pg_reference_number == req.pgReferenceNumber)
+            if req.pgReferenceNumbers:
+                query = query.where(Transaction.pg_reference_number.in_(req.pgReferenceNumbers))
+            if req.enKashTransactionId:
+                query = query.where(Transaction.id == req.enKashTransactionId)
+            if req.enKashTransactionIds:
+                query = query.where(Transaction.id.in_(req.enKashTransactionIds))
+            if req.cardTransactionType:
+                query = query.where(Transaction.direction == req.cardTransactionType)
+            if req.status:
+                query = query.where(Transaction.status == req.status)
+            if req.amountFrom is not None:
+                query = query.where(Transaction.amount_minor >= to_minor(req.amountFrom))
+            if req.amountTo is not None:
+                query = query.where(Transaction.amount_minor <= to_minor(req.amountTo))
+            if req.txnDateFrom:
+                query = query.where(Transaction.created_at >= parse_iso(req.txnDateFrom))
+            if req.txnDateTo:
+                query = query.where(Transaction.created_at <= parse_iso(req.txnDateTo))
+            if req.cardHolderName:
+                pattern = f"%{req.cardHolderName.lower()}%"
+                query = query.where(or_(func.lower(CardHolder.first_name).like(pattern),
+                                        func.lower(CardHolder.last_name).like(pattern)))
+            if req.companyName and req.companyName.lower() not in self._company_name(s, account).lower():
+                return {"recordsCount": 0, "data": []}
+            query = query.order_by(Transaction.created_at.desc(), Transaction.id.desc())
+            if req.offset:
+                query = query.offset(req.offset)
+            if req.limit:
+                query = query.limit(req.limit)
+            data = [txn_view(txn, card, holder, account) for txn, card, holder in s.exec(query)]
+            return {"recordsCount": len(data), "data": data}
+
+    @staticmethod
+    def _company_name(s, account) -> str:
+        return s.get(Company, account.company_id).name

@@ -1,0 +1,1 @@
+"""Pure ASGI layers: encryption envelope, fault injection, journal."""

@@ -1,0 +1,50 @@
+"""Money is Decimal with two places in the domain and integer paise in the store.
+
+Integer minor units keep SQLite exact (it has no decimal type) and let a balance check and the
+debit be one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+# Java's BigDecimal would take more, but nothing in a sandbox needs more than a trillion rupees, and
+# bounding it keeps every amount exactly representable wherever it is rendered.
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+class AmountError(ValueError):
+    pass
+
+
+def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
+    """Parse a JSON number or numeric string the way a Jackson BigDecimal field would, then
+    apply the sandbox's money rules: finite, positive, at most two decimals, bounded."""
+    if isinstance(value, bool) or value is None:
+        raise AmountError("must be a number")
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise AmountError("must be a number") from exc
+    if not amount.is_finite():
+        raise AmountError("must be a finite number")
+    if amount < 0:
+        raise AmountError("must not be negative")
+    if amount == 0 and not allow_zero:
+        raise AmountError("must be greater than 0")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise AmountError("must have at most 2 decimal places")
+    if amount > MAX_AMOUNT:
+        raise AmountError(f"must not exceed {MAX_AMOUNT}")
+    return amount.quantize(CENT)
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def from_minor(minor: int) -> Decimal:
+    return (Decimal(minor) / 100).quantize(CENT)

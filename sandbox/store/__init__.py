@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables and the database engine. The only place that knows SQL."""

@@ -1,0 +1,150 @@
+"""The database: engine, pragmas, and the two ways in — read() and write().
+
+write() serialises writers: an in-process lock (so threads of one worker queue instead of spinning
+on SQLite's busy handler) plus BEGIN IMMEDIATE (so worker processes sharing the file queue on the
+database lock before they read a balance). Balance changes are also conditional UPDATEs, so an
+overdraw is impossible even where the engine allows concurrent writers (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from sandbox import ids
+from sandbox.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from sandbox.store.models import IdSequence, Meta
+
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
+
+
+class Database:
+    def __init__(self, url: str, *, seed: int = 42):
+        self.url = url
+        self.seed = seed
+        self.is_sqlite = url.startswith("sqlite")
+        self.is_memory = url in ("sqlite://", "sqlite:///:memory:")
+        self._write_lock = threading.RLock()
+        if self.is_sqlite:
+            kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+            if self.is_memory:
+                # one shared connection; every access goes through the write lock
+                kwargs["poolclass"] = StaticPool
+            self.engine: Engine = create_engine(url, **kwargs)
+            self._install_sqlite_hooks()
+        else:
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    def _install_sqlite_hooks(self) -> None:
+        memory = self.is_memory
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised on every connect
+            # let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode survives a process kill (only an OS crash can lose the last commits)
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def create_all(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- sessions --------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One short write transaction: commits on success, rolls back on any exception."""
+        with self._write_lock:
+            token = _immediate.set(True)
+            try:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    try:
+                        yield session
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+            finally:
+                _immediate.reset(token)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        # close() (not rollback()) ends the read: objects stay loaded for the caller to render
+        if self.is_memory:
+            with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+                yield session
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # -- ids -------------------------------------------------------------------------------
+    def next_ids(self, session: Session, kind: str, count: int = 1) -> list[int]:
+        """Reserve `count` consecutive counter values of a kind inside the caller's transaction."""
+        row = session.get(IdSequence, kind)
+        if row is None:
+            row = IdSequence(kind=kind, next_value=0)
+            session.add(row)
+        start = row.next_value
+        row.next_value = start + count
+        session.flush()
+        return list(range(start, start + count))
+
+    def new_id(self, session: Session, kind: str) -> str:
+        return ids.format_id(self.seed, kind, self.next_ids(session, kind)[0])
+
+    def new_ids(self, session: Session, kind: str, count: int) -> list[str]:
+        return [ids.format_id(self.seed, kind, n) for n in self.next_ids(session, kind, count)]
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self.read() as s:
+            row = s.get(Meta, key)
+            return row.value if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as s:
+            row = s.get(Meta, key)
+            if row is None:
+                s.add(Meta(key=key, value=value))
+            else:
+                row.value = value
+
+    # -- wiping ----------------------------------------------------------------------------
+    def wipe(self, session: Session, *, keep: frozenset[str] = frozenset()) -> None:
+        """Delete every row of every table (children first). Tables are read from the metadata,
+        so a table added later is covered without anyone remembering to add it here."""
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name not in keep:
+                session.execute(table.delete())
+
+    def table_names(self) -> list[str]:
+        return [t.name for t in SQLModel.metadata.sorted_tables]
+
+    def ping(self) -> bool:
+        with self.read() as s:
+            s.exec(select(Meta).limit(1))
+            return True
+
+    def raw(self, sql: str, **params):
+        with self.read() as s:
+            return s.execute(text(sql), params).all()

@@ -1,0 +1,184 @@
+"""SQLModel tables. Money columns hold integer paise (see sandbox.money)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _money() -> Column:
+    return Column(BigInteger, nullable=False, default=0)
+
+
+def _ts(nullable: bool = False):
+    # naive UTC everywhere; a plain DateTime column keeps SQLModel from demanding tz-aware values
+    return Field(default=None if nullable else ..., sa_column=Column(DateTime, nullable=nullable))
+
+
+class Meta(SQLModel, table=True):
+    """Small key/value facts about the store: seed, seeded flag, clock state."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class IdSequence(SQLModel, table=True):
+    __tablename__ = "id_sequence"
+    kind: str = Field(primary_key=True)
+    next_value: int = 0
+
+
+class Partner(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    client_id: str = Field(index=True, unique=True)
+    client_secret: str
+    username: str
+    password_hash: str
+    encryption: str = "required"
+    failed_logins: int = 0
+    locked: bool = False
+    created_at: datetime = _ts()
+
+
+class Company(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    name: str
+    email: str | None = None
+    mobile: str | None = None
+    created_at: datetime = _ts()
+
+
+class CardAccount(SQLModel, table=True):
+    __tablename__ = "card_account"
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    company_id: str = Field(index=True, foreign_key="company.id")
+    account_type: str
+    title: str
+    plan_master_id: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    balance_minor: int = Field(sa_column=_money())
+    primary_card_id: str | None = None
+    created_at: datetime = _ts()
+
+
+class CardHolder(SQLModel, table=True):
+    """An EnKash user (EK...) of a company; may log in with the password grant."""
+
+    __tablename__ = "card_holder"
+    __table_args__ = (
+        Index("ix_holder_company_mobile", "company_id", "mobile"),
+        Index("ix_holder_company_email", "company_id", "email"),
+        Index("ix_holder_partner_mobile", "partner_id", "mobile"),
+    )
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    company_id: str = Field(foreign_key="company.id")
+    title: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    gender: str | None = None
+    special_date: str | None = None
+    pan: str | None = None
+    # address, delivery address and KYC documents: read whole, never queried by field
+    profile: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    password_hash: str | None = None
+    failed_logins: int = 0
+    locked: bool = False
+    created_at: datetime = _ts()
+
+
+class Card(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_card_account_user", "account_id", "user_id"),
+        Index("ix_card_account_created", "account_id", "created_at"),
+    )
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    account_id: str = Field(foreign_key="card_account.id")
+    user_id: str = Field(index=True, foreign_key="card_holder.id")
+    token: str
+    masked_number: str
+    expiry_month: str
+    expiry_year: str
+    balance_minor: int = Field(sa_column=_money())
+    status: str = "UL"
+    kyc_status: str = "NOT_UPLOADED"
+    bin_type: str
+    kit_type: str = "RUPAY"
+    physical_card: bool = False
+    primary_card: bool = False
+    card_activated: bool = True
+    load_amount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    last_allocated_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    remarks: str | None = None
+    # usage controls and their admin overrides, velocity limits, PIN hash: read whole with the card
+    controls: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    replaced_by: str | None = None
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
+class Transaction(SQLModel, table=True):
+    """One movement a partner can see (ECT...). Its ledger rows carry the balance changes."""
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "pg_reference_number", name="uq_txn_account_reference"),
+        Index("ix_txn_card_created", "card_id", "created_at"),
+        Index("ix_txn_account_created", "account_id", "created_at"),
+    )
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    account_id: str = Field(foreign_key="card_account.id")
+    card_id: str | None = None
+    user_id: str | None = None
+    # direction from the card's point of view (CR = money into the card); account-only movements
+    # (funding) use the account's point of view
+    direction: str
+    type: str
+    transaction_code: str | None = None
+    amount_minor: int = Field(sa_column=_money())
+    card_balance_after_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    account_balance_after_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    pg_reference_number: str | None = None
+    status: str = "SUCCESS"
+    description: str | None = None
+    remarks: str | None = None
+    created_by: str | None = None
+    # what the first request was answered with, for duplicate_reference=replay
+    response: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _ts()
+
+
+class LedgerEntry(SQLModel, table=True):
+    """A signed change to one balance (an account's or a card's), written with the change itself."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (Index("ix_ledger_holder", "holder_kind", "holder_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    txn_id: str = Field(index=True, foreign_key="transaction.id")
+    partner_id: str = Field(index=True)
+    holder_kind: str  # ACCOUNT | CARD
+    holder_id: str
+    amount_minor: int = Field(sa_column=_money())
+    balance_after_minor: int = Field(sa_column=_money())
+    created_at: datetime = _ts()
+
+
+class Token(SQLModel, table=True):
+    access_token: str = Field(primary_key=True)
+    refresh_token: str | None = Field(default=None, index=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    user_id: str | None = None
+    kind: str  # partner | user | sso
+    expires_at: datetime = _ts()
+    refresh_expires_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()

@@ -1,0 +1,45 @@
+"""EnKash's date formats. The store keeps naive UTC; EnKash renders Indian time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def to_ist(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC).astimezone(IST)
+
+
+def java_medium(dt: datetime | None) -> str | None:
+    """Jackson's default Date rendering seen in the docs: "Jan 23, 2025 4:38:36 PM" (IST)."""
+    if dt is None:
+        return None
+    local = to_ist(dt)
+    hour = local.hour % 12 or 12
+    return f"{local:%b} {local.day}, {local.year} {hour}:{local:%M:%S} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def iso_utc(dt: datetime | None) -> str | None:
+    """The ISO-8601 form the search filters use: 2025-01-24T08:47:01.505Z."""
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="milliseconds") + "Z"
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse an ISO-8601 instant (Z or offset, or a bare date) into naive UTC."""
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def month_start_utc(now_utc: datetime) -> datetime:
+    """Start of the current calendar month in India, as naive UTC."""
+    local = to_ist(now_utc)
+    start_local = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start_local.astimezone(UTC).replace(tzinfo=None)
