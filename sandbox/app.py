@@ -43,6 +43,11 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
     return app
 
 
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn --reload / --workers: every process builds the app from ENKASH_SANDBOX_*."""
+    return create_app(Settings())
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VendorError)
     async def vendor_error(request: Request, exc: VendorError):

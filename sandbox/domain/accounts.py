@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 

@@ -82,7 +82,7 @@ class CardService:
         years = 2 if account.account_type in NON_RELOADABLE else 5
         kyc = kyc_status or ("MIN_KYC_VERIFIED" if holder.pan else "NOT_UPLOADED")
         card = Card(
-            id=ids.format_id(seed, "card", n), partner_id=account.partner_id, account_id=account.id,
+            id=ids.format_id(seed, "card", n), seq=n, partner_id=account.partner_id, account_id=account.id,
             user_id=holder.id, token=ids.hex_token(seed, "card-token", n),
             masked_number="XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
             expiry_month=f"{now.month:02d}", expiry_year=str(now.year + years), balance_minor=0,
@@ -190,7 +190,7 @@ class CardService:
                 card = scope.get_card(s, account, req.enKashCardId)
                 return "one", card_view(card, s.get(CardHolder, card.user_id), account, company)
             query = (select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
-                     .where(Card.account_id == account.id).order_by(Card.created_at, Card.id))
+                     .where(Card.account_id == account.id).order_by(Card.seq))
             if req.offset:
                 query = query.offset(req.offset)
             if req.limit:

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from sandbox import ids
 from sandbox.errors import BusinessFailure, InsufficientBalance
 from sandbox.store.models import Card, CardAccount, LedgerEntry, Transaction
 
@@ -103,8 +104,10 @@ class Ledger:
             balances[(leg.kind, leg.holder.id)] = self._apply(
                 s, leg, insufficient=insufficient or InsufficientBalance()
             )
+        seq = self.core.db.next_ids(s, "txn")[0]
         txn = Transaction(
-            id=self.core.db.new_id(s, "txn"),
+            id=ids.format_id(self.core.db.seed, "txn", seq),
+            seq=seq,
             partner_id=account.partner_id,
             account_id=account.id,
             card_id=card.id if card else None,

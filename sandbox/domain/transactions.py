@@ -57,7 +57,7 @@ class TransactionService:
                                         func.lower(CardHolder.last_name).like(pattern)))
             if req.companyName and req.companyName.lower() not in self._company_name(s, account).lower():
                 return {"recordsCount": 0, "data": []}
-            query = query.order_by(Transaction.created_at.desc(), Transaction.id.desc())
+            query = query.order_by(Transaction.created_at.desc(), Transaction.seq.desc())
             if req.offset:
                 query = query.offset(req.offset)
             if req.limit:

@@ -89,13 +89,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        # close() (not rollback()) ends the read: objects stay loaded for the caller to render
-        if self.is_memory:
-            with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+        # a read nested in a write (the clock, say) must not ask for the write lock its caller holds
+        token = _immediate.set(False)
+        try:
+            # close() (not rollback()) ends the read: objects stay loaded for the caller to render
+            if self.is_memory:
+                with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+                    yield session
+                return
+            with Session(self.engine, expire_on_commit=False) as session:
                 yield session
-            return
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+        finally:
+            _immediate.reset(token)
 
     # -- ids -------------------------------------------------------------------------------
     def next_ids(self, session: Session, kind: str, count: int = 1) -> list[int]:

@@ -99,9 +99,10 @@ class CardHolder(SQLModel, table=True):
 class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_account_user", "account_id", "user_id"),
-        Index("ix_card_account_created", "account_id", "created_at"),
+        Index("ix_card_account_seq", "account_id", "seq"),
     )
     id: str = Field(primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))  # issue order
     partner_id: str = Field(index=True, foreign_key="partner.id")
     account_id: str = Field(foreign_key="card_account.id")
     user_id: str = Field(index=True, foreign_key="card_holder.id")
@@ -136,6 +137,8 @@ class Transaction(SQLModel, table=True):
         Index("ix_txn_account_created", "account_id", "created_at"),
     )
     id: str = Field(primary_key=True)
+    # the order transactions happened in, even when the (frozen) clock gives them one timestamp
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     partner_id: str = Field(index=True, foreign_key="partner.id")
     account_id: str = Field(foreign_key="card_account.id")
     card_id: str | None = None

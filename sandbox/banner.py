@@ -1,0 +1,45 @@
+"""The start banner: where the sandbox listens and how to call it with the demo credentials."""
+
+from __future__ import annotations
+
+
+def render(base_url: str, creds: dict | None, db_target: str) -> str:
+    lines = [f"EnKash Sandbox listening on {base_url}", f"  store: {db_target}", ""]
+    if not creds:
+        lines.append("  (demo tenant not seeded: provision one with POST /_sandbox/partners)")
+        return "\n".join(lines)
+    accounts = creds.get("cardAccounts", {})
+    lines += [
+        "Demo partner credentials",
+        f"  partnerId     {creds['partnerId']}",
+        f"  clientId      {creds['clientId']}",
+        f"  clientSecret  {creds['clientSecret']}",
+        f"  username      {creds['username']}",
+        f"  password      {creds['password']}",
+        f"  companyId     {creds['companyId']}  ({creds.get('companyName', '')})",
+        f"  encryption    {creds.get('encryption', 'required')}",
+        "  card accounts",
+    ]
+    lines += [f"    {kind:<18}{account}" for kind, account in accounts.items()]
+    holders = creds.get("holders") or []
+    if holders:
+        lines.append("  card holders (password grant: username = mobile)")
+        lines += [f"    {h['mobile']}  {h['password']}  {h['userId']}  {h['name']}" for h in holders]
+    account = accounts.get("EMPLOYEE_REWARDS") or next(iter(accounts.values()), "")
+    secret = creds["clientSecret"]
+    lines += [
+        "",
+        "Try it (token -> encrypted call -> decrypted response):",
+        f"  TOKEN=$(curl -s -u '{creds['clientId']}:{secret}' \\",
+        f"    -d 'grant_type=password&username={creds['username']}&password={creds['password']}"
+        f"&clientId={creds['clientId']}' {base_url}/oauth/token | python3 -c 'import sys,json;"
+        "print(json.load(sys.stdin)[\"access_token\"])')",
+        f"  BODY=$(enkash-sandbox encrypt --secret {secret} "
+        f"'{{\"companyId\":\"{creds['companyId']}\",\"cardAccountId\":\"{account}\"}}')",
+        f"  curl -s {base_url}/api/v0/partner/enKashCard/cardAccount/get -H \"Authorization: Bearer $TOKEN\" \\",
+        f"    -H 'partnerId: {creds['partnerId']}' -H 'Content-Type: application/json' -d \"$BODY\" \\",
+        f"    | enkash-sandbox decrypt --secret {secret} -",
+        "",
+        f"Control plane: {base_url}/_sandbox/health  {base_url}/_sandbox/openapi.json",
+    ]
+    return "\n".join(lines)

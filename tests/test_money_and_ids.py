@@ -1,0 +1,37 @@
+from decimal import Decimal
+
+import pytest
+
+from sandbox import ids
+from sandbox.money import AmountError, from_minor, parse_amount, to_minor
+
+
+@pytest.mark.parametrize("raw, expected", [(10, "10.00"), ("10.5", "10.50"), (0.01, "0.01"), ("1e2", "100.00")])
+def test_amounts_accept_numbers_and_numeric_strings(raw, expected):
+    assert parse_amount(raw) == Decimal(expected)
+
+
+@pytest.mark.parametrize("raw", [-1, 0, "0.001", "NaN", "Infinity", "abc", True, None, "1e13", [1]])
+def test_amounts_reject_what_money_cannot_be(raw):
+    with pytest.raises(AmountError):
+        parse_amount(raw)
+
+
+def test_minor_units_round_trip_exactly():
+    for text in ("0.01", "990553.44", "999999999999.99"):
+        assert from_minor(to_minor(Decimal(text))) == Decimal(text)
+
+
+def test_ids_have_enkash_shapes():
+    assert ids.format_id(1, "company", 0).startswith("CEK") and len(ids.format_id(1, "company", 0)) == 10
+    assert len(ids.format_id(1, "card", 5)) == 10 and ids.format_id(1, "card", 5).startswith("EKC")
+    assert len(ids.format_id(1, "user", 5)) == 8
+    assert len(ids.format_id(1, "txn", 5)) == 13 and ids.format_id(1, "txn", 5).startswith("ECT")
+    assert len(ids.format_id(1, "partner", 5)) == 9
+
+
+def test_ids_are_deterministic_per_seed_and_never_collide():
+    first = [ids.format_id(42, "user", n) for n in range(20000)]
+    assert first == [ids.format_id(42, "user", n) for n in range(20000)]
+    assert len(set(first)) == len(first)
+    assert first[:5] != [ids.format_id(43, "user", n) for n in range(5)]
