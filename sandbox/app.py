@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import __version__
-from sandbox.api import cards, oauth
+from sandbox.api import card_controls, cards, oauth
 from sandbox.api.deps import validation_error
 from sandbox.api.responses import failure_body, json_response
 from sandbox.config import Settings
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
 
     app.include_router(oauth.router)
     app.include_router(cards.router)
+    app.include_router(card_controls.router)
 
     control = build_control_app(core)
     control.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     otp_value: str = "123456"
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 3
+    # the one authenticator code that passes when otpMedium is MFA (any other code fails)
+    mfa_code: str = "123456"
+    vkyc_link_ttl_seconds: int = 3600
+    # EnKash offers VKYC only 10:00-18:00 IST on working days; off by default so tests run any time
+    vkyc_working_hours: bool = False
 
     admin_token: str | None = None
     journal_size: int = 1000

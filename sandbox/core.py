@@ -15,6 +15,8 @@ from sandbox.domain.auth import AuthService
 from sandbox.domain.cards import CardService
 from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES
 from sandbox.domain.ledger import DuplicateReference, Ledger
+from sandbox.domain.lifecycle import LifecycleService
+from sandbox.domain.otp import OtpService
 from sandbox.domain.tenants import TenantService
 from sandbox.domain.transactions import TransactionService
 from sandbox.store.db import Database
@@ -34,6 +36,8 @@ class Sandbox:
         self.accounts = AccountService(self)
         self.cards = CardService(self)
         self.transactions = TransactionService(self)
+        self.otp = OtpService(self)
+        self.lifecycle = LifecycleService(self)
         self._faker = None
         self._faker_lock = threading.Lock()
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from sandbox import __version__
+from sandbox.control import cards as card_controls
 from sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
 
 
@@ -25,6 +26,7 @@ def build_control_app(core) -> FastAPI:
         redoc_url=None,
     )
     app.state.core = core
+    app.include_router(card_controls.router)
 
     @app.get("/health", tags=["health"])
     def health(request: Request):

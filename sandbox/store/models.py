@@ -124,6 +124,7 @@ class Card(SQLModel, table=True):
     # usage controls and their admin overrides, velocity limits, PIN hash: read whole with the card
     controls: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     replaced_by: str | None = None
+    pin_hash: str | None = None
     created_at: datetime = _ts()
     modified_at: datetime = _ts()
 
@@ -184,4 +185,30 @@ class Token(SQLModel, table=True):
     kind: str  # partner | user | sso
     expires_at: datetime = _ts()
     refresh_expires_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+
+
+class Otp(SQLModel, table=True):
+    """An OTP "sent" to a card holder's mobile; the sandbox keeps it in an inbox instead of an SMS."""
+
+    __table_args__ = (Index("ix_otp_card", "card_id"), Index("ix_otp_mobile", "mobile"))
+    id: str = Field(primary_key=True)  # otpRequestId / otpReferenceId
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    card_id: str
+    mobile: str | None = None
+    action: str
+    code: str
+    attempts: int = 0
+    used: bool = False
+    expires_at: datetime = _ts()
+    created_at: datetime = _ts()
+
+
+class VkycSession(SQLModel, table=True):
+    __tablename__ = "vkyc_session"
+    token: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    card_id: str = Field(index=True)
+    completed: bool = False
+    expires_at: datetime = _ts()
     created_at: datetime = _ts()

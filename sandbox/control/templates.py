@@ -1,0 +1,19 @@
+"""Jinja2 templates for the pages the sandbox serves (VKYC, SSO portal, dashboard)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+def render(name: str, **context) -> str:
+    return environment().get_template(name).render(**context)
