@@ -8,15 +8,16 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import __version__
-from sandbox.api import card_controls, cards, oauth
-from sandbox.api.deps import validation_error
+from sandbox.api import card_controls, cards, coins, oauth, rewards, sso
 from sandbox.api.responses import failure_body, json_response
 from sandbox.config import Settings
 from sandbox.control.router import build_control_app
 from sandbox.core import Sandbox
+from sandbox.domain.validation import validation_error
 from sandbox.errors import AuthError, VendorError
 from sandbox.middleware.envelope import EnvelopeMiddleware
 from sandbox.timefmt import iso_utc
@@ -34,6 +35,9 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
     app.include_router(oauth.router)
     app.include_router(cards.router)
     app.include_router(card_controls.router)
+    app.include_router(rewards.router)
+    app.include_router(coins.router)
+    app.include_router(sso.router)
 
     control = build_control_app(core)
     control.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -61,8 +65,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_validation(request: Request, exc: RequestValidationError):
-        from pydantic import ValidationError
-
         err = validation_error(ValidationError.from_exception_data("request", list(exc.errors())))
         return json_response(failure_body(request.app.state.core.settings, err.message, err.errors), err.status)
 

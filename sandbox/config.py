@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # the one authenticator code that passes when otpMedium is MFA (any other code fails)
     mfa_code: str = "123456"
     vkyc_link_ttl_seconds: int = 3600
+    # an SSO token can be reused until it expires (pages reload; a portal embeds the URL)
+    sso_ttl_seconds: int = 900
     # EnKash offers VKYC only 10:00-18:00 IST on working days; off by default so tests run any time
     vkyc_working_hours: bool = False
 

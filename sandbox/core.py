@@ -13,10 +13,13 @@ from sandbox.config import Settings
 from sandbox.domain.accounts import AccountService
 from sandbox.domain.auth import AuthService
 from sandbox.domain.cards import CardService
+from sandbox.domain.coins import CoinService
 from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES
 from sandbox.domain.ledger import DuplicateReference, Ledger
 from sandbox.domain.lifecycle import LifecycleService
 from sandbox.domain.otp import OtpService
+from sandbox.domain.portal import PortalService
+from sandbox.domain.rewards import RewardService
 from sandbox.domain.tenants import TenantService
 from sandbox.domain.transactions import TransactionService
 from sandbox.store.db import Database
@@ -38,6 +41,9 @@ class Sandbox:
         self.transactions = TransactionService(self)
         self.otp = OtpService(self)
         self.lifecycle = LifecycleService(self)
+        self.rewards = RewardService(self)
+        self.coins = CoinService(self)
+        self.portal = PortalService(self)
         self._faker = None
         self._faker_lock = threading.Lock()
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from sandbox import jsonio
 from sandbox.domain.auth import Principal
+from sandbox.domain.validation import validation_error
 from sandbox.errors import AuthError, BadRequest, Unprocessable, VendorError
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,21 +22,6 @@ class UnsupportedMediaType(VendorError):
 
 def core(request: Request):
     return request.app.state.core
-
-
-def validation_error(exc: ValidationError) -> VendorError:
-    """Missing mandatory fields -> 400 BAD_REQUEST; anything else invalid -> 422, each naming its field."""
-    errors, missing = [], []
-    for err in exc.errors(include_url=False):
-        field = ".".join(str(p) for p in err["loc"]) or "body"
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            missing.append(field)
-            message = "is required"
-        errors.append({"field": field, "message": message})
-    if missing:
-        return BadRequest("Mandatory parameter missing: " + ", ".join(missing), errors=errors)
-    return Unprocessable("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
 
 
 def parse(model: type[M], data) -> M:

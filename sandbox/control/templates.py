@@ -15,5 +15,5 @@ def environment() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
-def render(name: str, **context) -> str:
-    return environment().get_template(name).render(**context)
+def render(template: str, **context) -> str:
+    return environment().get_template(template).render(**context)

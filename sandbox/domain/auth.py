@@ -26,6 +26,7 @@ class Principal:
     client_secret: str
     encryption: str
     expires_at: datetime
+    card_id: str | None = None
 
 
 def _bad_client() -> AuthError:
@@ -130,10 +131,12 @@ class AuthService:
             "scope": "read write trust",
         }
 
-    def issue_sso(self, s, partner_id: str, user_id: str, ttl: int) -> Token:
+    def issue_sso(self, s, partner_id: str, user_id: str, ttl: int, *, card_id: str | None = None) -> Token:
+        """A one-click login for a card holder (26 characters, like the docs' example)."""
         now = self.core.clock.now()
-        token = Token(access_token=secrets.token_urlsafe(19), refresh_token=None, partner_id=partner_id,
-                      user_id=user_id, kind="sso", expires_at=now + timedelta(seconds=ttl), created_at=now)
+        token = Token(access_token=secrets.token_urlsafe(19)[:26], refresh_token=None, partner_id=partner_id,
+                      user_id=user_id, card_id=card_id, kind="sso", expires_at=now + timedelta(seconds=ttl),
+                      created_at=now)
         s.add(token)
         return token
 
@@ -165,7 +168,7 @@ class AuthService:
         token, partner = row
         return Principal(kind=token.kind, partner_id=token.partner_id, user_id=token.user_id,
                          client_secret=partner.client_secret, encryption=partner.encryption,
-                         expires_at=token.expires_at)
+                         expires_at=token.expires_at, card_id=token.card_id)
 
     def _forget(self, access_token: str) -> None:
         self._cache.pop(access_token, None)

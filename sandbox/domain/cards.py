@@ -40,8 +40,9 @@ class CardService:
         self.core = core
 
     # -- holders ---------------------------------------------------------------------------
-    def new_holder(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
-                   password: str | None = None) -> CardHolder:
+    def holder_row(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
+                   password: str | None = None) -> dict:
+        """The column values of a new card holder (shared by single creation and bulk inserts)."""
         profile = {k: getattr(fields, k, None) for k in ("address", "address2", "city", "state", "country",
                                                          "pincode")}
         for key in ("physicalDeliveryAddressFlag", "deliveryAddress", "deliveryAddress2", "deliveryCity",
@@ -51,14 +52,19 @@ class CardService:
         documents = [d.model_dump() for d in (fields.documents or [])]
         pan = next((d["docNo"] for d in documents if d["docType"] == "PAN"), None)
         profile["documents"] = documents
-        holder = CardHolder(
-            id=self.core.db.new_id(s, "user"), partner_id=company.partner_id, company_id=company.id,
-            title=fields.title, first_name=first_name or fields.firstName, middle_name=fields.middleName,
-            last_name=fields.lastName, email=fields.email, mobile=fields.mobile, gender=fields.gender,
-            special_date=fields.specialDate, pan=pan, profile={k: v for k, v in profile.items() if v is not None},
-            password_hash=hash_password(password or self.core.settings.holder_password),
-            created_at=self.core.clock.now(),
-        )
+        return {
+            "id": self.core.db.new_id(s, "user"), "partner_id": company.partner_id, "company_id": company.id,
+            "title": fields.title, "first_name": first_name or fields.firstName, "middle_name": fields.middleName,
+            "last_name": fields.lastName, "email": fields.email, "mobile": fields.mobile, "gender": fields.gender,
+            "special_date": fields.specialDate, "pan": pan,
+            "profile": {k: v for k, v in profile.items() if v is not None},
+            "password_hash": hash_password(password or self.core.settings.holder_password),
+            "failed_logins": 0, "locked": False, "coin_balance": 0, "created_at": self.core.clock.now(),
+        }
+
+    def new_holder(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
+                   password: str | None = None) -> CardHolder:
+        holder = CardHolder(**self.holder_row(s, company, fields, first_name=first_name, password=password))
         s.add(holder)
         s.flush()
         return holder
@@ -74,22 +80,30 @@ class CardService:
         return found or self.new_holder(s, company, fields, first_name=first_name)
 
     # -- cards -----------------------------------------------------------------------------
-    def new_card(self, s: Session, account: CardAccount, holder: CardHolder, *, physical: bool = False,
-                 primary: bool = False, remarks: str | None = None, kyc_status: str | None = None) -> Card:
+    def card_row(self, s: Session, account: CardAccount, user_id: str, *, pan: str | None = None,
+                 physical: bool = False, primary: bool = False, remarks: str | None = None,
+                 kyc_status: str | None = None) -> dict:
+        """The column values of a new card (shared by single creation and bulk inserts)."""
         n = self.core.db.next_ids(s, "card")[0]
         seed = self.core.db.seed
         now = self.core.clock.now()
         years = 2 if account.account_type in NON_RELOADABLE else 5
-        kyc = kyc_status or ("MIN_KYC_VERIFIED" if holder.pan else "NOT_UPLOADED")
-        card = Card(
-            id=ids.format_id(seed, "card", n), seq=n, partner_id=account.partner_id, account_id=account.id,
-            user_id=holder.id, token=ids.hex_token(seed, "card-token", n),
-            masked_number="XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
-            expiry_month=f"{now.month:02d}", expiry_year=str(now.year + years), balance_minor=0,
-            status="UL", kyc_status=kyc,
-            bin_type=account.account_type, physical_card=physical, primary_card=primary, remarks=remarks,
-            controls=dict(DEFAULT_CONTROLS), created_at=now, modified_at=now,
-        )
+        return {
+            "id": ids.format_id(seed, "card", n), "seq": n, "partner_id": account.partner_id,
+            "account_id": account.id, "user_id": user_id, "token": ids.hex_token(seed, "card-token", n),
+            "masked_number": "XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
+            "expiry_month": f"{now.month:02d}", "expiry_year": str(now.year + years), "balance_minor": 0,
+            "status": "UL", "kyc_status": kyc_status or ("MIN_KYC_VERIFIED" if pan else "NOT_UPLOADED"),
+            "bin_type": account.account_type, "kit_type": "RUPAY", "physical_card": physical,
+            "primary_card": primary, "card_activated": True, "load_amount_minor": 0, "last_allocated_minor": 0,
+            "remarks": remarks, "controls": dict(DEFAULT_CONTROLS), "replaced_by": None, "pin_hash": None,
+            "created_at": now, "modified_at": now,
+        }
+
+    def new_card(self, s: Session, account: CardAccount, holder: CardHolder, *, physical: bool = False,
+                 primary: bool = False, remarks: str | None = None, kyc_status: str | None = None) -> Card:
+        card = Card(**self.card_row(s, account, holder.id, pan=holder.pan, physical=physical, primary=primary,
+                                    remarks=remarks, kyc_status=kyc_status))
         s.add(card)
         s.flush()
         if primary and not account.primary_card_id:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -163,3 +163,74 @@ class Ledger:
     def card_refund(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
         return self.move(s, legs=[Leg(CARD, card, amount_minor)], account=account, card=card,
                          direction="CR", amount_minor=amount_minor, **kw)
+
+    def bulk_account_to_cards(self, s: Session, account: CardAccount, items: list[BulkItem], *, type: str,
+                              transaction_code: str) -> list[dict]:
+        """Many account->card moves in one go (bulk allocation), written with Core inserts: one
+        conditional debit of the account for the total, one credit per card, and the same Transaction and
+        LedgerEntry rows `move` writes, with running balances. The caller has already decided which
+        rows fit the balance and holds the write lock, so every card's starting balance is current."""
+        if not items:
+            return []
+        total = sum(item.amount_minor for item in items)
+        row = s.execute(
+            update(CardAccount).where(CardAccount.id == account.id, CardAccount.balance_minor >= total)
+            .values(balance_minor=CardAccount.balance_minor - total).returning(CardAccount.balance_minor),
+            execution_options={"synchronize_session": False},
+        ).first()
+        if row is None:
+            raise InsufficientBalance()
+        account_balance = row[0] + total
+        set_committed_value(account, "balance_minor", row[0])
+        now = self.core.clock.now()
+        seed = self.core.db.seed
+        balances: dict[str, int] = {}
+        card_updates: dict[str, dict] = {}
+        txns, entries = [], []
+        for item, seq in zip(items, self.core.db.next_ids(s, "txn", len(items)), strict=True):
+            minor = item.amount_minor
+            account_balance -= minor
+            balances[item.card_id] = balances.get(item.card_id, item.start_balance_minor) + minor
+            txn_id = ids.format_id(seed, "txn", seq)
+            txns.append({
+                "id": txn_id, "seq": seq, "partner_id": account.partner_id, "account_id": account.id,
+                "card_id": item.card_id, "user_id": item.user_id, "direction": "CR", "type": type,
+                "transaction_code": transaction_code, "amount_minor": minor,
+                "card_balance_after_minor": balances[item.card_id], "account_balance_after_minor": account_balance,
+                "pg_reference_number": item.reference, "status": "SUCCESS", "description": None,
+                "remarks": item.remarks, "created_by": None, "created_at": now,
+            })
+            entries.append({"txn_id": txn_id, "partner_id": account.partner_id, "holder_kind": ACCOUNT,
+                            "holder_id": account.id, "amount_minor": -minor, "balance_after_minor": account_balance,
+                            "created_at": now})
+            entries.append({"txn_id": txn_id, "partner_id": account.partner_id, "holder_kind": CARD,
+                            "holder_id": item.card_id, "amount_minor": minor,
+                            "balance_after_minor": balances[item.card_id], "created_at": now})
+            upd = card_updates.setdefault(item.card_id, {"cid": item.card_id, "delta": 0, "first": minor})
+            upd["delta"] += minor
+            upd["last"] = minor
+        conn = s.connection()
+        conn.execute(insert(Transaction.__table__), txns)
+        conn.execute(insert(LedgerEntry.__table__), entries)
+        cards = Card.__table__
+        conn.execute(
+            update(cards).where(cards.c.id == bindparam("cid")).values(
+                balance_minor=cards.c.balance_minor + bindparam("delta"),
+                last_allocated_minor=bindparam("last"),
+                load_amount_minor=case((cards.c.load_amount_minor == 0, bindparam("first")),
+                                       else_=cards.c.load_amount_minor),
+                modified_at=bindparam("now"),
+            ),
+            [{**u, "now": now} for u in card_updates.values()],
+        )
+        return txns
+
+
+@dataclass
+class BulkItem:
+    card_id: str
+    user_id: str
+    start_balance_minor: int
+    amount_minor: int
+    reference: str | None
+    remarks: str | None

@@ -321,3 +321,80 @@ class VelocityRule(VendorModel):
 
 class VelocityGet(CardRef):
     cardAccountId: Id
+
+
+class AllocatePoints(VendorModel):
+    """Create And Allocate Points (and its alias points/allocate)."""
+
+    companyId: Id
+    cardAccountId: Id
+    transactionCode: Name | None = None
+    transactionType: Direction
+    type: Literal["ALLOCATE_POINT", "UNALLOCATE_POINT"]
+    enkashCardId: Id | None = None
+    enKashCardId: Id | None = None
+    email: Email | None = None
+    mobile: Mobile | None = None
+    title: Title | None = None
+    firstName: Name | None = None
+    lastName: Name | None = None
+    gender: Gender | None = None
+    loadAmount: Amount
+    remarks: Text | None = None
+    uniqueReferenceNumber: Reference | None = None
+    uniqueReferenceNum: Reference | None = None
+
+    @property
+    def reference(self) -> str | None:
+        return self.uniqueReferenceNumber or self.uniqueReferenceNum
+
+    @property
+    def card_id(self) -> str | None:
+        return self.enKashCardId or self.enkashCardId
+
+
+class BulkRow(VendorModel):
+    title: Title
+    name: Name
+    email: Email
+    mobile: Mobile
+    loadAmount: Amount
+    remarks: Text | None = None
+    uniqueReferenceNumber: Reference
+
+
+class SsoRequest(VendorModel):
+    cardAccountId: Id
+    companyId: Id
+    enkashCardId: Id | None = None
+    enKashCardId: Id | None = None
+
+    @property
+    def card_id(self) -> str | None:
+        return self.enkashCardId or self.enKashCardId
+
+
+CoinConfiguration = Literal["CUSTOM", "DEFAULT"]
+CoinEvent = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+Coins = Annotated[int, Field(gt=0, le=10_000_000)]
+
+
+class CoinConfigCreate(VendorModel):
+    configuration: CoinConfiguration
+    companyId: Id
+    event: CoinEvent
+    amount: Coins
+
+
+class CoinConfigUpdate(VendorModel):
+    amount: Coins | None = None
+    configuration: CoinConfiguration | None = None
+    companyId: Id | None = None
+    event: CoinEvent | None = None
+
+
+class CoinAllocate(VendorModel):
+    companyId: Id
+    event: CoinEvent
+    requestId: Reference
+    userId: Id

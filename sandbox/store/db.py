@@ -105,13 +105,18 @@ class Database:
     # -- ids -------------------------------------------------------------------------------
     def next_ids(self, session: Session, kind: str, count: int = 1) -> list[int]:
         """Reserve `count` consecutive counter values of a kind inside the caller's transaction."""
-        row = session.get(IdSequence, kind)
+        # the counter row is read once per session and kept, so a batch of inserts is not flushed
+        # piecemeal just to hand out ids; it is written with everything else at commit
+        rows = session.info.setdefault("id_sequences", {})
+        row = rows.get(kind)
         if row is None:
-            row = IdSequence(kind=kind, next_value=0)
-            session.add(row)
+            row = session.get(IdSequence, kind)
+            if row is None:
+                row = IdSequence(kind=kind, next_value=0)
+                session.add(row)
+            rows[kind] = row
         start = row.next_value
         row.next_value = start + count
-        session.flush()
         return list(range(start, start + count))
 
     def new_id(self, session: Session, kind: str) -> str:

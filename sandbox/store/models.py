@@ -93,6 +93,7 @@ class CardHolder(SQLModel, table=True):
     password_hash: str | None = None
     failed_logins: int = 0
     locked: bool = False
+    coin_balance: int = 0
     created_at: datetime = _ts()
 
 
@@ -182,6 +183,7 @@ class Token(SQLModel, table=True):
     refresh_token: str | None = Field(default=None, index=True)
     partner_id: str = Field(index=True, foreign_key="partner.id")
     user_id: str | None = None
+    card_id: str | None = None  # the card an SSO token was issued for
     kind: str  # partner | user | sso
     expires_at: datetime = _ts()
     refresh_expires_at: datetime | None = _ts(nullable=True)
@@ -211,4 +213,37 @@ class VkycSession(SQLModel, table=True):
     card_id: str = Field(index=True)
     completed: bool = False
     expires_at: datetime = _ts()
+    created_at: datetime = _ts()
+
+
+class CoinConfig(SQLModel, table=True):
+    """A coin event configuration (WCC...): how many EnKash coins one occurrence of an event earns."""
+
+    __tablename__ = "coin_config"
+    __table_args__ = (UniqueConstraint("company_id", "event", name="uq_coin_event"),)
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    company_id: str = Field(foreign_key="company.id")
+    event: str
+    configuration: str
+    amount: int
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
+class CoinEntry(SQLModel, table=True):
+    """The coin ledger: one row per allocation, with the holder's balance after it."""
+
+    __tablename__ = "coin_entry"
+    __table_args__ = (UniqueConstraint("partner_id", "request_id", name="uq_coin_request"),
+                      Index("ix_coin_user", "user_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    company_id: str
+    user_id: str
+    config_id: str
+    event: str
+    request_id: str
+    amount: int
+    balance_after: int
     created_at: datetime = _ts()
