@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import __version__
-from sandbox.api import card_controls, cards, coins, oauth, rewards, sso
+from sandbox.api import card_controls, cards, coins, oauth, redemption, rewards, sso
 from sandbox.api.responses import failure_body, json_response
 from sandbox.config import Settings
 from sandbox.control.router import build_control_app
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
     app.include_router(card_controls.router)
     app.include_router(rewards.router)
     app.include_router(coins.router)
+    app.include_router(redemption.router)
     app.include_router(sso.router)
 
     control = build_control_app(core)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     vkyc_link_ttl_seconds: int = 3600
     # an SSO token can be reused until it expires (pages reload; a portal embeds the URL)
     sso_ttl_seconds: int = 900
+    # how long an order with a pending magic reference stays PENDING (sandbox clock)
+    pending_order_seconds: int = 60
     # EnKash offers VKYC only 10:00-18:00 IST on working days; off by default so tests run any time
     vkyc_working_hours: bool = False
 

@@ -19,6 +19,7 @@ from sandbox.domain.ledger import DuplicateReference, Ledger
 from sandbox.domain.lifecycle import LifecycleService
 from sandbox.domain.otp import OtpService
 from sandbox.domain.portal import PortalService
+from sandbox.domain.redemption import RedemptionService
 from sandbox.domain.rewards import RewardService
 from sandbox.domain.tenants import TenantService
 from sandbox.domain.transactions import TransactionService
@@ -44,6 +45,8 @@ class Sandbox:
         self.rewards = RewardService(self)
         self.coins = CoinService(self)
         self.portal = PortalService(self)
+        self.redemption = RedemptionService(self)
+        self._catalog = None
         self._faker = None
         self._faker_lock = threading.Lock()
 
@@ -71,6 +74,15 @@ class Sandbox:
     def demo_credentials(self) -> dict | None:
         raw = self.db.get_meta("demo")
         return json.loads(raw) if raw else None
+
+    @property
+    def catalog(self):
+        """The voucher catalog, parsed on first use (keeps start-up fast)."""
+        if self._catalog is None:
+            from sandbox.domain.catalog import Catalog
+
+            self._catalog = Catalog.load(self.settings.fixtures_dir)
+        return self._catalog
 
     # -- helpers the services share ---------------------------------------------------------
     def faker(self, salt: str):

@@ -28,9 +28,10 @@ KINDS: dict[str, IdKind] = {
     "txn": IdKind("ECT", 10),
     "otp": IdKind("EK", 8),
     "plan": IdKind("PM", 7),
-    "order": IdKind("OR", 9),
+    "order": IdKind("OR", 11),
     "coin_config": IdKind("WCC", 6),
     "voucher": IdKind("VC", 10),
+    "voucher-code": IdKind("", 16),
 }
 
 

@@ -31,12 +31,14 @@ def parse(model: type[M], data) -> M:
         raise validation_error(exc) from None
 
 
-def body(model: type[M]) -> Callable:
+def body(model: type[M], *, allow_empty: bool = False) -> Callable:
     """A dependency that reads the (already decrypted) JSON body into `model`."""
 
     async def dependency(request: Request) -> M:
         raw = await request.body()
         if not raw.strip():
+            if allow_empty:
+                return model()
             raise BadRequest("Request body is missing")
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if content_type and content_type != "application/json" and not content_type.endswith("+json"):

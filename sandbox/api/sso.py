@@ -2,23 +2,70 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from urllib.parse import parse_qs, urlencode
 
-from sandbox.api.deps import core
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from sandbox.api.deps import core, parse
 from sandbox.control.templates import render
 from sandbox.domain.portal import PortalError
+from sandbox.domain.requests import AddToCart
+from sandbox.errors import VendorError
 
 router = APIRouter()
 
 
 @router.get("/sso/{token}/employee_rewards/{partner}", response_class=HTMLResponse)
-def employee_rewards(token: str, partner: str, request: Request):
+def employee_rewards(token: str, partner: str, request: Request, notice: str | None = None, error: str | None = None):
     try:
         data = core(request).portal.employee(token)
     except PortalError as exc:
         return _error(exc, partner)
-    return HTMLResponse(render("portal_employee.html", partner=partner, **data))
+    return HTMLResponse(render("portal_employee.html", partner=partner, notice=notice, error=error,
+                               base=f"/sso/{token}/employee_rewards/{partner}", **data))
+
+
+@router.post("/sso/{token}/employee_rewards/{partner}/cart")
+async def portal_add_to_cart(token: str, partner: str, request: Request):
+    form = _form(await request.body())
+    return await run_in_threadpool(_portal_action, request, token, partner, "add", form)
+
+
+@router.post("/sso/{token}/employee_rewards/{partner}/checkout")
+async def portal_checkout(token: str, partner: str, request: Request):
+    return await run_in_threadpool(_portal_action, request, token, partner, "checkout", {})
+
+
+def _portal_action(request: Request, token: str, partner: str, action: str, form: dict):
+    """The page's forms call the same domain operations as the Cart and Create Order APIs."""
+    sandbox = core(request)
+    back = f"/sso/{token}/employee_rewards/{partner}"
+    try:
+        principal = sandbox.portal.principal(token)
+    except PortalError as exc:
+        return _error(exc, partner)
+    try:
+        if action == "add":
+            req = parse(AddToCart, {"productCatalogId": form.get("productCatalogId"),
+                                    "items": {form.get("productConfigId", ""): {"quantity": form.get("quantity", "1")}}})
+            sandbox.redemption.add_to_cart(principal, req)
+            message = "Added to your cart."
+        else:
+            orders = sandbox.redemption.checkout(principal)
+            message = f"Ordered {len(orders)} item(s). Your vouchers are below."
+        query = urlencode({"notice": message})
+    except VendorError as exc:
+        query = urlencode({"error": exc.message})
+    return RedirectResponse(f"{back}?{query}", status_code=303)
+
+
+def _form(raw: bytes) -> dict:
+    try:
+        return {k: v[0] for k, v in parse_qs(raw.decode("utf-8")).items()}
+    except UnicodeDecodeError:
+        return {}
 
 
 @router.get("/sso/{token}/reward_account/{partner}", response_class=HTMLResponse)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox import __version__
 from sandbox.control import cards as card_controls
+from sandbox.control import marketplace
 from sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
 
 
@@ -27,6 +28,7 @@ def build_control_app(core) -> FastAPI:
     )
     app.state.core = core
     app.include_router(card_controls.router)
+    app.include_router(marketplace.router)
 
     @app.get("/health", tags=["health"])
     def health(request: Request):

@@ -4,6 +4,8 @@ Read-only projections of the same domain data the API serves; the pages never to
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlmodel import select
 
 from sandbox.domain.views import txn_view
@@ -40,10 +42,15 @@ class PortalService:
             rows = s.exec(select(Transaction).where(Transaction.card_id == card.id)
                           .order_by(Transaction.created_at.desc(), Transaction.seq.desc()).limit(50)).all()
             history = [txn_view(t, card, holder, account) for t in rows]
+        redemption = self.core.redemption
+        carts = redemption.get_carts(p)
         return {
             "token": token, "partner_id": p.partner_id, "card": card, "holder": holder, "account": account,
             "company": company, "name": _name(holder), "otb": from_minor(card.balance_minor),
             "history": history, "coins": holder.coin_balance, "expires": java_medium(p.expires_at),
+            "catalog": [c for c in self.core.catalog.products if c.active and c.enabled], "carts": carts,
+            "cart_total": sum((c["totalAmount"] for c in carts), Decimal(0)),
+            "orders": redemption.orders_of_user(holder.id),
         }
 
     def admin(self, token: str) -> dict:

@@ -247,3 +247,71 @@ class CoinEntry(SQLModel, table=True):
     amount: int
     balance_after: int
     created_at: datetime = _ts()
+
+
+class Cart(SQLModel, table=True):
+    """A card holder's cart for one product catalog (EnKash keeps one cart per brand)."""
+
+    __table_args__ = (UniqueConstraint("user_id", "product_catalog_id", name="uq_cart_user_catalog"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    user_id: str = Field(index=True)
+    product_catalog_id: str
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
+class CartLine(SQLModel, table=True):
+    __tablename__ = "cart_line"
+    __table_args__ = (UniqueConstraint("cart_id", "product_config_id", name="uq_cart_line"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cart_id: int = Field(index=True, foreign_key="cart.id")
+    product_config_id: str
+    quantity: int
+    custom_amount_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    description: str | None = None
+
+
+class Order(SQLModel, table=True):
+    """A voucher order paid from a reward card (OR...). order_reference is the partner's orderReferenceId."""
+
+    __tablename__ = "voucher_order"
+    __table_args__ = (UniqueConstraint("user_id", "order_reference", name="uq_order_user_reference"),
+                      Index("ix_order_partner_created", "partner_id", "created_at"))
+    id: str = Field(primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    partner_id: str = Field(foreign_key="partner.id")
+    company_id: str
+    user_id: str = Field(index=True)
+    card_id: str
+    account_id: str
+    order_reference: str
+    product_catalog_id: str
+    product_config_id: str
+    brand: str
+    category: str
+    aggregator: str
+    denomination_minor: int = Field(sa_column=_money())
+    enkash_discount: str
+    quantity: int
+    amount_minor: int = Field(sa_column=_money())  # what the holder paid: sellRate x quantity
+    savings_minor: int = Field(sa_column=_money())
+    order_status: str = "SUCCESS"
+    payment_status: str = "SUCCESS"
+    # a pending order settles to final_status when the sandbox clock passes settle_at
+    final_status: str | None = None
+    settle_at: datetime | None = _ts(nullable=True)
+    txn_id: str | None = None
+    refund_txn_id: str | None = None
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
+class Voucher(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True, foreign_key="voucher_order.id")
+    code: str
+    pin: str
+    amount_minor: int = Field(sa_column=_money())
+    expiry_date: datetime = _ts()
+    created_at: datetime = _ts()

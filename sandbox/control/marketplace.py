@@ -1,0 +1,45 @@
+"""Control-plane views of the marketplace: the catalog, its images, and settling pending orders."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+router = APIRouter()
+
+
+class Settle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["SUCCESS", "FAILED"]
+
+
+@router.get("/catalog", tags=["marketplace"])
+def catalog(request: Request):
+    """The voucher catalog (ids, brands, denominations): the docs do not show EnKash's Search Catalog path."""
+    return request.app.state.core.catalog.summary()
+
+
+@router.get("/catalog/images/{product_catalog_id}/{kind}.svg", tags=["marketplace"], include_in_schema=False)
+def catalog_image(product_catalog_id: str, kind: str, request: Request):
+    product = request.app.state.core.catalog.get(product_catalog_id)
+    if product is None or kind not in ("BRAND_IMAGE", "LOGO_IMAGE", "LOGO_IMAGE_SMALL"):
+        raise HTTPException(404, "no such image")
+    return Response(product.logo_svg(kind), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.post("/orders/settle", tags=["marketplace"])
+def settle_due(request: Request):
+    """Settle every pending order whose time has come by the sandbox clock."""
+    return {"settled": request.app.state.core.redemption.settle()}
+
+
+@router.post("/orders/{order_id}/settle", tags=["marketplace"])
+def settle_one(order_id: str, body: Settle, request: Request):
+    """Force a pending order to SUCCESS or FAILED now (a failed order refunds through the ledger)."""
+    count = request.app.state.core.redemption.settle(order_id, force=body.status)
+    if not count:
+        raise HTTPException(404, f"no pending order {order_id}")
+    return {"settled": count, "orderStatus": body.status}
