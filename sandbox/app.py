@@ -19,7 +19,7 @@ from sandbox.control.router import build_control_app
 from sandbox.core import Sandbox
 from sandbox.domain.validation import validation_error
 from sandbox.errors import AuthError, VendorError
-from sandbox.middleware.envelope import EnvelopeMiddleware
+from sandbox.middleware.gateway import GatewayMiddleware
 from sandbox.timefmt import iso_utc
 
 log = logging.getLogger("enkash_sandbox")
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
     app.mount("/_sandbox", control)
 
     _install_error_handlers(app)
-    app.add_middleware(EnvelopeMiddleware, core=core)
+    app.add_middleware(GatewayMiddleware, core=core)
     return app
 
 

@@ -132,5 +132,64 @@ def token(
     print(json.dumps(result, indent=2) if as_json else result["access_token"])
 
 
+def _control(url: str, admin_token: str | None):
+    import httpx
+
+    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+    return httpx.Client(base_url=f"{url.rstrip('/')}/_sandbox", headers=headers, timeout=60)
+
+
+def _call(url: str, admin_token: str | None, method: str, path: str, **kw) -> dict:
+    import httpx
+
+    try:
+        with _control(url, admin_token) as http:
+            response = http.request(method, path, **kw)
+    except httpx.HTTPError as exc:
+        print(f"error: cannot reach the sandbox at {url}: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    if response.status_code >= 400:
+        print(f"error: HTTP {response.status_code}: {response.text}", file=sys.stderr)
+        raise typer.Exit(1)
+    return response.json()
+
+
+UrlOption = Annotated[str, typer.Option(envvar="ENKASH_SANDBOX_URL", help="Base URL of a running sandbox.")]
+AdminOption = Annotated[str | None, typer.Option(envvar="ENKASH_SANDBOX_ADMIN_TOKEN", help="Control-plane token.")]
+
+
+@app.command()
+def reset(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None,
+          seed: Annotated[int | None, typer.Option(help="Re-seed with this seed.")] = None,
+          partner: Annotated[str | None, typer.Option(help="Reset only this tenant (partnerId).")] = None):
+    """Reset a running sandbox to its seeded state (or one tenant to its provisioned state)."""
+    if partner:
+        result = _call(url, admin_token, "POST", f"/partners/{partner}/reset")
+    else:
+        result = _call(url, admin_token, "POST", "/reset", json={"seed": seed} if seed is not None else None)
+    print(json.dumps(result))
+
+
+@app.command()
+def snapshot(name: Annotated[str, typer.Argument(help="Name of the snapshot.")], url: UrlOption = DEFAULT_URL,
+             admin_token: AdminOption = None):
+    """Capture the whole state of a running sandbox under a name."""
+    print(json.dumps(_call(url, admin_token, "POST", "/snapshots", json={"name": name})))
+
+
+@app.command()
+def restore(name: Annotated[str, typer.Argument(help="Name of the snapshot.")], url: UrlOption = DEFAULT_URL,
+            admin_token: AdminOption = None):
+    """Restore a snapshot into a running sandbox."""
+    print(json.dumps(_call(url, admin_token, "POST", f"/snapshots/{name}/restore")))
+
+
+@app.command()
+def snapshots(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None):
+    """List the snapshots of a running sandbox."""
+    for item in _call(url, admin_token, "GET", "/snapshots"):
+        print(f"{item['name']}\t{item.get('createdAt') or ''}\t{item.get('bytes') or ''}")
+
+
 def main() -> None:
     app()

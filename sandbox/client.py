@@ -38,7 +38,94 @@ class EnKashBusinessError(EnKashError):
         super().__init__(message)
 
 
-class EnKashClient:
+class PartnerCalls:
+    """Typed helpers for the card lifecycle, reward, redemption and coin calls."""
+
+    def otp(self: EnKashClient, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> dict:
+        return self.payload(f"{CARD}/otp", {"cardAccountId": card_account_id, "enKashCardId": card_id,
+                                            "cardOtpAction": action})
+
+    def set_pin(self: EnKashClient, company_id: str, card_account_id: str, card_id: str, pin: str, **proof) -> str:
+        return self.payload(f"{CARD}/setPin", {"companyId": company_id, "cardAccountId": card_account_id,
+                                               "enKashCardId": card_id, "pinBlock": pin,
+                                               "otpRequired": bool(proof), **proof})
+
+    def block(self: EnKashClient, company_id: str, card_account_id: str, card_id: str, block_code: str, *,
+              otp_medium: str = "MFA", **proof) -> dict:
+        return self.payload(f"{CARD}/block", {"companyId": company_id, "cardAccountId": card_account_id,
+                                              "enKashCardId": card_id, "blockCode": block_code,
+                                              "otpMedium": otp_medium, **proof})
+
+    def replace_card(self: EnKashClient, card_id: str, *, otp_medium: str = "MFA", **proof) -> dict:
+        return self.payload(f"{CARD}/replaceCard", {"enKashCardId": card_id, "otpMedium": otp_medium, **proof})
+
+    def velocity(self: EnKashClient, company_id: str, card_account_id: str, card_ids: list[str], **rules) -> dict:
+        return self.payload(f"{CARD}/velocity/rule", {"companyId": company_id, "cardAccountId": card_account_id,
+                                                      "enKashCardIds": card_ids, **rules})
+
+    def allocate_points(self: EnKashClient, company_id: str, card_account_id: str, amount, *, reference: str,
+                        unallocate: bool = False, **holder) -> dict:
+        return self.payload(f"{CARD}/create-allocate-points", {
+            "companyId": company_id, "cardAccountId": card_account_id, "transactionCode": "ALLOCATION",
+            "transactionType": "DR" if unallocate else "CR", "type": "UNALLOCATE_POINT" if unallocate else
+            "ALLOCATE_POINT", "loadAmount": amount, "uniqueReferenceNumber": reference, **holder})
+
+    def bulk_allocate(self: EnKashClient, company_id: str, card_account_id: str, rows: list[dict], *,
+                      points_allocation: bool = True) -> dict:
+        return self.payload(f"{CARD}/bulk-create-allocate-points-json", rows, params={
+            "companyId": company_id, "cardAccountId": card_account_id,
+            "isPointsAllocation": str(points_allocation).lower()})
+
+    def sso_token(self: EnKashClient, company_id: str, card_account_id: str, card_id: str) -> dict:
+        return self.payload(f"{CARD}/sso-token", {"companyId": company_id, "cardAccountId": card_account_id,
+                                                  "enkashCardId": card_id})
+
+    def as_user(self: EnKashClient, mobile: str, password: str) -> EnKashClient:
+        """A client for the redemption APIs, logged in as a card holder (password grant, username = mobile)."""
+        return EnKashClient(self.base_url, self.partner_id, self.client_id, self.client_secret, mobile, password,
+                            token_url=self.token_url, encrypt=self.encrypt)
+
+    def cart(self: EnKashClient) -> list[dict]:
+        return self.request("GET", "/api/v0/cart", params={"product": "VOUCHER"})["payload"]
+
+    def add_to_cart(self: EnKashClient, product_catalog_id: str, items: dict[str, int]) -> list[dict]:
+        return self.payload("/api/v0/cart", {"productCatalogId": product_catalog_id,
+                                             "items": {k: {"quantity": q, "description": ""} for k, q in items.items()}},
+                            params={"product": "VOUCHER"})
+
+    def update_cart(self: EnKashClient, cart_id: int, items: dict[str, int]) -> list[dict]:
+        return self.request("PATCH", "/api/v0/cart", {"cartId": cart_id,
+                                                      "items": {k: {"quantity": q} for k, q in items.items()}},
+                            params={"product": "VOUCHER"})["payload"]
+
+    def product_configs(self: EnKashClient, product_catalog_id: str) -> dict:
+        return self.request("GET", f"/api/v0/partner/search-config/{product_catalog_id}")["payload"]
+
+    def create_order(self: EnKashClient, product_catalog_id: str, denomination, quantity: int, reference: str) -> dict:
+        return self.payload("/api/v0/partner/create-order", {"productCatalogId": product_catalog_id,
+                                                             "denomination": denomination, "quantity": quantity,
+                                                             "orderReferenceId": reference})
+
+    def order_details(self: EnKashClient, reference: str) -> dict:
+        return self.payload("/api/v0/order/orderDetails", {"orderId": reference})
+
+    def search_orders(self: EnKashClient, limit: int = 10, offset: int = 0, **filters) -> dict:
+        return self.payload("/api/v0/partner/search-order", filters, params={"limit": limit, "offset": offset})
+
+    def create_coin_event(self: EnKashClient, company_id: str, event: str, amount: int,
+                          configuration: str = "DEFAULT") -> dict:
+        return self.payload("/api/v0/enkash-coins/create-coins-config", {
+            "companyId": company_id, "event": event, "amount": amount, "configuration": configuration})
+
+    def allocate_coins(self: EnKashClient, company_id: str, event: str, user_id: str, request_id: str) -> str:
+        return self.payload("/api/v0/enkash-coins/allocate-coin", {"companyId": company_id, "event": event,
+                                                                   "userId": user_id, "requestId": request_id})
+
+    def coin_balance(self: EnKashClient, user_id: str) -> int:
+        return self.request("GET", "/api/v0/coins/balance", params={"userId": user_id})["payload"]
+
+
+class EnKashClient(PartnerCalls):
     def __init__(self, base_url: str, partner_id: str, client_id: str, client_secret: str, username: str,
                  password: str, *, token_url: str | None = None, encrypt: bool = True, timeout: float = 30.0,
                  http: httpx.Client | None = None):

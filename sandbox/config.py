@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # EnKash offers VKYC only 10:00-18:00 IST on working days; off by default so tests run any time
     vkyc_working_hours: bool = False
 
+    # fault injection: how long a "timeout" fault holds the request, and a "slow" magic value delays it
+    fault_timeout_seconds: float = 30.0
+    magic_slow_seconds: float = 3.0
+
     admin_token: str | None = None
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024

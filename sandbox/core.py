@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from sandbox import jsonio
@@ -24,8 +25,18 @@ from sandbox.domain.rewards import RewardService
 from sandbox.domain.tenants import TenantService
 from sandbox.domain.transactions import TransactionService
 from sandbox.store.db import Database
+from sandbox.store.state import BASELINE, StateStore
 
 T = TypeVar("T")
+
+
+def snapshot_folder(settings: Settings) -> Path | None:
+    """Snapshots of a file store live beside it (<name>.snapshots/); a memory store keeps them in memory."""
+    target = settings.database_target()
+    if not target.startswith("sqlite:///"):
+        return None
+    path = Path(target[len("sqlite:///"):])
+    return path.with_name(path.stem + ".snapshots")
 
 
 class Sandbox:
@@ -49,10 +60,20 @@ class Sandbox:
         self._catalog = None
         self._faker = None
         self._faker_lock = threading.Lock()
+        self._reset_lock = threading.Lock()
+        self._started = False
+        self.state = StateStore(self.db, snapshot_folder(self.settings))
+        self.on_state_change: list[Callable[[], None]] = []
+        # set by the gateway middleware when an app is built around this core
+        self.faults = None
+        self.journal = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Open the store, adopt its seed, and seed the demo tenant the first time."""
+        if self._started:
+            return
+        self._started = True
         self.db.create_all()
         stored = self.db.get_meta("seed")
         if stored is not None:
@@ -61,15 +82,44 @@ class Sandbox:
         else:
             self.db.set_meta("seed", str(self.db.seed))
         self.clock.reload()
-        if self.settings.seed_demo and self.db.get_meta("demo") is None:
-            self.seed_demo()
+        if self.db.get_meta("initialised") is None:
+            self._initialise()
 
-    def seed_demo(self) -> dict:
-        from sandbox.domain.seed import seed_demo
+    def _initialise(self) -> None:
+        """Seed a fresh store and remember that state as the baseline a reset returns to."""
+        if self.settings.seed_demo:
+            from sandbox.domain.seed import seed_demo
 
-        creds = seed_demo(self)
-        self.db.set_meta("demo", json.dumps(creds))
-        return creds
+            creds = seed_demo(self)
+            self.db.set_meta("demo", json.dumps(creds))
+            self.tenants.save_baseline(creds["partnerId"])
+        self.db.set_meta("initialised", "1")
+        self.state.take(self._baseline_name())
+
+    def _baseline_name(self) -> str:
+        return f"{BASELINE}-{self.db.seed}"
+
+    def reset(self, seed: int | None = None) -> dict:
+        """Put the whole sandbox back to its freshly seeded state (optionally under a new seed)."""
+        with self._reset_lock:
+            if seed is not None and seed != self.db.seed:
+                self.db.seed = seed
+            if self.state.exists(self._baseline_name()):
+                self.state.restore(self._baseline_name())
+            else:
+                with self.db.write() as s:
+                    self.db.wipe(s)
+                self.db.set_meta("seed", str(self.db.seed))
+                self._initialise()
+            self.after_state_change()
+        return {"seed": self.db.seed, "demo": self.demo_credentials()}
+
+    def after_state_change(self) -> None:
+        """Forget everything cached from the store: it was replaced underneath us."""
+        self.auth.clear_cache()
+        self.clock.reload()
+        for hook in self.on_state_change:
+            hook()
 
     def demo_credentials(self) -> dict | None:
         raw = self.db.get_meta("demo")

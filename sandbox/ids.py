@@ -28,6 +28,7 @@ KINDS: dict[str, IdKind] = {
     "txn": IdKind("ECT", 10),
     "otp": IdKind("EK", 8),
     "plan": IdKind("PM", 7),
+    "fault": IdKind("FR", 8),
     "order": IdKind("OR", 11),
     "coin_config": IdKind("WCC", 6),
     "voucher": IdKind("VC", 10),

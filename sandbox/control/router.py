@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from sandbox import __version__
 from sandbox.control import cards as card_controls
-from sandbox.control import marketplace
+from sandbox.control import faults, marketplace, state
 from sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
+from sandbox.control.security import AdminTokenMiddleware
 
 
 def _core(request: Request):
@@ -29,6 +30,8 @@ def build_control_app(core) -> FastAPI:
     app.state.core = core
     app.include_router(card_controls.router)
     app.include_router(marketplace.router)
+    app.include_router(state.router)
+    app.include_router(faults.router)
 
     @app.get("/health", tags=["health"])
     def health(request: Request):
@@ -98,6 +101,8 @@ def build_control_app(core) -> FastAPI:
         else:
             clock.reset()
         return clock.state()
+
+    app.add_middleware(AdminTokenMiddleware, token=core.settings.admin_token)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException):

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from sandbox import ids
 from sandbox.domain import scope
 from sandbox.domain.enums import NON_RELOADABLE
+from sandbox.domain.magic import kyc_for_mobile
 from sandbox.domain.passwords import hash_password
 from sandbox.domain.requests import CardSearch, CreateCard, HolderFields, LoadBalance
 from sandbox.domain.views import card_view
@@ -81,7 +82,7 @@ class CardService:
 
     # -- cards -----------------------------------------------------------------------------
     def card_row(self, s: Session, account: CardAccount, user_id: str, *, pan: str | None = None,
-                 physical: bool = False, primary: bool = False, remarks: str | None = None,
+                 mobile: str | None = None, physical: bool = False, primary: bool = False, remarks: str | None = None,
                  kyc_status: str | None = None) -> dict:
         """The column values of a new card (shared by single creation and bulk inserts)."""
         n = self.core.db.next_ids(s, "card")[0]
@@ -93,7 +94,8 @@ class CardService:
             "account_id": account.id, "user_id": user_id, "token": ids.hex_token(seed, "card-token", n),
             "masked_number": "XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
             "expiry_month": f"{now.month:02d}", "expiry_year": str(now.year + years), "balance_minor": 0,
-            "status": "UL", "kyc_status": kyc_status or ("MIN_KYC_VERIFIED" if pan else "NOT_UPLOADED"),
+            "status": "UL",
+            "kyc_status": kyc_status or kyc_for_mobile(mobile) or ("MIN_KYC_VERIFIED" if pan else "NOT_UPLOADED"),
             "bin_type": account.account_type, "kit_type": "RUPAY", "physical_card": physical,
             "primary_card": primary, "card_activated": True, "load_amount_minor": 0, "last_allocated_minor": 0,
             "remarks": remarks, "controls": dict(DEFAULT_CONTROLS), "replaced_by": None, "pin_hash": None,
@@ -102,7 +104,8 @@ class CardService:
 
     def new_card(self, s: Session, account: CardAccount, holder: CardHolder, *, physical: bool = False,
                  primary: bool = False, remarks: str | None = None, kyc_status: str | None = None) -> Card:
-        card = Card(**self.card_row(s, account, holder.id, pan=holder.pan, physical=physical, primary=primary,
+        card = Card(**self.card_row(s, account, holder.id, pan=holder.pan, mobile=holder.mobile, physical=physical,
+                                    primary=primary,
                                     remarks=remarks, kyc_status=kyc_status))
         s.add(card)
         s.flush()

@@ -17,15 +17,12 @@ from sandbox.domain.auth import Principal
 from sandbox.domain.cards import ensure_usable
 from sandbox.domain.enums import REWARD_ACCOUNTS
 from sandbox.domain.ledger import REDEMPTION
+from sandbox.domain.magic import PENDING_THEN_FAILURE, PENDING_THEN_SUCCESS
 from sandbox.domain.requests import AddToCart, CartItem, CreateOrder, OrderSearch, UpdateCart
 from sandbox.errors import BusinessFailure, NotFound, Unprocessable
 from sandbox.money import from_minor, to_minor
 from sandbox.store.models import Card, CardAccount, CardHolder, Cart, CartLine, Order, Voucher
 from sandbox.timefmt import iso_utc, java_medium, parse_iso
-
-# magic orderReferenceId prefixes: the order stays PENDING, then settles by the sandbox clock
-PENDING_THEN_SUCCESS = "SBX-PENDING-OK"
-PENDING_THEN_FAILURE = "SBX-PENDING-FAIL"
 
 
 def _field_error(field: str, message: str) -> Unprocessable:
@@ -106,7 +103,7 @@ class RedemptionService:
                     s.delete(line)
                 continue
             if line is None:
-                line = CartLine(cart_id=cart.id, product_config_id=config_id, quantity=quantity)
+                line = CartLine(partner_id=cart.partner_id, cart_id=cart.id, product_config_id=config_id, quantity=quantity)
             line.quantity = quantity
             line.description = item.description
             line.custom_amount_minor = to_minor(item.amount) if item.amount is not None else None
@@ -241,7 +238,7 @@ class RedemptionService:
         seed = self.core.db.seed
         expiry = order.created_at + timedelta(days=product.expiry_period)
         for n in self.core.db.next_ids(s, "voucher", order.quantity):
-            s.add(Voucher(id=ids.format_id(seed, "voucher", n), order_id=order.id,
+            s.add(Voucher(id=ids.format_id(seed, "voucher", n), partner_id=order.partner_id, order_id=order.id,
                           code=ids.format_id(seed, "voucher-code", n),
                           pin=ids.digits(seed, "voucher-pin", n, 6), amount_minor=order.denomination_minor,
                           expiry_date=expiry, created_at=order.created_at))

@@ -156,7 +156,7 @@ class RewardService:
                     by_mobile[row.mobile] = by_email[row.email.lower()] = user_id
                 card = card_of_user.get(user_id)
                 if card is None:
-                    card = cards.card_row(s, account, user_id)
+                    card = cards.card_row(s, account, user_id, mobile=row.mobile)
                     new_cards.append(card)
                     card_of_user[user_id] = card
                 card_id, balance = (card["id"], 0) if isinstance(card, dict) else (card.id, card.balance_minor)

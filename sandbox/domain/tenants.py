@@ -11,7 +11,7 @@ from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
 from sandbox.domain.passwords import hash_password
 from sandbox.domain.requests import HolderFields
 from sandbox.money import from_minor, to_minor
-from sandbox.store.models import CardAccount, Company, Partner
+from sandbox.store.models import CardAccount, Company, Partner, TenantBaseline
 
 
 class TenantService:
@@ -29,8 +29,33 @@ class TenantService:
     ) -> dict:
         """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture)."""
         with self.core.db.write() as s:
-            return self.provision_in(s, encryption=encryption, fund_balance=fund_balance, name=name,
-                                     fixed=fixed, account_types=account_types)
+            creds = self.provision_in(s, encryption=encryption, fund_balance=fund_balance, name=name,
+                                      fixed=fixed, account_types=account_types)
+        self.save_baseline(creds["partnerId"])
+        return creds
+
+    def save_baseline(self, partner_id: str) -> None:
+        """Remember the tenant's rows as they are now: POST /_sandbox/partners/{id}/reset returns to them."""
+        data = self.core.state.dump(partner_id)
+        with self.core.db.write() as s:
+            row = s.get(TenantBaseline, partner_id)
+            if row is None:
+                s.add(TenantBaseline(partner_id=partner_id, data=data))
+            else:
+                row.data = data
+                s.add(row)
+
+    def reset(self, partner_id: str) -> bool:
+        """Put one tenant back to its provisioned state; other tenants are untouched."""
+        with self.core.db.read() as s:
+            row = s.get(TenantBaseline, partner_id)
+            baseline = row.data if row else None
+        if baseline is None:
+            return False
+        self.core.state.restore_tenant(partner_id, baseline)
+        self.core.auth.unlock(partner_id)
+        self.core.after_state_change()
+        return True
 
     def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types) -> dict:
         settings = self.core.settings

@@ -1,111 +1,47 @@
-"""The AES envelope, in one place for every vendor route.
+"""The AES envelope: opening a partner's {"request": "<base64>"} body and sealing the answer.
 
-Incoming {"request": "<base64>"} bodies are decrypted with the calling partner's secret before any
-route sees them; the response to such a request is encrypted the same way. A partner in `required`
-mode that sends plain JSON is refused before anything changes.
+A partner in `required` mode that sends plain JSON is refused before anything changes; a partner in
+`off` mode never has its body decrypted; the response to an encrypted request is encrypted the same way.
 """
 
 from __future__ import annotations
 
 from sandbox import crypto, jsonio
-from sandbox.api.responses import failure_body
-
-VENDOR_PREFIX = "/api/"
+from sandbox.domain.auth import Principal
 
 
-class BodyTooLarge(Exception):
-    pass
+class EnvelopeRejected(Exception):
+    def __init__(self, message: str):
+        self.status = 422
+        self.message = message
+        super().__init__(message)
 
 
-async def read_body(receive, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+MANDATORY = ('Invalid encrypted request: encryption is mandatory for this partner; send '
+             '{"request": "<Base64 of AES-128-ECB(JSON) keyed by SHA-256(clientSecret)[:16]>"}')
 
 
-def replay_receive(body: bytes):
-    sent = False
-
-    async def receive():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
-
-
-def bearer_token(scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
-
-
-async def send_json(send, status: int, body: dict) -> None:
-    payload = jsonio.dumps(body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
-
-
-class EnvelopeMiddleware:
-    def __init__(self, app, core):
-        self.app = app
-        self.core = core
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(VENDOR_PREFIX):
-            return await self.app(scope, receive, send)
-        settings = self.core.settings
-        state = scope.setdefault("state", {})
-        try:
-            body = await read_body(receive, settings.max_body_bytes)
-        except BodyTooLarge:
-            return await send_json(send, 413, failure_body(
-                settings, f"Request body is larger than {settings.max_body_bytes} bytes"))
-        token = bearer_token(scope)
-        principal = self.core.auth.resolve(token) if token else None
-        state["principal"] = principal
-        state["raw_body"] = body
-        encrypted = False
-        if principal is not None and body.strip() and principal.encryption != "off":
-            envelope = _as_envelope(body)
-            if envelope is not None:
-                try:
-                    plaintext = crypto.decrypt(envelope, principal.client_secret)
-                    jsonio.loads(plaintext)
-                except (crypto.EnvelopeError, jsonio.JSONDecodeError) as exc:
-                    reason = str(exc) if isinstance(exc, crypto.EnvelopeError) else "decrypted payload is not JSON"
-                    return await send_json(send, 422, failure_body(settings, f"Invalid encrypted request: {reason}"))
-                body, encrypted = plaintext, True
-            elif principal.encryption == "required":
-                return await send_json(send, 422, failure_body(
-                    settings,
-                    'Invalid encrypted request: encryption is mandatory for this partner; send '
-                    '{"request": "<Base64 of AES-128-ECB(JSON) keyed by SHA-256(clientSecret)[:16]>"}',
-                ))
-        state["encrypted"] = encrypted
-        state["plain_body"] = body
-        if not encrypted:
-            return await self.app(scope, replay_receive(body), send)
-        await self.app(scope, replay_receive(body), _encrypting_send(send, principal.client_secret, state))
+def open_body(principal: Principal | None, body: bytes) -> tuple[bytes, bool]:
+    """(plaintext body, whether it was encrypted). Raises EnvelopeRejected with EnKash's 422 reason."""
+    if principal is None or not body.strip() or principal.encryption == "off":
+        return body, False
+    envelope = _as_envelope(body)
+    if envelope is None:
+        if principal.encryption == "required":
+            raise EnvelopeRejected(MANDATORY)
+        return body, False
+    try:
+        plaintext = crypto.decrypt(envelope, principal.client_secret)
+        jsonio.loads(plaintext)
+    except crypto.EnvelopeError as exc:
+        raise EnvelopeRejected(f"Invalid encrypted request: {exc}") from None
+    except jsonio.JSONDecodeError:
+        raise EnvelopeRejected("Invalid encrypted request: decrypted payload is not JSON") from None
+    return plaintext, True
 
 
 def _as_envelope(body: bytes) -> str | None:
-    """The ciphertext if the body is {"request": <string>}; None for any other body."""
+    """The ciphertext if the body is {"request": <value>}; None for any other body."""
     try:
         data = jsonio.loads(body)
     except jsonio.JSONDecodeError:
@@ -116,7 +52,8 @@ def _as_envelope(body: bytes) -> str | None:
     return None
 
 
-def _encrypting_send(send, secret: str, state: dict):
+def sealing_send(send, secret: str, state: dict):
+    """Wrap `send` so the response body goes out as {"request": "<base64 ciphertext>"}."""
     start: dict | None = None
     chunks: list[bytes] = []
 

@@ -102,6 +102,21 @@ class Database:
         finally:
             _immediate.reset(token)
 
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the in-process writer lock without opening a session (whole-store copies)."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
+    def raw_sqlite(self):
+        """A pooled connection's underlying sqlite3.Connection, outside any transaction."""
+        fairy = self.engine.raw_connection()
+        try:
+            yield fairy.driver_connection
+        finally:
+            fairy.close()
+
     # -- ids -------------------------------------------------------------------------------
     def next_ids(self, session: Session, kind: str, count: int = 1) -> list[int]:
         """Reserve `count` consecutive counter values of a kind inside the caller's transaction."""

@@ -179,6 +179,8 @@ class LedgerEntry(SQLModel, table=True):
 
 
 class Token(SQLModel, table=True):
+    # sessions outlive a tenant's data reset: a test suite keeps its token across resets
+    __table_args__ = ({"info": {"survives_tenant_reset": True}},)
     access_token: str = Field(primary_key=True)
     refresh_token: str | None = Field(default=None, index=True)
     partner_id: str = Field(index=True, foreign_key="partner.id")
@@ -265,6 +267,7 @@ class CartLine(SQLModel, table=True):
     __tablename__ = "cart_line"
     __table_args__ = (UniqueConstraint("cart_id", "product_config_id", name="uq_cart_line"),)
     id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
     cart_id: int = Field(index=True, foreign_key="cart.id")
     product_config_id: str
     quantity: int
@@ -309,9 +312,31 @@ class Order(SQLModel, table=True):
 
 class Voucher(SQLModel, table=True):
     id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
     order_id: str = Field(index=True, foreign_key="voucher_order.id")
     code: str
     pin: str
     amount_minor: int = Field(sa_column=_money())
     expiry_date: datetime = _ts()
     created_at: datetime = _ts()
+
+
+class FaultRule(SQLModel, table=True):
+    """An admin fault rule (POST /_sandbox/faults). partner_id NULL applies to every tenant."""
+
+    __tablename__ = "fault_rule"
+    id: str = Field(primary_key=True)
+    partner_id: str | None = Field(default=None, index=True)
+    spec: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    remaining: int | None = None  # None: unlimited (or probability-driven)
+    hits: int = 0
+    created_at: datetime = _ts()
+
+
+class TenantBaseline(SQLModel, table=True):
+    """A tenant's rows as provisioned, so POST /_sandbox/partners/{id}/reset can put them back."""
+
+    __tablename__ = "tenant_baseline"
+    __table_args__ = ({"info": {"survives_tenant_reset": True}},)
+    partner_id: str = Field(primary_key=True, foreign_key="partner.id")
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
