@@ -26,7 +26,7 @@ class AdminTokenMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
         if self._presented(headers):
             return await self.app(scope, receive, send)
-        if scope["path"].startswith("/ui"):
+        if self._relative(scope).startswith("/ui"):
             root = scope.get("root_path", "")
             await send({"type": "http.response.start", "status": 303,
                         "headers": [(b"location", f"{root}/ui/login".encode()), (b"content-length", b"0")]})
@@ -39,8 +39,12 @@ class AdminTokenMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    def _open(scope) -> bool:
-        path = scope["path"]
+    def _relative(scope) -> str:
+        path, root = scope["path"], scope.get("root_path", "")
+        return path[len(root):] if root and path.startswith(root) else path
+
+    def _open(self, scope) -> bool:
+        path = self._relative(scope)
         return (path == "/health" and scope["method"] in ("GET", "HEAD")) or path.startswith(OPEN_PREFIXES)
 
     def _presented(self, headers: dict) -> bool:

@@ -58,6 +58,18 @@ class AuthService:
             raise _bad_client()
         return partner
 
+    def partner_of_basic(self, authorization: str | None) -> str | None:
+        """The partner a Basic header names (for the journal), without checking the secret."""
+        if not authorization or not authorization.lower().startswith("basic "):
+            return None
+        try:
+            client_id = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        with self.core.db.read() as s:
+            partner = s.exec(select(Partner).where(Partner.client_id == client_id)).first()
+            return partner.id if partner else None
+
     # -- grants ----------------------------------------------------------------------------
     def password_grant(self, partner: Partner, username: str, password: str) -> dict:
         """Log in the partner itself (its username) or one of its card holders (mobile)."""

@@ -103,6 +103,8 @@ class GatewayMiddleware:
         state["principal"] = principal
         if principal is not None:
             entry["partnerId"] = principal.partner_id
+        elif scope["path"] == "/oauth/token":
+            entry["partnerId"] = self.core.auth.partner_of_basic(headers.get("authorization"))
         try:
             plain, encrypted = open_body(principal, body)
         except EnvelopeRejected as exc:
