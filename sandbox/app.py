@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import __version__
-from sandbox.api import card_controls, cards, coins, oauth, redemption, rewards, sso
+from sandbox.api import card_controls, cards, coins, contract, oauth, redemption, rewards, sso
 from sandbox.api.responses import failure_body, json_response
 from sandbox.config import Settings
 from sandbox.control.router import build_control_app
@@ -24,6 +25,8 @@ from sandbox.timefmt import iso_utc
 
 log = logging.getLogger("enkash_sandbox")
 STATIC = Path(__file__).resolve().parent / "static"
+# Swagger UI and ReDoc bundles, shipped inside the fastapi-offline wheel: the docs pages load nothing from a CDN
+DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
 
 def create_app(settings: Settings | None = None, core: Sandbox | None = None) -> FastAPI:
@@ -39,9 +42,11 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
     app.include_router(coins.router)
     app.include_router(redemption.router)
     app.include_router(sso.router)
+    app.include_router(contract.router)
 
     control = build_control_app(core)
     control.mount("/static", StaticFiles(directory=STATIC), name="static")
+    control.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/_sandbox", control)
 
     _install_error_handlers(app)

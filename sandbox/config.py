@@ -52,6 +52,8 @@ class Settings(BaseSettings):
 
     # fault injection: how long a "timeout" fault holds the request, and a "slow" magic value delays it
     fault_timeout_seconds: float = 30.0
+    # answer magic amounts/references with their faults (docs/MAGIC_VALUES.md); off for contract fuzzing
+    magic_values: bool = True
     magic_slow_seconds: float = 3.0
 
     admin_token: str | None = None

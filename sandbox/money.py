@@ -6,12 +6,16 @@ debit be one conditional UPDATE.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 # Java's BigDecimal would take more, but nothing in a sandbox needs more than a trillion rupees, and
 # bounding it keeps every amount exactly representable wherever it is rendered.
 MAX_AMOUNT = Decimal("1000000000000")
+
+
+_NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 class AmountError(ValueError):
@@ -25,8 +29,13 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
         raise AmountError("must be a number")
     if isinstance(value, float):
         value = repr(value)
+    elif isinstance(value, str) and not _NUMERIC.match(value):
+        # a numeric string is digits with an optional fraction, as a Jackson BigDecimal reads it
+        raise AmountError("must be a number")
+    elif not isinstance(value, (int, str, Decimal)):
+        raise AmountError("must be a number")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise AmountError("must be a number") from exc
     if not amount.is_finite():

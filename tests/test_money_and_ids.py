@@ -6,12 +6,12 @@ from sandbox import ids
 from sandbox.money import AmountError, from_minor, parse_amount, to_minor
 
 
-@pytest.mark.parametrize("raw, expected", [(10, "10.00"), ("10.5", "10.50"), (0.01, "0.01"), ("1e2", "100.00")])
+@pytest.mark.parametrize("raw, expected", [(10, "10.00"), ("10.5", "10.50"), (0.01, "0.01"), (1e2, "100.00")])
 def test_amounts_accept_numbers_and_numeric_strings(raw, expected):
     assert parse_amount(raw) == Decimal(expected)
 
 
-@pytest.mark.parametrize("raw", [-1, 0, "0.001", "NaN", "Infinity", "abc", True, None, "1e13", [1]])
+@pytest.mark.parametrize("raw", [-1, 0, "0.001", "NaN", "Infinity", "abc", True, None, "1e13", "1e2", " 5", [1]])
 def test_amounts_reject_what_money_cannot_be(raw):
     with pytest.raises(AmountError):
         parse_amount(raw)

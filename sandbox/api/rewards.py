@@ -36,7 +36,7 @@ def bulk_create_allocate(request: Request, p: Principal = Depends(partner), rows
     missing = [k for k in ("companyId", "cardAccountId", "isPointsAllocation") if not params.get(k)]
     if missing:
         raise BadRequest("Mandatory parameter missing: " + ", ".join(missing))
-    flag = params["isPointsAllocation"].lower()
+    flag = params["isPointsAllocation"]
     if flag not in ("true", "false"):
         raise Unprocessable("isPointsAllocation: must be true or false",
                             errors=[{"field": "isPointsAllocation", "message": "must be true or false"}])

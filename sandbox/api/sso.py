@@ -12,7 +12,7 @@ from sandbox.api.deps import core, parse
 from sandbox.control.templates import render
 from sandbox.domain.portal import PortalError
 from sandbox.domain.requests import AddToCart
-from sandbox.errors import VendorError
+from sandbox.errors import Unprocessable, VendorError
 
 router = APIRouter()
 
@@ -48,8 +48,11 @@ def _portal_action(request: Request, token: str, partner: str, action: str, form
         return _error(exc, partner)
     try:
         if action == "add":
+            quantity = form.get("quantity", "1")
+            if not quantity.isdigit():
+                raise Unprocessable("quantity: must be a whole number")
             req = parse(AddToCart, {"productCatalogId": form.get("productCatalogId"),
-                                    "items": {form.get("productConfigId", ""): {"quantity": form.get("quantity", "1")}}})
+                                    "items": {form.get("productConfigId", ""): {"quantity": int(quantity)}}})
             sandbox.redemption.add_to_cart(principal, req)
             message = "Added to your cart."
         else:

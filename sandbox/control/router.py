@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
 from sandbox import __version__
@@ -27,6 +28,13 @@ def build_control_app(core) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    def control_docs():
+        return get_swagger_ui_html(openapi_url="/_sandbox/openapi.json", title="EnKash Sandbox control plane",
+                                   swagger_js_url="/_sandbox/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/_sandbox/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/_sandbox/docs-assets/favicon.png")
     app.state.core = core
     app.include_router(card_controls.router)
     app.include_router(marketplace.router)

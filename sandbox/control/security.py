@@ -11,7 +11,7 @@ import hmac
 
 from sandbox import jsonio
 
-OPEN_PREFIXES = ("/static/", "/catalog/images/", "/vkyc/", "/ui/login")
+OPEN_PREFIXES = ("/static/", "/docs-assets/", "/catalog/images/", "/vkyc/", "/ui/login")
 COOKIE = "enkash_sandbox_admin"
 
 

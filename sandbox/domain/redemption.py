@@ -344,7 +344,7 @@ class RedemptionService:
                 value = getattr(req, bound)
                 if value is not None:
                     rows = [o for o in rows if test(o, value)]
-            rows.sort(key=lambda o: (o.created_at, o.seq), reverse=req.direction == "DESC")
+            rows.sort(key=lambda o: (o.created_at, o.seq), reverse=req.direction.upper() == "DESC")
             page = rows[offset:offset + limit]
             return {"totalCount": len(rows), "recordsCount": len(page), "limit": limit, "offset": offset,
                     "data": [self.order_view(s, o) for o in page]}

@@ -77,7 +77,9 @@ Instant = Annotated[str, AfterValidator(_instant)]
 
 
 class VendorModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, populate_by_name=True)
+    # strict types (a string is a string, a boolean a boolean); amounts and limits are the documented
+    # exception: they accept numeric strings through their own validators, as Jackson's BigDecimal does
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
 
 
 class CardAccountCreate(VendorModel):
@@ -200,8 +202,11 @@ BLOCK_CODES = ("L", "UL", "BL", "AP")
 OTP_MEDIUMS = ("MOBILE", "MFA")
 
 
-def _pin(value: str) -> str:
-    if not re.fullmatch(r"\d{4,6}", value):
+def _pin(value: object) -> str:
+    # the docs' own example sends the PIN as a JSON number (9078)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4,6}", value):
         raise ValueError("must be a 4 to 6 digit PIN")
     return value
 
@@ -231,7 +236,7 @@ class OtpProof(VendorModel):
 
 class SetPin(CardRef, OtpProof):
     cardAccountId: Id
-    pinBlock: Annotated[str, AfterValidator(_pin)]
+    pinBlock: Annotated[str, BeforeValidator(_pin)]
     otpRequired: bool = False
 
 
@@ -253,9 +258,14 @@ def _limit(value: object) -> Decimal | None:
     """Limits arrive as numbers, numeric strings or JsonNullable objects {present, value} — all three
     shapes appear in the docs. {present: false} (or null) clears the limit."""
     if isinstance(value, dict):
-        if not value.get("present", "value" in value):
+        present = value.get("present")
+        if not isinstance(present, bool):
+            raise ValueError("a JsonNullable limit needs a boolean `present`")
+        if not present:
             return None
         value = value.get("value")
+        if isinstance(value, str):
+            raise ValueError("`value` must be a number or null")
     if value is None or value == "":
         return None
     try:
@@ -265,6 +275,10 @@ def _limit(value: object) -> Decimal | None:
 
 
 def _count(value: object) -> int | None:
+    if isinstance(value, str) and not value.isdigit():
+        raise ValueError("must be a whole number")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
     amount = _limit(value)
     if amount is None:
         return None
@@ -428,11 +442,6 @@ class CreateOrder(VendorModel):
     quantity: Annotated[int, Field(ge=1, le=1000)]
 
 
-def _direction(value: str) -> str:
-    upper = value.upper()
-    if upper not in ("ASC", "DESC"):
-        raise ValueError("must be ASC or DESC")
-    return upper
 
 
 class OrderSearch(VendorModel):
@@ -450,7 +459,7 @@ class OrderSearch(VendorModel):
     companyId: Id | None = None
     createdOnFrom: Instant | None = None
     createdOnTo: Instant | None = None
-    direction: Annotated[str, AfterValidator(_direction)] = "DESC"
+    direction: Literal["ASC", "DESC", "asc", "desc"] = "DESC"
     ekUserId: Id | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     enkashDiscountFrom: OptionalAmountBound | None = None

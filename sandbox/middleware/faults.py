@@ -148,7 +148,7 @@ class FaultEngine:
                     continue
                 if self._claim(rule):
                     return self._rule_fault(rule)
-        found = magic.match(body)
+        found = magic.match(body) if self.core.settings.magic_values else None
         if found:
             kind, status, trigger = found
             settings = self.core.settings
