@@ -15,6 +15,7 @@ from sandbox.domain.accounts import AccountService
 from sandbox.domain.auth import AuthService
 from sandbox.domain.cards import CardService
 from sandbox.domain.coins import CoinService
+from sandbox.domain.dashboard import DashboardService
 from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES
 from sandbox.domain.ledger import DuplicateReference, Ledger
 from sandbox.domain.lifecycle import LifecycleService
@@ -57,6 +58,7 @@ class Sandbox:
         self.coins = CoinService(self)
         self.portal = PortalService(self)
         self.redemption = RedemptionService(self)
+        self.dashboard = DashboardService(self)
         self._catalog = None
         self._faker = None
         self._faker_lock = threading.Lock()

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox import __version__
 from sandbox.control import cards as card_controls
-from sandbox.control import faults, marketplace, state
+from sandbox.control import faults, marketplace, state, ui
 from sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
 from sandbox.control.security import AdminTokenMiddleware
 
@@ -40,6 +40,7 @@ def build_control_app(core) -> FastAPI:
     app.include_router(marketplace.router)
     app.include_router(state.router)
     app.include_router(faults.router)
+    app.include_router(ui.router)
 
     @app.get("/health", tags=["health"])
     def health(request: Request):

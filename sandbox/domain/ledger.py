@@ -138,11 +138,11 @@ class Ledger:
 
     # -- the movements the product has -----------------------------------------------------
     def fund_account(self, s: Session, account: CardAccount, amount_minor: int, *, remarks: str | None = None,
-                     reference: str | None = None) -> Transaction:
+                     reference: str | None = None, at: datetime | None = None) -> Transaction:
         """Money arriving from outside (the partner prefunding its account)."""
         return self.move(s, legs=[Leg(ACCOUNT, account, amount_minor)], account=account, card=None,
                          direction="CR", type=FUNDING, transaction_code="PREFUND", amount_minor=amount_minor,
-                         reference=reference, remarks=remarks)
+                         reference=reference, remarks=remarks, at=at)
 
     def account_to_card(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
         kw.setdefault("insufficient", InsufficientBalance())

@@ -73,6 +73,18 @@ class LifecycleService:
                 return self.core.cards.view(s, card, account)
         return self.core.otp.guarded(run)
 
+    def admin_set_status(self, card_id: str, block_code: str) -> None:
+        """The dashboard's lock/unlock/block: an operator action, so no OTP; a blocked card stays blocked."""
+        with self.core.db.write() as s:
+            card = s.get(Card, card_id)
+            if card is None:
+                raise NotFound(f"EnKash card not found: {card_id}")
+            if card.replaced_by or card.status == "BL":
+                raise BusinessFailure("Card is blocked permanently; a blocked card cannot change status")
+            card.status = block_code
+            card.modified_at = self.core.clock.now()
+            s.add(card)
+
     # -- replacement -----------------------------------------------------------------------
     def replace(self, partner_id: str, req: ReplaceCard) -> dict:
         def run():

@@ -32,10 +32,12 @@ def seed_demo(core) -> dict:
     holders_cfg = fixture.get("holders", {})
     rng = random.Random(core.db.seed)
     faker = core.faker("demo")
+    now = core.clock.now()
     with core.db.write() as s:
         creds = core.tenants.provision_in(
             s, encryption=None, fund_balance=Decimal(str(fixture.get("fundBalance", 1000000))), name=None,
             fixed=fixture.get("partner", {}), account_types=tuple(core.default_account_types),
+            funded_at=now - timedelta(days=90),
         )
         company = s.get(Company, creds["companyId"])
         password = holders_cfg.get("password", core.settings.holder_password)
@@ -50,26 +52,28 @@ def seed_demo(core) -> dict:
                 pincode=str(rng.randrange(110001, 855999)),
             )
             holders.append(core.cards.new_holder(s, company, fields, password=password))
-        now = core.clock.now()
+        # history spread over the past weeks so the ledger and the charts have a shape; applied in time
+        # order, so every balance-after is what it was at that moment
+        plan = []
         for account_type, amounts in (holders_cfg.get("cards") or {}).items():
             account_id = creds["cardAccounts"].get(account_type)
             if account_id is None:
                 continue
-            account = s.get(CardAccount, account_id)
             for i, amount in enumerate(amounts):
-                holder = holders[i % len(holders)]
-                card = core.cards.new_card(s, account, holder)
-                minor = to_minor(Decimal(str(amount)))
-                # history spread over the past weeks so the ledger and the charts have a shape
                 when = now - timedelta(days=rng.randrange(3, 60), minutes=rng.randrange(0, 1440))
-                core.ledger.account_to_card(s, account, card, minor, type="ALLOCATE_POINT"
-                                            if account_type in ("EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE")
-                                            else "LOAD_MONEY", transaction_code="ALLOCATION",
-                                            reference=f"DEMO-{account_type[:3]}-{i + 1:03d}",
-                                            remarks="Demo allocation", at=when)
-                card.load_amount_minor = card.last_allocated_minor = minor
-                card.created_at = card.modified_at = when - timedelta(minutes=5)
-                s.add(card)
+                plan.append((when, account_type, account_id, i, amount))
+        for when, account_type, account_id, i, amount in sorted(plan):
+            account = s.get(CardAccount, account_id)
+            card = core.cards.new_card(s, account, holders[i % len(holders)])
+            minor = to_minor(Decimal(str(amount)))
+            core.ledger.account_to_card(s, account, card, minor, type="ALLOCATE_POINT"
+                                        if account_type in ("EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE")
+                                        else "LOAD_MONEY", transaction_code="ALLOCATION",
+                                        reference=f"DEMO-{account_type[:3]}-{i + 1:03d}",
+                                        remarks="Demo allocation", at=when)
+            card.load_amount_minor = card.last_allocated_minor = minor
+            card.created_at = card.modified_at = when - timedelta(minutes=5)
+            s.add(card)
         creds["holders"] = [{"userId": h.id, "name": f"{h.first_name} {h.last_name}", "mobile": h.mobile,
                              "password": password} for h in holders]
         return creds

@@ -57,7 +57,8 @@ class TenantService:
         self.core.after_state_change()
         return True
 
-    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types) -> dict:
+    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types,
+                     funded_at=None) -> dict:
         settings = self.core.settings
         db = self.core.db
         fixed = fixed or {}
@@ -97,7 +98,7 @@ class TenantService:
             self.core.cards.new_card(s, account, admin, primary=True,
                                      kyc_status="VERIFIED" if account_type in REWARD_ACCOUNTS else None)
             if fund > 0:
-                self.core.ledger.fund_account(s, account, to_minor(fund), remarks="Sandbox prefunding")
+                self.core.ledger.fund_account(s, account, to_minor(fund), remarks="Sandbox prefunding", at=funded_at)
             accounts[account_type] = account.id
         return {
             "partnerId": partner_id,

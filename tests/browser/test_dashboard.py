@@ -1,0 +1,163 @@
+"""The dashboard and the SSO portal in a real browser (Debian's Chromium driven by Playwright).
+
+Screenshots of the main pages are written to docs/screenshots/ (the README shows them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.client import EnKashClient
+
+CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
+# screenshots go to a temporary folder unless ENKASH_SANDBOX_SCREENSHOTS names one (docs/screenshots for the README)
+SHOTS = Path(os.environ.get("ENKASH_SANDBOX_SCREENSHOTS") or Path(os.environ.get("TMPDIR", "/tmp")) / "enkash-shots")
+ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+sync_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else __import__(
+    "playwright.sync_api", fromlist=["sync_playwright"])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def money(text: str) -> float:
+    return float(re.sub(r"[^\d.]", "", text))
+
+
+def test_navigate_tenant_account_card_and_fund(sandbox, page):
+    demo = sandbox.core.demo_credentials()
+    page.goto(f"{sandbox.url}/_sandbox/ui")
+    assert page.locator("h1").inner_text() == "EnKash Sandbox"
+    shot(page, "dashboard")
+    page.click(f"a.tenant-link:text('{demo['partnerId']}')")
+    page.wait_for_selector("#accounts")
+    shot(page, "tenant")
+    page.click("a.account-link[data-type='EMPLOYEE_REWARDS']")
+    page.wait_for_selector("#available-balance")
+    before = money(page.inner_text("#available-balance"))
+    assert page.locator("svg.chart").count() == 2
+    page.fill("#fund-form input[name=amount]", "2500.50")
+    page.click("#fund-form button")
+    page.wait_for_selector("#notice")
+    assert "Funded" in page.inner_text("#notice")
+    assert money(page.inner_text("#available-balance")) == pytest.approx(before + 2500.50)
+    page.fill("#allocate-form input[name=mobile]", "9812345678")
+    page.fill("#allocate-form input[name=firstName]", "Browser")
+    page.fill("#allocate-form input[name=amount]", "300")
+    page.click("#allocate-form button")
+    page.wait_for_selector("#notice")
+    assert "Allocated" in page.inner_text("#notice")
+    shot(page, "account")
+    page.click("#cards a.card-link >> nth=-1")
+    page.wait_for_selector("#otb")
+    assert money(page.inner_text("#otb")) == 300
+    page.click("#lock")
+    page.wait_for_selector("#unlock")
+    assert page.inner_text("#card-status") == "Locked"
+    shot(page, "card")
+    page.click("#unlock")
+    page.wait_for_selector("#lock")
+
+
+def test_snapshot_take_and_restore(sandbox, page):
+    demo = sandbox.core.demo_credentials()
+    account = demo["cardAccounts"]["GIFT"]
+    page.goto(f"{sandbox.url}/_sandbox/ui/snapshots")
+    page.fill("#snapshot-form input[name=name]", "before-demo")
+    page.click("#snapshot-form button")
+    page.wait_for_selector("#notice")
+    page.goto(f"{sandbox.url}/_sandbox/ui/accounts/{account}")
+    before = money(page.inner_text("#available-balance"))
+    page.fill("#fund-form input[name=amount]", "999")
+    page.click("#fund-form button")
+    page.wait_for_selector("#notice")
+    assert money(page.inner_text("#available-balance")) == pytest.approx(before + 999)
+    page.goto(f"{sandbox.url}/_sandbox/ui/snapshots")
+    shot(page, "snapshots")
+    page.click("#snapshots tr:has-text('before-demo') button.restore")
+    page.wait_for_selector("#notice")
+    page.goto(f"{sandbox.url}/_sandbox/ui/accounts/{account}")
+    assert money(page.inner_text("#available-balance")) == pytest.approx(before)
+    httpx.delete(f"{sandbox.url}/_sandbox/snapshots/before-demo")
+
+
+def test_journal_faults_pages(sandbox, page, client, tenant):
+    client.card_account(tenant["companyId"], tenant["cardAccounts"]["GIFT"])
+    page.goto(f"{sandbox.url}/_sandbox/ui/journal")
+    page.wait_for_selector("#journal-rows tr")
+    page.wait_for_function("document.getElementById('live').textContent.startsWith('live ·')", timeout=10_000)
+    assert "cardAccount/get" in page.inner_text("#journal-rows")
+    shot(page, "journal")
+    page.goto(f"{sandbox.url}/_sandbox/ui/faults")
+    page.fill("#fault-form input[name=path]", "*/never-called")
+    page.fill("#fault-form input[name=status]", "503")
+    page.click("#fault-form button")
+    page.wait_for_selector("#notice")
+    assert "*/never-called" in page.inner_text("#fault-rules")
+    shot(page, "faults")
+    page.click("#fault-rules tr:has-text('never-called') button")
+    page.wait_for_selector("#notice")
+    assert "never-called" not in page.inner_text("#fault-rules")
+
+
+def test_sso_portal_redemption_in_the_browser(sandbox, page, client, tenant):
+    ref = (tenant["companyId"], tenant["cardAccounts"]["EMPLOYEE_REWARDS"])
+    holder = client.allocate_points(*ref, 3000, reference="BROWSER-1", mobile="9898989898", firstName="Kavya",
+                                    lastName="Iyer")
+    sso = client.sso_token(*ref, holder["enKashCardId"])
+    page.goto(sso["employeeRewardsUrl"])
+    assert "Kavya" in page.inner_text("h1")
+    page.locator(".product form button").first.click()
+    page.wait_for_selector("#notice")
+    page.click("#checkout")
+    page.wait_for_selector("#notice")
+    assert "Ordered" in page.inner_text("#notice")
+    assert page.locator("#orders code.voucher").count() >= 1
+    shot(page, "sso-portal")
+    admin_card = client.card_account(*ref)["primaryEnKashCard"]["enKashCardId"]
+    admin = client.sso_token(*ref, admin_card)
+    page.goto(admin["rewardAccountUrl"])
+    assert "Kavya" in page.inner_text("#cards")
+    shot(page, "sso-admin")
+
+
+def test_admin_token_login_page(tmp_path, page):
+    from sandbox.config import Settings
+    from sandbox.testing import LiveSandbox
+
+    with LiveSandbox(Settings(db=str(tmp_path / "s.db"), admin_token="demo-secret", seed_demo=False)) as live:
+        page.goto(f"{live.url}/_sandbox/ui")
+        assert "/_sandbox/ui/login" in page.url
+        page.fill("input[name=token]", "wrong")
+        page.click("button")
+        assert "not the admin token" in page.inner_text("body")
+        page.fill("input[name=token]", "demo-secret")
+        page.click("button")
+        page.wait_for_selector("#tenants")
+        assert EnKashClient  # the vendor API is untouched by the admin token
