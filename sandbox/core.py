@@ -12,6 +12,7 @@ from sandbox import jsonio
 from sandbox.clock import Clock
 from sandbox.config import Settings
 from sandbox.domain.accounts import AccountService
+from sandbox.domain.audit import AuditService
 from sandbox.domain.auth import AuthService
 from sandbox.domain.cards import CardService
 from sandbox.domain.coins import CoinService
@@ -59,6 +60,7 @@ class Sandbox:
         self.portal = PortalService(self)
         self.redemption = RedemptionService(self)
         self.dashboard = DashboardService(self)
+        self.audit = AuditService(self)
         self._catalog = None
         self._faker = None
         self._faker_lock = threading.Lock()

@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from sandbox.client import EnKashClient
 from sandbox.config import Settings
 from sandbox.testing import LiveSandbox
 
+# The HTTP suite runs on the embedded SQLite store, and again on PostgreSQL when a server is given
+# (.ci/run starts one; locally: ENKASH_SANDBOX_TEST_DATABASE_URL=postgresql+psycopg://user:pw@host/db).
+POSTGRES_URL = os.environ.get("ENKASH_SANDBOX_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory) -> Iterator[LiveSandbox]:
-    db = tmp_path_factory.mktemp("store") / "sandbox.db"
-    with LiveSandbox(Settings(db=str(db), seed=7)) as live:
+
+def fresh_postgres(url: str) -> None:
+    """An empty schema, so each run starts from nothing."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def backend_settings(backend: str, tmp_path_factory, **overrides) -> Settings:
+    if backend == "postgresql":
+        fresh_postgres(POSTGRES_URL)
+        return Settings(database_url=POSTGRES_URL, **overrides)
+    return Settings(db=str(tmp_path_factory.mktemp("store") / "sandbox.db"), **overrides)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def sandbox(request, tmp_path_factory) -> Iterator[LiveSandbox]:
+    with LiveSandbox(backend_settings(request.param, tmp_path_factory, seed=7)) as live:
+        live.backend = request.param
         yield live
 
 

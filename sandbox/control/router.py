@@ -87,6 +87,11 @@ def build_control_app(core) -> FastAPI:
             raise HTTPException(404, f"unknown card account {account_id}")
         return result
 
+    @app.get("/audit", tags=["health"])
+    def audit(request: Request, partnerId: str | None = None):
+        """Every balance equals its ledger, none is negative, references are unique, money is conserved."""
+        return _core(request).audit.run(partnerId)
+
     @app.get("/clock", tags=["clock"])
     def get_clock(request: Request):
         return _core(request).clock.state()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -94,13 +95,15 @@ class Ledger:
         insufficient: BusinessFailure | None = None,
         at: datetime | None = None,
     ) -> Transaction:
-        """Apply every leg (debits first, so a shortfall fails before anything is credited) and
-        record the transaction. Raises before writing anything visible if a debit cannot be met;
-        the caller's transaction rollback undoes any leg already applied."""
+        """Apply every leg and record the transaction with one ledger row per leg. A debit that cannot
+        be met raises; nothing is visible until the caller's transaction commits."""
         now = at or self.core.clock.now()
         self.guard_reference(s, account.id, reference)
         balances: dict[tuple[str, str], int] = {}
-        for leg in sorted(legs, key=lambda leg: leg.delta):
+        # one lock order for every movement (accounts before cards, then by id), so two movements touching
+        # the same rows in opposite directions queue instead of deadlocking on PostgreSQL; a shortfall raises,
+        # and the caller's rollback undoes any leg already applied
+        for leg in sorted(legs, key=lambda leg: (leg.kind != ACCOUNT, leg.holder.id)):
             balances[(leg.kind, leg.holder.id)] = self._apply(
                 s, leg, insufficient=insufficient or InsufficientBalance()
             )
@@ -126,7 +129,13 @@ class Ledger:
             created_at=now,
         )
         s.add(txn)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError as exc:
+            # a concurrent twin recorded the same reference first (PostgreSQL: no BEGIN IMMEDIATE there)
+            if "uq_txn_account_reference" in str(exc.orig) or "pg_reference" in str(exc.orig):
+                raise DuplicateReference(reference, account.id) from None
+            raise
         for leg in legs:
             s.add(LedgerEntry(txn_id=txn.id, partner_id=account.partner_id, holder_kind=leg.kind,
                               holder_id=leg.holder.id, amount_minor=leg.delta,
@@ -221,7 +230,7 @@ class Ledger:
                                        else_=cards.c.load_amount_minor),
                 modified_at=bindparam("now"),
             ),
-            [{**u, "now": now} for u in card_updates.values()],
+            [{**card_updates[cid], "now": now} for cid in sorted(card_updates)],
         )
         return txns
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from sandbox import ids
@@ -50,6 +51,12 @@ class RedemptionService:
             return self._carts_view(s, p.user_id)
 
     def add_to_cart(self, p: Principal, req: AddToCart) -> list[dict]:
+        try:
+            return self._add_to_cart(p, req)
+        except IntegrityError:  # two first adds raced to create the same cart: the second joins it
+            return self._add_to_cart(p, req)
+
+    def _add_to_cart(self, p: Principal, req: AddToCart) -> list[dict]:
         product = self.catalog.get(req.productCatalogId)
         if product is None or not product.active or not product.enabled:
             raise _field_error("productCatalogId", f"unknown or inactive product catalog {req.productCatalogId}")
@@ -167,9 +174,18 @@ class RedemptionService:
             raise _field_error("denomination", f"{product.brand} has no denomination of {req.denomination}")
         if req.quantity > config.max_quantity:
             raise _field_error("quantity", f"must not exceed maxQuantity {config.max_quantity}")
-        with self.core.db.write() as s:
-            return self.order_view(s, self._place(s, p, product, config, req.denomination, req.quantity,
-                                                  req.orderReferenceId))
+        try:
+            with self.core.db.write() as s:
+                return self.order_view(s, self._place(s, p, product, config, req.denomination, req.quantity,
+                                                      req.orderReferenceId))
+        except IntegrityError:
+            # a concurrent twin with the same orderReferenceId won (PostgreSQL): its order is the answer
+            with self.core.db.read() as s:
+                existing = s.exec(select(Order).where(Order.user_id == p.user_id,
+                                                      Order.order_reference == req.orderReferenceId)).first()
+                if existing is None:
+                    raise
+                return self.order_view(s, existing)
 
     def _place(self, s: Session, p: Principal, product, config, denomination: Decimal, quantity: int,
                reference: str) -> Order:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -66,6 +67,19 @@ class Database:
     # -- lifecycle -------------------------------------------------------------------------
     def create_all(self) -> None:
         SQLModel.metadata.create_all(self.engine)
+        self._ensure_sequences()
+
+    def _ensure_sequences(self) -> None:
+        """One counter row per kind, made up front so that concurrent first uses only ever UPDATE it."""
+        kinds = set(ids.KINDS) | {"tenant", "checkout"}
+        with Session(self.engine) as s:
+            present = set(s.exec(select(IdSequence.kind)))
+            for kind in sorted(kinds - present):
+                s.add(IdSequence(kind=kind, next_value=0))
+            try:
+                s.commit()
+            except IntegrityError:  # another process made them first
+                s.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -125,7 +139,9 @@ class Database:
         rows = session.info.setdefault("id_sequences", {})
         row = rows.get(kind)
         if row is None:
-            row = session.get(IdSequence, kind)
+            # FOR UPDATE: on PostgreSQL two worker processes must not hand out the same counter value
+            # (SQLite's BEGIN IMMEDIATE already serialises writers, and ignores the clause)
+            row = session.exec(select(IdSequence).where(IdSequence.kind == kind).with_for_update()).first()
             if row is None:
                 row = IdSequence(kind=kind, next_value=0)
                 session.add(row)

@@ -1,0 +1,66 @@
+"""Real server processes for the reliability tests: started, killed and restarted like a partner's CI does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import httpx
+
+from sandbox.testing import free_port
+
+
+class ServerProcess:
+    def __init__(self, env: dict, workers: int = 1):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env}
+        self.workers = workers
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        cmd = [shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(self.port), "--quiet",
+               "--workers", str(self.workers)]
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/_sandbox/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown hooks, no flush, like a crash."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def provision(self, **body) -> dict:
+        r = httpx.post(f"{self.url}/_sandbox/partners", json=body or None, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def audit(self) -> dict:
+        return httpx.get(f"{self.url}/_sandbox/audit", timeout=60).json()

@@ -1,0 +1,90 @@
+"""Two worker processes sharing one store (SQLite WAL, and PostgreSQL when given): no overdraw, no double
+movement, and a clean audit afterwards."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sandbox.client import EnKashBusinessError, EnKashClient
+from tests.conftest import BACKENDS, POSTGRES_URL, fresh_postgres
+from tests.reliability.servers import ServerProcess
+
+CARD = "/api/v0/partner/enKashCard"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, tmp_path_factory):
+    if request.param == "postgresql":
+        fresh_postgres(POSTGRES_URL)
+        env = {"ENKASH_SANDBOX_DATABASE_URL": POSTGRES_URL}
+    else:
+        env = {"ENKASH_SANDBOX_DB": str(tmp_path_factory.mktemp("workers") / "sandbox.db")}
+    with ServerProcess({**env, "ENKASH_SANDBOX_SEED_DEMO": "false"}, workers=2) as proc:
+        yield proc
+
+
+def fire(server, creds, calls, workers=24):
+    clients = [EnKashClient.from_credentials(server.url, creds) for _ in range(workers)]
+    for c in clients:
+        c.access_token()
+
+    def one(i):
+        try:
+            calls[i](clients[i % workers])
+            return "ok"
+        except EnKashBusinessError as exc:
+            return exc.message
+
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(len(calls))))
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_hundreds_of_debits_on_a_half_funded_card(server):
+    creds = server.provision(fundBalance=5000)
+    ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])
+    with EnKashClient.from_credentials(server.url, creds) as c:
+        card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9100000001", firstName="W",
+                             loadAmount=1500)
+    results = fire(server, creds, [lambda cl: cl.load(*ref, card["enKashCardId"], 10, transaction_type="DR")] * 300)
+    assert results.count("ok") == 150
+    assert set(results) - {"ok"} == {"Insufficient balance in card account"}
+    with EnKashClient.from_credentials(server.url, creds) as c:
+        assert c.search_cards(*ref, card["enKashCardId"])["otbBalance"] == 0
+        assert c.card_account(*ref)["availableBalance"] == 5000
+    assert server.audit()["discrepancies"] == []
+
+
+def test_parallel_allocations_from_one_account(server):
+    creds = server.provision(fundBalance=1000)
+    ref = (creds["companyId"], creds["cardAccounts"]["EMPLOYEE_REWARDS"])
+
+    def allocate(i):
+        return lambda cl: cl.allocate_points(*ref, 30, reference=f"A-{i}", mobile=f"91000{i:05d}", firstName=f"U{i}")
+
+    results = fire(server, creds, [allocate(i) for i in range(80)])
+    assert results.count("ok") == 33
+    with EnKashClient.from_credentials(server.url, creds) as c:
+        stats = c.card_account(*ref)
+    assert stats["availableBalance"] == 10 and stats["availableCardBalance"] == 990
+    assert server.audit()["discrepancies"] == []
+
+
+def test_one_reference_fifty_times_at_once(server):
+    creds = server.provision()
+    ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])
+    with EnKashClient.from_credentials(server.url, creds) as c:
+        card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9100000002", firstName="D")
+    results = fire(server, creds, [lambda cl: cl.load(*ref, card["enKashCardId"], 7, reference="ONCE")] * 50,
+                   workers=25)
+    assert results.count("ok") == 1
+    assert all(r.startswith("Duplicate uniqueReferenceNumber") for r in results if r != "ok")
+    with EnKashClient.from_credentials(server.url, creds) as c:
+        assert c.search_cards(*ref, card["enKashCardId"])["otbBalance"] == 7
+        assert c.transactions(*ref, pgReferenceNumber="ONCE")["recordsCount"] == 1
+    assert server.audit()["discrepancies"] == []
