@@ -15,6 +15,8 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from sandbox import jsonio
+
 
 class EnvelopeError(ValueError):
     """The ciphertext could not be turned back into a JSON request."""
@@ -57,7 +59,7 @@ def decrypt(ciphertext_b64: str, secret: str) -> bytes:
 
 def encrypt_json(obj: object, secret: str) -> dict[str, str]:
     """Wrap a JSON-serialisable object the way a partner sends it."""
-    return {"request": encrypt(json.dumps(obj, separators=(",", ":")), secret)}
+    return {"request": encrypt(jsonio.dumps(obj), secret)}
 
 
 def decrypt_json(envelope: str | dict, secret: str) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,7 +20,11 @@ def _default(obj):
 
 
 def dumps(obj) -> bytes:
-    return orjson.dumps(obj, default=_default)
+    try:
+        return orjson.dumps(obj, default=_default)
+    except TypeError:
+        # integers past 64 bits (orjson's limit) still serialise, slowly
+        return json.dumps(obj, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def loads(data: bytes | str):

@@ -164,7 +164,8 @@ class CardService:
         with self.core.db.write() as s:
             card = scope.get_card_of_partner(s, partner_id, req.enKashCardId)
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId or card.account_id)
-            card = scope.get_card(s, account, req.enKashCardId)
+            if card.account_id != account.id:
+                scope.get_card(s, account, req.enKashCardId)  # raises the account-scoped 404
             if account.account_type in NON_RELOADABLE:
                 raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
             ensure_usable(card)
@@ -201,11 +202,12 @@ class CardService:
     def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict]:
         """('one', card view) when enKashCardId is given, else ('list', {recordsCount, data})."""
         with self.core.db.read() as s:
+            if req.enKashCardId:
+                card, holder, account, company = scope.card_with_context(
+                    s, partner_id, req.companyId, req.cardAccountId, req.enKashCardId)
+                return "one", card_view(card, holder, account, company)
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
             company = s.get(Company, account.company_id)
-            if req.enKashCardId:
-                card = scope.get_card(s, account, req.enKashCardId)
-                return "one", card_view(card, s.get(CardHolder, card.user_id), account, company)
             query = (select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
                      .where(Card.account_id == account.id).order_by(Card.seq))
             if req.offset:

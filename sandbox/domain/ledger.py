@@ -136,10 +136,11 @@ class Ledger:
             if "uq_txn_account_reference" in str(exc.orig) or "pg_reference" in str(exc.orig):
                 raise DuplicateReference(reference, account.id) from None
             raise
-        for leg in legs:
-            s.add(LedgerEntry(txn_id=txn.id, partner_id=account.partner_id, holder_kind=leg.kind,
-                              holder_id=leg.holder.id, amount_minor=leg.delta,
-                              balance_after_minor=balances[(leg.kind, leg.holder.id)], created_at=now))
+        # ledger rows are written with a Core insert: no ORM object is needed for them afterwards
+        s.connection().execute(insert(LedgerEntry.__table__), [
+            {"txn_id": txn.id, "partner_id": account.partner_id, "holder_kind": leg.kind, "holder_id": leg.holder.id,
+             "amount_minor": leg.delta, "balance_after_minor": balances[(leg.kind, leg.holder.id)], "created_at": now}
+            for leg in legs])
         if card is not None:
             card.modified_at = now
             s.add(card)

@@ -17,7 +17,7 @@ from sandbox.errors import VendorError
 from sandbox.middleware import faults as fault_mod
 from sandbox.middleware.envelope import EnvelopeRejected, open_body, sealing_send
 from sandbox.middleware.faults import Fault, FaultEngine
-from sandbox.middleware.journal import Journal, decode_body, redact_header
+from sandbox.middleware.journal import Journal, RawBody, redact_header
 
 VENDOR_PREFIXES = ("/api/", "/oauth/", "/sso/")
 
@@ -87,7 +87,8 @@ class GatewayMiddleware:
         finally:
             entry["status"] = recorder.status
             entry["latencyMs"] = round((time.perf_counter() - started) * 1000, 2)
-            entry["responseBody"] = decode_body(state.get("plain_response", recorder.body), recorder.content_type)
+            # bodies are kept raw and decoded (and redacted) only when someone reads the journal
+            entry["responseBody"] = RawBody(state.get("plain_response", recorder.body), recorder.content_type)
             self.journal.record(entry)
 
     async def _handle(self, scope, receive, send, state, headers, entry):
@@ -108,10 +109,10 @@ class GatewayMiddleware:
         try:
             plain, encrypted = open_body(principal, body)
         except EnvelopeRejected as exc:
-            entry["requestBody"] = decode_body(body, headers.get("content-type", ""))
+            entry["requestBody"] = RawBody(body, headers.get("content-type", ""))
             return await _send_json(send, exc.status, failure_body(settings, exc.message))
         entry["encrypted"] = encrypted
-        entry["requestBody"] = decode_body(plain, headers.get("content-type", ""))
+        entry["requestBody"] = RawBody(plain, headers.get("content-type", ""))
         out = sealing_send(send, principal.client_secret, state) if encrypted else send
         try:
             parsed = jsonio.loads(plain) if plain.strip() else None

@@ -54,6 +54,27 @@ def decode_body(raw: bytes | None, content_type: str = "") -> object:
         return redact(text)
 
 
+class RawBody:
+    """A body as it crossed the wire (decrypted), decoded and redacted only when the journal is read."""
+
+    __slots__ = ("raw", "content_type")
+
+    def __init__(self, raw: bytes | None, content_type: str = ""):
+        self.raw = raw
+        self.content_type = content_type
+
+    def decode(self):
+        return decode_body(self.raw, self.content_type)
+
+
+def _materialise(entry: dict) -> dict:
+    out = dict(entry)
+    for key in ("requestBody", "responseBody"):
+        if isinstance(out.get(key), RawBody):
+            out[key] = out[key].decode()
+    return out
+
+
 class Journal:
     def __init__(self, size: int):
         self._entries: deque[dict] = deque(maxlen=max(1, size))
@@ -87,7 +108,7 @@ class Journal:
                 continue
             if since and entry["time"] < since:
                 continue
-            out.append(entry)
+            out.append(_materialise(entry))
             if len(out) >= limit:
                 break
         return out

@@ -38,6 +38,10 @@ class Database:
             if self.is_memory:
                 # one shared connection; every access goes through the write lock
                 kwargs["poolclass"] = StaticPool
+            else:
+                # enough pooled connections for every threadpool worker: an overflow connection is opened
+                # (and its PRAGMAs run) per checkout, which under load cost more than the query itself
+                kwargs.update(pool_size=48, max_overflow=16, pool_timeout=60)
             self.engine: Engine = create_engine(url, **kwargs)
             self._install_sqlite_hooks()
         else:
