@@ -529,22 +529,30 @@ def main() -> None:
                    "load": f"-t2 -c{args.connections} -d{args.duration:g}s" if use_wrk else "python fallback",
                    "rounds": args.rounds, "command": "python bench/run.py" + (" --smoke" if args.smoke else ""),
                    "throughput": throughput(targets, args.rounds, args.duration, args.connections, use_wrk)}
+        save(args, results)
         print("reset and bulk:", flush=True)
         results["reset"] = reset_and_bulk(1 if args.smoke else 3, 200 if args.smoke else 10_000)
+        save(args, results)
         print("scale:", flush=True)
         results["scale"] = scale([int(s) for s in args.sizes.split(",")], 20 if args.smoke else 300)
+        save(args, results)
         if not args.smoke:
             print("workers:", flush=True)
             results["workers"] = workers_comparison(args.duration, args.connections, use_wrk)
     finally:
         for proc in list(PROCS):
             stop(proc)
+    print("\n" + save(args, results))
+
+
+def save(args, results: dict) -> str:
+    """Write what has been measured so far (a long run that fails late still leaves its numbers)."""
     text = report(results)
-    print("\n" + text)
     args.out.mkdir(parents=True, exist_ok=True)
     name = "smoke" if args.smoke else "latest"
     (args.out / f"{name}.md").write_text(text)
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
+    return text
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     journal_size: int = 1000
     max_body_bytes: int = 1024 * 1024
+    # bulk allocation takes up to 10 000 rows in one (encrypted) body
+    max_bulk_body_bytes: int = 16 * 1024 * 1024
 
     def database_target(self) -> str:
         """The SQLAlchemy URL the store opens."""

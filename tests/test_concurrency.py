@@ -1,12 +1,11 @@
 """Parallel requests over real sockets: no lost update, no overdraw, one movement per reference."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 from sqlalchemy import func
 from sqlmodel import select
 
-from sandbox.client import EnKashBusinessError, EnKashClient
+from sandbox.client import EnKashClient
 from sandbox.store.models import Card, CardAccount, LedgerEntry
+from tests.parallel import fire
 
 CARD = "/api/v0/partner/enKashCard"
 
@@ -17,26 +16,6 @@ def ledger_sum(core, kind, holder_id):
             LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)).one()
 
 
-def run_parallel(sandbox, creds, calls, workers=32):
-    clients = [EnKashClient.from_credentials(sandbox.url, creds) for _ in range(workers)]
-    for c in clients:
-        c.access_token()
-
-    def one(i):
-        try:
-            calls[i](clients[i % workers])
-            return "ok"
-        except EnKashBusinessError as exc:
-            return exc.message
-
-    try:
-        with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(one, range(len(calls))))
-    finally:
-        for c in clients:
-            c.close()
-
-
 def test_parallel_debits_never_overdraw_a_card(sandbox):
     creds = sandbox.provision(fundBalance=5000)
     ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
@@ -44,7 +23,7 @@ def test_parallel_debits_never_overdraw_a_card(sandbox):
         card = c.create_card(**ref, mobile="9000011111", firstName="Racer", loadAmount=1000)
     debit = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 10,  # noqa: E731
                                transaction_type="DR")
-    results = run_parallel(sandbox, creds, [debit] * 200)
+    results = fire(sandbox.url, creds, [debit] * 200)
     assert results.count("ok") == 100
     assert set(results) - {"ok"} == {"Insufficient balance in card account"}
     core = sandbox.core
@@ -61,7 +40,7 @@ def test_parallel_loads_never_overdraw_the_account(sandbox):
     with EnKashClient.from_credentials(sandbox.url, creds) as c:
         card = c.create_card(**ref, mobile="9000022222", firstName="Loader")
     load = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 30)  # noqa: E731
-    results = run_parallel(sandbox, creds, [load] * 60)
+    results = fire(sandbox.url, creds, [load] * 60)
     assert results.count("ok") == 33
     with sandbox.core.db.read() as s:
         assert s.get(Card, card["enKashCardId"]).balance_minor == 99000
@@ -76,7 +55,7 @@ def test_same_reference_fifty_times_at_once_moves_money_once(sandbox):
         card = c.create_card(**ref, mobile="9000033333", firstName="Dup")
     load = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 7,  # noqa: E731
                               reference="SAME-REF")
-    results = run_parallel(sandbox, creds, [load] * 50, workers=25)
+    results = fire(sandbox.url, creds, [load] * 50, workers=25)
     assert results.count("ok") == 1
     assert all(r.startswith("Duplicate uniqueReferenceNumber") for r in results if r != "ok")
     with sandbox.core.db.read() as s:

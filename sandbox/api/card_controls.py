@@ -14,38 +14,38 @@ router = APIRouter(prefix="/api/v0/partner/enKashCard")
 
 
 @router.post("/otp")
-def generate_otp(request: Request, p: Principal = Depends(partner), req: OtpRequest = Depends(body(OtpRequest))):
+async def generate_otp(request: Request, p: Principal = Depends(partner), req: OtpRequest = Depends(body(OtpRequest))):
     return ok(request, core(request).otp.send(p.partner_id, req), A)
 
 
 @router.post("/setPin")
-def set_pin(request: Request, p: Principal = Depends(partner), req: SetPin = Depends(body(SetPin))):
+async def set_pin(request: Request, p: Principal = Depends(partner), req: SetPin = Depends(body(SetPin))):
     return ok(request, core(request).lifecycle.set_pin(p.partner_id, req), A)
 
 
 @router.post("/block")
-def block_card(request: Request, p: Principal = Depends(partner), req: BlockCard = Depends(body(BlockCard))):
+async def block_card(request: Request, p: Principal = Depends(partner), req: BlockCard = Depends(body(BlockCard))):
     return ok(request, core(request).lifecycle.block(p.partner_id, req), A)
 
 
 @router.post("/replaceCard")
-def replace_card(request: Request, p: Principal = Depends(partner), req: ReplaceCard = Depends(body(ReplaceCard))):
+async def replace_card(request: Request, p: Principal = Depends(partner), req: ReplaceCard = Depends(body(ReplaceCard))):
     return ok(request, core(request).lifecycle.replace(p.partner_id, req), A)
 
 
 @router.post("/velocity/rule")
-def update_velocity(request: Request, p: Principal = Depends(partner),
+async def update_velocity(request: Request, p: Principal = Depends(partner),
                     req: VelocityRule = Depends(body(VelocityRule))):
     return ok(request, core(request).lifecycle.set_velocity(p.partner_id, req), A)
 
 
 @router.post("/velocity/rule/get")
-def get_velocity(request: Request, p: Principal = Depends(partner), req: VelocityGet = Depends(body(VelocityGet))):
+async def get_velocity(request: Request, p: Principal = Depends(partner), req: VelocityGet = Depends(body(VelocityGet))):
     return ok(request, core(request).lifecycle.get_velocity(p.partner_id, req), A)
 
 
 @router.get("/vkyc/link")
-def vkyc_link(request: Request, p: Principal = Depends(partner)):
+async def vkyc_link(request: Request, p: Principal = Depends(partner)):
     params = request.query_params
     card_id = params.get("enKashCardId") or params.get("enkashCardId")
     if not card_id:

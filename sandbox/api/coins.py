@@ -14,29 +14,29 @@ router = APIRouter()
 
 
 @router.post("/api/v0/enkash-coins/create-coins-config")
-def create_event(request: Request, p: Principal = Depends(partner),
+async def create_event(request: Request, p: Principal = Depends(partner),
                  req: CoinConfigCreate = Depends(body(CoinConfigCreate))):
     return ok(request, core(request).coins.create_config(p.partner_id, req), B)
 
 
 @router.post("/api/v0/enkash-coins/allocate-coin")
-def allocate_coins(request: Request, p: Principal = Depends(partner), req: CoinAllocate = Depends(body(CoinAllocate))):
+async def allocate_coins(request: Request, p: Principal = Depends(partner), req: CoinAllocate = Depends(body(CoinAllocate))):
     return ok(request, core(request).coins.allocate(p.partner_id, req), B)
 
 
 @router.get("/api/v0/enkash-coins/{coin_config_id}")
-def get_event(coin_config_id: str, request: Request, p: Principal = Depends(partner)):
+async def get_event(coin_config_id: str, request: Request, p: Principal = Depends(partner)):
     return ok(request, core(request).coins.get_config(p.partner_id, coin_config_id), B)
 
 
 @router.patch("/api/v0/enkash-coins/{coin_config_id}")
-def update_event(coin_config_id: str, request: Request, p: Principal = Depends(partner),
+async def update_event(coin_config_id: str, request: Request, p: Principal = Depends(partner),
                  req: CoinConfigUpdate = Depends(body(CoinConfigUpdate))):
     return ok(request, core(request).coins.update_config(p.partner_id, coin_config_id, req), B)
 
 
 @router.get("/api/v0/coins/balance")
-def coin_balance(request: Request, p: Principal = Depends(any_principal)):
+async def coin_balance(request: Request, p: Principal = Depends(any_principal)):
     user_id = request.query_params.get("userId")
     if not user_id:
         raise BadRequest("Mandatory parameter missing: userId")

@@ -90,7 +90,7 @@ def _bearer(request: Request) -> Principal:
     return principal
 
 
-def partner(request: Request) -> Principal:
+async def partner(request: Request) -> Principal:
     """A partner token, and on /enKashCard paths a partnerId header that names the token's partner."""
     principal = _bearer(request)
     if principal.kind != "partner":
@@ -106,7 +106,7 @@ def partner(request: Request) -> Principal:
     return principal
 
 
-def user(request: Request) -> Principal:
+async def user(request: Request) -> Principal:
     """A card holder's token: password grant as the user, or an SSO token."""
     principal = _bearer(request)
     if principal.kind not in ("user", "sso"):
@@ -114,5 +114,5 @@ def user(request: Request) -> Principal:
     return principal
 
 
-def any_principal(request: Request) -> Principal:
+async def any_principal(request: Request) -> Principal:
     return _bearer(request)

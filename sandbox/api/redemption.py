@@ -23,48 +23,48 @@ def _voucher_product(request: Request) -> None:
 
 
 @router.get("/api/v0/cart")
-def get_cart(request: Request, p: Principal = Depends(user)):
+async def get_cart(request: Request, p: Principal = Depends(user)):
     _voucher_product(request)
     return ok(request, core(request).redemption.get_carts(p), B)
 
 
 @router.post("/api/v0/cart")
-def add_to_cart(request: Request, p: Principal = Depends(user), req: AddToCart = Depends(body(AddToCart))):
+async def add_to_cart(request: Request, p: Principal = Depends(user), req: AddToCart = Depends(body(AddToCart))):
     _voucher_product(request)
     return ok(request, core(request).redemption.add_to_cart(p, req), B)
 
 
 @router.patch("/api/v0/cart")
-def update_cart(request: Request, p: Principal = Depends(user), req: UpdateCart = Depends(body(UpdateCart))):
+async def update_cart(request: Request, p: Principal = Depends(user), req: UpdateCart = Depends(body(UpdateCart))):
     _voucher_product(request)
     return ok(request, core(request).redemption.update_cart(p, req), B)
 
 
 @router.get("/api/v0/partner/search-config/{product_catalog_id}")
-def product_configs(product_catalog_id: str, request: Request, p: Principal = Depends(any_principal)):
+async def product_configs(product_catalog_id: str, request: Request, p: Principal = Depends(any_principal)):
     return ok(request, core(request).redemption.product_configs(product_catalog_id), B)
 
 
 @router.post("/api/v0/partner/create-order")
-def create_order(request: Request, p: Principal = Depends(user), req: CreateOrder = Depends(body(CreateOrder))):
+async def create_order(request: Request, p: Principal = Depends(user), req: CreateOrder = Depends(body(CreateOrder))):
     return ok(request, core(request).redemption.create_order(p, req), B)
 
 
 @router.post("/api/v0/partner/search-order")
-def search_order(request: Request, p: Principal = Depends(any_principal),
+async def search_order(request: Request, p: Principal = Depends(any_principal),
                  req: OrderSearch = Depends(body(OrderSearch, allow_empty=True))):
     limit, offset = _page(request)
     return ok(request, core(request).redemption.search(p, req, limit, offset), B)
 
 
 @router.post("/api/v0/order/orderDetails")
-def order_details(request: Request, p: Principal = Depends(any_principal),
+async def order_details(request: Request, p: Principal = Depends(any_principal),
                   req: OrderDetails = Depends(body(OrderDetails))):
     return ok(request, core(request).redemption.order_details(p, req.orderId), B)
 
 
 @router.get("/api/v0/partner/fetch-order-details/{order_id}")
-def fetch_order_details(order_id: str, request: Request, p: Principal = Depends(any_principal)):
+async def fetch_order_details(order_id: str, request: Request, p: Principal = Depends(any_principal)):
     """The older GET form. Its documented response spells the payload key `paylod`; kept as documented."""
     body_ = success_body(core(request).settings, core(request).redemption.order_details(p, order_id), B)
     body_["paylod"] = body_.pop("payload")

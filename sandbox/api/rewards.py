@@ -18,19 +18,20 @@ def _allocate(request: Request, p: Principal, req: AllocatePoints):
 
 
 @router.post("/create-allocate-points")
-def create_allocate_points(request: Request, p: Principal = Depends(partner),
+async def create_allocate_points(request: Request, p: Principal = Depends(partner),
                            req: AllocatePoints = Depends(body(AllocatePoints))):
     return _allocate(request, p, req)
 
 
 @router.post("/points/allocate")
-def allocate_points_alias(request: Request, p: Principal = Depends(partner),
+async def allocate_points_alias(request: Request, p: Principal = Depends(partner),
                           req: AllocatePoints = Depends(body(AllocatePoints))):
     """The path the Incentive Allocation guide (doc-1039496) gives for the same operation."""
     return _allocate(request, p, req)
 
 
 @router.post("/bulk-create-allocate-points-json")
+# sync on purpose: a 10 000-row batch takes seconds, so it runs in the threadpool, not on the event loop
 def bulk_create_allocate(request: Request, p: Principal = Depends(partner), rows: list = Depends(list_body(dict))):
     params = request.query_params
     missing = [k for k in ("companyId", "cardAccountId", "isPointsAllocation") if not params.get(k)]
@@ -45,5 +46,5 @@ def bulk_create_allocate(request: Request, p: Principal = Depends(partner), rows
 
 
 @router.post("/sso-token")
-def sso_token(request: Request, p: Principal = Depends(partner), req: SsoRequest = Depends(body(SsoRequest))):
+async def sso_token(request: Request, p: Principal = Depends(partner), req: SsoRequest = Depends(body(SsoRequest))):
     return ok(request, core(request).rewards.sso_token(p.partner_id, req, str(request.base_url).rstrip("/")), A)

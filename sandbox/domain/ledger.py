@@ -98,7 +98,8 @@ class Ledger:
         """Apply every leg and record the transaction with one ledger row per leg. A debit that cannot
         be met raises; nothing is visible until the caller's transaction commits."""
         now = at or self.core.clock.now()
-        self.guard_reference(s, account.id, reference)
+        account_id = account.id  # read now: a failed flush below expires the ORM objects
+        self.guard_reference(s, account_id, reference)
         balances: dict[tuple[str, str], int] = {}
         # one lock order for every movement (accounts before cards, then by id), so two movements touching
         # the same rows in opposite directions queue instead of deadlocking on PostgreSQL; a shortfall raises,
@@ -134,7 +135,7 @@ class Ledger:
         except IntegrityError as exc:
             # a concurrent twin recorded the same reference first (PostgreSQL: no BEGIN IMMEDIATE there)
             if "uq_txn_account_reference" in str(exc.orig) or "pg_reference" in str(exc.orig):
-                raise DuplicateReference(reference, account.id) from None
+                raise DuplicateReference(reference, account_id) from None
             raise
         # ledger rows are written with a Core insert: no ORM object is needed for them afterwards
         s.connection().execute(insert(LedgerEntry.__table__), [

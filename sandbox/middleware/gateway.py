@@ -20,6 +20,7 @@ from sandbox.middleware.faults import Fault, FaultEngine
 from sandbox.middleware.journal import Journal, RawBody, redact_header
 
 VENDOR_PREFIXES = ("/api/", "/oauth/", "/sso/")
+BULK_SUFFIX = "/bulk-create-allocate-points-json"
 
 
 class BodyTooLarge(Exception):
@@ -94,11 +95,11 @@ class GatewayMiddleware:
     async def _handle(self, scope, receive, send, state, headers, entry):
         settings = self.core.settings
         entry["requestBody"] = None
+        limit = settings.max_bulk_body_bytes if scope["path"].endswith(BULK_SUFFIX) else settings.max_body_bytes
         try:
-            body = await read_body(receive, settings.max_body_bytes)
+            body = await read_body(receive, limit)
         except BodyTooLarge:
-            return await _send_json(send, 413, failure_body(
-                settings, f"Request body is larger than {settings.max_body_bytes} bytes"))
+            return await _send_json(send, 413, failure_body(settings, f"Request body is larger than {limit} bytes"))
         token = bearer_token(headers) if scope["path"].startswith("/api/") else None
         principal = self.core.auth.resolve(token) if token else None
         state["principal"] = principal

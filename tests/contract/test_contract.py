@@ -59,10 +59,12 @@ def test_spec_and_app_route_the_same_operations(contract_sandbox):
     assert routed - specified == set(), "vendor routes of the app missing from the spec"
 
 
-def test_every_operation_declares_its_provenance():
+def test_every_operation_and_schema_declares_its_provenance():
     for method, path, op in contract.operations():
         assert op.get("x-fidelity") in ("documented", "inferred", "sandbox"), (method, path)
         assert op.get("x-source"), (method, path)
+    for name, schema in contract.spec()["components"]["schemas"].items():
+        assert schema.get("x-fidelity") in ("documented", "inferred", "sandbox"), name
 
 
 def test_fidelity_doc_and_spec_agree():
