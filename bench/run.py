@@ -32,7 +32,7 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(ROOT))
 
-from sandbox import crypto  # noqa: E402
+from enkash_sandbox import crypto  # noqa: E402
 
 CARD = "/api/v0/partner/enKashCard"
 PROCS: list[subprocess.Popen] = []
@@ -198,7 +198,7 @@ class SandboxTarget(Target):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if self.db is None:
-            self.db = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "sandbox.db"
+            self.db = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "enkash_sandbox.db"
         started = time.perf_counter()
         self.proc = spawn([shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(self.port),
                            "--quiet", "--workers", str(self.workers)],
@@ -227,7 +227,7 @@ class SandboxTarget(Target):
 
 
 def prepare_card(url: str, encryption: str, fund: int = 10**11) -> dict:
-    from sandbox.client import EnKashClient
+    from enkash_sandbox.client import EnKashClient
 
     creds = httpx.post(f"{url}/_sandbox/partners", json={"encryption": encryption, "fundBalance": fund},
                        timeout=60).json()
@@ -354,7 +354,7 @@ def reset_and_bulk(rounds: int, rows: int) -> dict:
     target = SandboxTarget("sandbox", "off")
     target.start()
     try:
-        from sandbox.client import EnKashClient
+        from enkash_sandbox.client import EnKashClient
 
         creds = httpx.post(f"{target.url}/_sandbox/partners", json={"encryption": "off", "fundBalance": 10**9}).json()
         bulk, reset_server, reset_client = [], [], []
@@ -381,12 +381,12 @@ def reset_and_bulk(rounds: int, rows: int) -> dict:
 
 def scale(sizes: list[int], samples: int) -> dict:
     """Search and load latency with 1k ... 1M cards in the store: the cost must stay flat."""
-    from sandbox.config import Settings
-    from sandbox.core import Sandbox
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.core import Sandbox
 
     out = {}
     for size in sizes:
-        db = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-")) / "sandbox.db"
+        db = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-")) / "enkash_sandbox.db"
         core = Sandbox(Settings(db=str(db), seed_demo=False))
         core.start()
         creds = core.tenants.provision(encryption="off", fund_balance=__import__("decimal").Decimal(10**11))
@@ -421,8 +421,8 @@ def fill_cards(core, creds: dict, size: int) -> None:
     """Bulk-insert holders and cards straight into the store (the bulk API's insert path, without HTTP)."""
     from sqlalchemy import insert
 
-    from sandbox.domain.requests import HolderFields
-    from sandbox.store.models import Card, CardAccount, CardHolder, Company
+    from enkash_sandbox.domain.requests import HolderFields
+    from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company
 
     chunk = 20_000
     with core.db.write() as s:

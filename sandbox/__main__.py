@@ -1,3 +1,3 @@
-from sandbox.cli import main
+from enkash_sandbox.cli import main
 
 main()

@@ -12,16 +12,16 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandbox import __version__
-from sandbox.api import card_controls, cards, coins, contract, oauth, redemption, rewards, sso
-from sandbox.api.responses import failure_body, json_response
-from sandbox.config import Settings
-from sandbox.control.router import build_control_app
-from sandbox.core import Sandbox
-from sandbox.domain.validation import validation_error
-from sandbox.errors import AuthError, VendorError
-from sandbox.middleware.gateway import GatewayMiddleware
-from sandbox.timefmt import iso_utc
+from enkash_sandbox import __version__
+from enkash_sandbox.api import card_controls, cards, coins, contract, oauth, redemption, rewards, sso
+from enkash_sandbox.api.responses import failure_body, json_response
+from enkash_sandbox.config import Settings
+from enkash_sandbox.control.router import build_control_app
+from enkash_sandbox.core import Sandbox
+from enkash_sandbox.domain.validation import validation_error
+from enkash_sandbox.errors import AuthError, VendorError
+from enkash_sandbox.middleware.gateway import GatewayMiddleware
+from enkash_sandbox.timefmt import iso_utc
 
 log = logging.getLogger("enkash_sandbox")
 STATIC = Path(__file__).resolve().parent / "static"

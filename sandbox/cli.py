@@ -30,9 +30,9 @@ def serve(
     """Run the sandbox; seeds the demo tenant on first start and prints its credentials."""
     import uvicorn
 
-    from sandbox.banner import render
-    from sandbox.config import Settings
-    from sandbox.core import Sandbox
+    from enkash_sandbox.banner import render
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.core import Sandbox
 
     overrides = {"host": host, "port": port}
     if db is not None:
@@ -54,10 +54,10 @@ def serve(
     log_level = "warning" if quiet else "info"
     if reload or workers > 1:
         core.db.dispose()
-        uvicorn.run("sandbox.app:app_from_env", factory=True, host=host, port=port, reload=reload,
+        uvicorn.run("enkash_sandbox.app:app_from_env", factory=True, host=host, port=port, reload=reload,
                     workers=workers, log_level=log_level)
         return
-    from sandbox.app import create_app
+    from enkash_sandbox.app import create_app
 
     uvicorn.run(create_app(core=core), host=host, port=port, log_level=log_level,
                 access_log=not quiet)
@@ -70,7 +70,7 @@ def encrypt(
     bare: Annotated[bool, typer.Option(help="Print only the Base64, not the {\"request\": ...} envelope.")] = False,
 ):
     """Encrypt a JSON request the way EnKash expects it."""
-    from sandbox import crypto
+    from enkash_sandbox import crypto
 
     text = sys.stdin.read() if payload == "-" else payload
     try:
@@ -87,7 +87,7 @@ def decrypt(
     secret: Annotated[str, typer.Option(help="The partner's client secret.")],
 ):
     """Decrypt an EnKash request or response and pretty-print the JSON inside."""
-    from sandbox import crypto
+    from enkash_sandbox import crypto
 
     text = (sys.stdin.read() if payload == "-" else payload).strip()
     try:
@@ -113,7 +113,7 @@ def token(
     """Fetch an access token (for the demo partner unless credentials are given)."""
     import httpx
 
-    from sandbox.client import EnKashClient, EnKashError
+    from enkash_sandbox.client import EnKashClient, EnKashError
 
     creds = {"username": username, "password": password, "clientId": client_id, "clientSecret": client_secret}
     if not all(creds.values()):

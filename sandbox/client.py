@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from sandbox import crypto, jsonio
+from enkash_sandbox import crypto, jsonio
 
 CARD = "/api/v0/partner/enKashCard"
 

@@ -68,6 +68,6 @@ class Settings(BaseSettings):
             return self.database_url
         if self.db == ":memory:":
             return "sqlite://"
-        path = Path(self.db) if self.db else self.data_dir / "sandbox.db"
+        path = Path(self.db) if self.db else self.data_dir / "enkash_sandbox.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"

@@ -8,26 +8,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sandbox import jsonio
-from sandbox.clock import Clock
-from sandbox.config import Settings
-from sandbox.domain.accounts import AccountService
-from sandbox.domain.audit import AuditService
-from sandbox.domain.auth import AuthService
-from sandbox.domain.cards import CardService
-from sandbox.domain.coins import CoinService
-from sandbox.domain.dashboard import DashboardService
-from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES
-from sandbox.domain.ledger import DuplicateReference, Ledger
-from sandbox.domain.lifecycle import LifecycleService
-from sandbox.domain.otp import OtpService
-from sandbox.domain.portal import PortalService
-from sandbox.domain.redemption import RedemptionService
-from sandbox.domain.rewards import RewardService
-from sandbox.domain.tenants import TenantService
-from sandbox.domain.transactions import TransactionService
-from sandbox.store.db import Database
-from sandbox.store.state import BASELINE, StateStore
+from enkash_sandbox import jsonio
+from enkash_sandbox.clock import Clock
+from enkash_sandbox.config import Settings
+from enkash_sandbox.domain.accounts import AccountService
+from enkash_sandbox.domain.audit import AuditService
+from enkash_sandbox.domain.auth import AuthService
+from enkash_sandbox.domain.cards import CardService
+from enkash_sandbox.domain.coins import CoinService
+from enkash_sandbox.domain.dashboard import DashboardService
+from enkash_sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES
+from enkash_sandbox.domain.ledger import DuplicateReference, Ledger
+from enkash_sandbox.domain.lifecycle import LifecycleService
+from enkash_sandbox.domain.otp import OtpService
+from enkash_sandbox.domain.portal import PortalService
+from enkash_sandbox.domain.redemption import RedemptionService
+from enkash_sandbox.domain.rewards import RewardService
+from enkash_sandbox.domain.tenants import TenantService
+from enkash_sandbox.domain.transactions import TransactionService
+from enkash_sandbox.store.db import Database
+from enkash_sandbox.store.state import BASELINE, StateStore
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ class Sandbox:
     def _initialise(self) -> None:
         """Seed a fresh store and remember that state as the baseline a reset returns to."""
         if self.settings.seed_demo:
-            from sandbox.domain.seed import seed_demo
+            from enkash_sandbox.domain.seed import seed_demo
 
             creds = seed_demo(self)
             self.db.set_meta("demo", json.dumps(creds))
@@ -133,7 +133,7 @@ class Sandbox:
     def catalog(self):
         """The voucher catalog, parsed on first use (keeps start-up fast)."""
         if self._catalog is None:
-            from sandbox.domain.catalog import Catalog
+            from enkash_sandbox.domain.catalog import Catalog
 
             self._catalog = Catalog.load(self.settings.fixtures_dir)
         return self._catalog

@@ -15,7 +15,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from sandbox import jsonio
+from enkash_sandbox import jsonio
 
 
 class EnvelopeError(ValueError):

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sandbox.client import EnKashClient
+from enkash_sandbox.client import EnKashClient
 
 
 class RemoteSandbox:
@@ -102,10 +102,10 @@ def enkash_sandbox(tmp_path_factory):
         with RemoteSandbox(url, os.environ.get("ENKASH_SANDBOX_ADMIN_TOKEN")) as remote:
             yield remote
         return
-    from sandbox.config import Settings
-    from sandbox.testing import LiveSandbox
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.testing import LiveSandbox
 
-    store = tmp_path_factory.mktemp("enkash-sandbox") / "sandbox.db"
+    store = tmp_path_factory.mktemp("enkash-sandbox") / "enkash_sandbox.db"
     with LiveSandbox(Settings(db=str(store), seed_demo=False, admin_token=None)) as live:
         live.admin_token = None
         yield live

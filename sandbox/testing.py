@@ -9,7 +9,7 @@ import time
 import httpx
 import uvicorn
 
-from sandbox.config import Settings
+from enkash_sandbox.config import Settings
 
 
 def free_port() -> int:
@@ -22,7 +22,7 @@ class LiveSandbox:
     """A sandbox served by uvicorn in a daemon thread, as a partner's test suite runs it."""
 
     def __init__(self, settings: Settings):
-        from sandbox.app import create_app
+        from enkash_sandbox.app import create_app
 
         self.app = create_app(settings)
         self.core = self.app.state.core

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from sandbox.client import EnKashClient
-from sandbox.config import Settings
-from sandbox.testing import LiveSandbox
+from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.config import Settings
+from enkash_sandbox.testing import LiveSandbox
 
 # The HTTP suite runs on the embedded SQLite store, and again on PostgreSQL when a server is given
 # (.ci/run starts one; locally: ENKASH_SANDBOX_TEST_DATABASE_URL=postgresql+psycopg://user:pw@host/db).
@@ -33,7 +33,7 @@ def backend_settings(backend: str, tmp_path_factory, **overrides) -> Settings:
     if backend == "postgresql":
         fresh_postgres(POSTGRES_URL)
         return Settings(database_url=POSTGRES_URL, **overrides)
-    return Settings(db=str(tmp_path_factory.mktemp("store") / "sandbox.db"), **overrides)
+    return Settings(db=str(tmp_path_factory.mktemp("store") / "enkash_sandbox.db"), **overrides)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from sandbox.client import EnKashBusinessError, EnKashClient
+from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 
 
 def fire(url: str, creds: dict, calls: list, workers: int = 24) -> list[str]:

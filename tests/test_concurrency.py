@@ -3,8 +3,8 @@
 from sqlalchemy import func
 from sqlmodel import select
 
-from sandbox.client import EnKashClient
-from sandbox.store.models import Card, CardAccount, LedgerEntry
+from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.store.models import Card, CardAccount, LedgerEntry
 from tests.parallel import fire
 
 CARD = "/api/v0/partner/enKashCard"

@@ -1,6 +1,6 @@
 import pytest
 
-from sandbox import crypto
+from enkash_sandbox import crypto
 
 
 def test_documented_test_vector():

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox import ids
-from sandbox.money import AmountError, from_minor, parse_amount, to_minor
+from enkash_sandbox import ids
+from enkash_sandbox.money import AmountError, from_minor, parse_amount, to_minor
 
 
 @pytest.mark.parametrize("raw, expected", [(10, "10.00"), ("10.5", "10.50"), (0.01, "0.01"), (1e2, "100.00")])

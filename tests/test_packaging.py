@@ -16,8 +16,8 @@ import httpx
 import typer
 import yaml
 
-from sandbox.cli import app
-from sandbox.testing import free_port
+from enkash_sandbox.cli import app
+from enkash_sandbox.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,7 @@ def test_the_image_entry_command_serves_and_passes_its_healthcheck(tmp_path):
         probe = exec_form(re.search(r"CMD\s+(\[.*\])", instruction("HEALTHCHECK")).group(1))
         probe = [sys.executable if p == "python" else p.replace("8080", str(port)) for p in probe]
         assert subprocess.run(probe, timeout=10).returncode == 0
-        assert (tmp_path / "data" / "sandbox.db").exists()  # state on the data volume
+        assert (tmp_path / "data" / "enkash_sandbox.db").exists()  # state on the data volume
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)

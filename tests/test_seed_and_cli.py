@@ -4,12 +4,12 @@ import json
 
 from typer.testing import CliRunner
 
-from sandbox import crypto
-from sandbox.banner import render
-from sandbox.cli import app
-from sandbox.config import Settings
-from sandbox.core import Sandbox
-from sandbox.domain.requests import CardSearch
+from enkash_sandbox import crypto
+from enkash_sandbox.banner import render
+from enkash_sandbox.cli import app
+from enkash_sandbox.config import Settings
+from enkash_sandbox.core import Sandbox
+from enkash_sandbox.domain.requests import CardSearch
 
 runner = CliRunner()
 

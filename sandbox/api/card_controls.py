@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from sandbox.api.deps import body, core, partner
-from sandbox.api.responses import A, ok
-from sandbox.domain.auth import Principal
-from sandbox.domain.requests import BlockCard, OtpRequest, ReplaceCard, SetPin, VelocityGet, VelocityRule
-from sandbox.errors import BadRequest
+from enkash_sandbox.api.deps import body, core, partner
+from enkash_sandbox.api.responses import A, ok
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.requests import BlockCard, OtpRequest, ReplaceCard, SetPin, VelocityGet, VelocityRule
+from enkash_sandbox.errors import BadRequest
 
 router = APIRouter(prefix="/api/v0/partner/enKashCard")
 

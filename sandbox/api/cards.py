@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from sandbox.api.deps import body, core, partner
-from sandbox.api.responses import A, B, ok
-from sandbox.domain.auth import Principal
-from sandbox.domain.requests import (
+from enkash_sandbox.api.deps import body, core, partner
+from enkash_sandbox.api.responses import A, B, ok
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.requests import (
     AccountRef,
     CardAccountCreate,
     CardSearch,

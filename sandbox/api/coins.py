@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from sandbox.api.deps import any_principal, body, core, partner
-from sandbox.api.responses import B, ok
-from sandbox.domain.auth import Principal
-from sandbox.domain.requests import CoinAllocate, CoinConfigCreate, CoinConfigUpdate
-from sandbox.errors import AuthError, BadRequest
+from enkash_sandbox.api.deps import any_principal, body, core, partner
+from enkash_sandbox.api.responses import B, ok
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.requests import CoinAllocate, CoinConfigCreate, CoinConfigUpdate
+from enkash_sandbox.errors import AuthError, BadRequest
 
 router = APIRouter()
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import Response
 
-from sandbox import contract
+from enkash_sandbox import contract
 
 router = APIRouter(include_in_schema=False)
 ASSETS = "/_sandbox/docs-assets"

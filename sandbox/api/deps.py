@@ -8,10 +8,10 @@ from typing import TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from sandbox import jsonio
-from sandbox.domain.auth import Principal
-from sandbox.domain.validation import validation_error
-from sandbox.errors import AuthError, BadRequest, Unprocessable, VendorError
+from enkash_sandbox import jsonio
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.validation import validation_error
+from enkash_sandbox.errors import AuthError, BadRequest, Unprocessable, VendorError
 
 M = TypeVar("M", bound=BaseModel)
 

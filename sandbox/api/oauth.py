@@ -7,9 +7,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.api.deps import core
-from sandbox.api.responses import json_response
-from sandbox.errors import AuthError
+from enkash_sandbox.api.deps import core
+from enkash_sandbox.api.responses import json_response
+from enkash_sandbox.errors import AuthError
 
 router = APIRouter()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from sandbox.api.deps import any_principal, body, core, user
-from sandbox.api.responses import B, json_response, ok, success_body
-from sandbox.domain.auth import Principal
-from sandbox.domain.requests import AddToCart, CreateOrder, OrderDetails, OrderSearch, UpdateCart
-from sandbox.errors import BadRequest, Unprocessable
+from enkash_sandbox.api.deps import any_principal, body, core, user
+from enkash_sandbox.api.responses import B, json_response, ok, success_body
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.requests import AddToCart, CreateOrder, OrderDetails, OrderSearch, UpdateCart
+from enkash_sandbox.errors import BadRequest, Unprocessable
 
 router = APIRouter()
 

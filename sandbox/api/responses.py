@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from sandbox import jsonio
+from enkash_sandbox import jsonio
 
 A = "A"
 B = "B"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from sandbox.api.deps import body, core, list_body, partner
-from sandbox.api.responses import A, ok
-from sandbox.domain.auth import Principal
-from sandbox.domain.requests import AllocatePoints, SsoRequest
-from sandbox.errors import BadRequest, Unprocessable
+from enkash_sandbox.api.deps import body, core, list_body, partner
+from enkash_sandbox.api.responses import A, ok
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.requests import AllocatePoints, SsoRequest
+from enkash_sandbox.errors import BadRequest, Unprocessable
 
 router = APIRouter(prefix="/api/v0/partner/enKashCard")
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.api.deps import core, parse
-from sandbox.control.templates import render
-from sandbox.domain.portal import PortalError
-from sandbox.domain.requests import AddToCart
-from sandbox.errors import Unprocessable, VendorError
+from enkash_sandbox.api.deps import core, parse
+from enkash_sandbox.control.templates import render
+from enkash_sandbox.domain.portal import PortalError
+from enkash_sandbox.domain.requests import AddToCart
+from enkash_sandbox.errors import Unprocessable, VendorError
 
 router = APIRouter()
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
-from sandbox.control.templates import render
-from sandbox.domain.enums import KYC_STATUS_LABELS
-from sandbox.errors import VendorError
-from sandbox.timefmt import java_medium
+from enkash_sandbox.control.templates import render
+from enkash_sandbox.domain.enums import KYC_STATUS_LABELS
+from enkash_sandbox.errors import VendorError
+from enkash_sandbox.timefmt import java_medium
 
 router = APIRouter()
 

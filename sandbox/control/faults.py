@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sandbox.domain import magic
+from enkash_sandbox.domain import magic
 
 router = APIRouter()
 

@@ -8,11 +8,11 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
-from sandbox import __version__
-from sandbox.control import cards as card_controls
-from sandbox.control import faults, marketplace, state, ui
-from sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
-from sandbox.control.security import AdminTokenMiddleware
+from enkash_sandbox import __version__
+from enkash_sandbox.control import cards as card_controls
+from enkash_sandbox.control import faults, marketplace, state, ui
+from enkash_sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
+from enkash_sandbox.control.security import AdminTokenMiddleware
 
 
 def _core(request: Request):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from sandbox import jsonio
+from enkash_sandbox import jsonio
 
 OPEN_PREFIXES = ("/static/", "/docs-assets/", "/catalog/images/", "/vkyc/", "/ui/login")
 COOKIE = "enkash_sandbox_admin"

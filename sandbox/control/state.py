@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox.store.state import SnapshotError
+from enkash_sandbox.store.state import SnapshotError
 
 router = APIRouter()
 

@@ -10,15 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.control import charts
-from sandbox.control.security import COOKIE
-from sandbox.control.templates import render
-from sandbox.domain import magic
-from sandbox.domain.requests import AllocatePoints
-from sandbox.domain.validation import validation_error
-from sandbox.errors import VendorError
-from sandbox.money import AmountError, parse_amount
-from sandbox.store.state import SnapshotError
+from enkash_sandbox.control import charts
+from enkash_sandbox.control.security import COOKIE
+from enkash_sandbox.control.templates import render
+from enkash_sandbox.domain import magic
+from enkash_sandbox.domain.requests import AllocatePoints
+from enkash_sandbox.domain.validation import validation_error
+from enkash_sandbox.errors import VendorError
+from enkash_sandbox.money import AmountError, parse_amount
+from enkash_sandbox.store.state import SnapshotError
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 BASE = "/_sandbox/ui"

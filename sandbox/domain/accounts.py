@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from sandbox.domain import scope
-from sandbox.domain.ledger import REDEMPTION, REPLACEMENT
-from sandbox.domain.requests import CardAccountCreate
-from sandbox.domain.views import card_view
-from sandbox.money import from_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
-from sandbox.timefmt import java_medium, month_start_utc
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.ledger import REDEMPTION, REPLACEMENT
+from enkash_sandbox.domain.requests import CardAccountCreate
+from enkash_sandbox.domain.views import card_view
+from enkash_sandbox.money import from_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.timefmt import java_medium, month_start_utc
 
 
 class AccountService:

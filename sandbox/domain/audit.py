@@ -13,9 +13,9 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import select
 
-from sandbox.domain.ledger import ACCOUNT, CARD, FUNDING, REDEMPTION
-from sandbox.money import from_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, CoinEntry, LedgerEntry, Transaction
+from enkash_sandbox.domain.ledger import ACCOUNT, CARD, FUNDING, REDEMPTION
+from enkash_sandbox.money import from_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, CoinEntry, LedgerEntry, Transaction
 
 
 class AuditService:

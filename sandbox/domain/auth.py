@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from sandbox.domain.passwords import verify_password
-from sandbox.errors import AuthError
-from sandbox.store.models import CardHolder, Partner, Token
+from enkash_sandbox.domain.passwords import verify_password
+from enkash_sandbox.errors import AuthError
+from enkash_sandbox.store.models import CardHolder, Partner, Token
 
 
 @dataclass(frozen=True)

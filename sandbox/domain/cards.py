@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from sandbox import ids
-from sandbox.domain import scope
-from sandbox.domain.enums import NON_RELOADABLE
-from sandbox.domain.magic import kyc_for_mobile
-from sandbox.domain.passwords import hash_password
-from sandbox.domain.requests import CardSearch, CreateCard, HolderFields, LoadBalance
-from sandbox.domain.views import card_view
-from sandbox.errors import BadRequest, BusinessFailure, Unprocessable
-from sandbox.money import from_minor, to_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, Company
+from enkash_sandbox import ids
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.enums import NON_RELOADABLE
+from enkash_sandbox.domain.magic import kyc_for_mobile
+from enkash_sandbox.domain.passwords import hash_password
+from enkash_sandbox.domain.requests import CardSearch, CreateCard, HolderFields, LoadBalance
+from enkash_sandbox.domain.views import card_view
+from enkash_sandbox.errors import BadRequest, BusinessFailure, Unprocessable
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company
 
 CARD_STATE_FAILURES = {
     "L": "Card is locked. Unlock the card (blockCode UL) before this operation",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from sandbox.domain.seed import load_fixture
-from sandbox.money import CENT
+from enkash_sandbox.domain.seed import load_fixture
+from enkash_sandbox.money import CENT
 
 PALETTE = ("#1f3b73", "#b42318", "#1f7a4d", "#8a5a00", "#6941c6", "#0e7490", "#c2410c", "#334155")
 

@@ -6,10 +6,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from sandbox.domain import scope
-from sandbox.domain.requests import CoinAllocate, CoinConfigCreate, CoinConfigUpdate
-from sandbox.errors import BusinessFailure, NotFound, Unprocessable
-from sandbox.store.models import CardHolder, CoinConfig, CoinEntry
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.requests import CoinAllocate, CoinConfigCreate, CoinConfigUpdate
+from enkash_sandbox.errors import BusinessFailure, NotFound, Unprocessable
+from enkash_sandbox.store.models import CardHolder, CoinConfig, CoinEntry
 
 ALLOCATED = "Successfully allocated enkash Coins"
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import select
 
-from sandbox.domain.ledger import ACCOUNT, CARD, REDEMPTION, REPLACEMENT
-from sandbox.domain.views import card_view, txn_view
-from sandbox.money import from_minor
-from sandbox.store.models import (
+from enkash_sandbox.domain.ledger import ACCOUNT, CARD, REDEMPTION, REPLACEMENT
+from enkash_sandbox.domain.views import card_view, txn_view
+from enkash_sandbox.money import from_minor
+from enkash_sandbox.store.models import (
     Card,
     CardAccount,
     CardHolder,
@@ -25,7 +25,7 @@ from sandbox.store.models import (
     Partner,
     Transaction,
 )
-from sandbox.timefmt import java_medium, to_ist
+from enkash_sandbox.timefmt import java_medium, to_ist
 
 
 class DashboardService:

@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from sandbox import ids
-from sandbox.errors import BusinessFailure, InsufficientBalance
-from sandbox.store.models import Card, CardAccount, LedgerEntry, Transaction
+from enkash_sandbox import ids
+from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
+from enkash_sandbox.store.models import Card, CardAccount, LedgerEntry, Transaction
 
 ACCOUNT = "ACCOUNT"
 CARD = "CARD"

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from sandbox.domain import scope
-from sandbox.domain.ledger import CARD, REPLACEMENT, Leg
-from sandbox.domain.requests import (
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.ledger import CARD, REPLACEMENT, Leg
+from enkash_sandbox.domain.requests import (
     COUNT_FIELDS,
     FLAG_FIELDS,
     LIMIT_FIELDS,
@@ -21,11 +21,11 @@ from sandbox.domain.requests import (
     VelocityGet,
     VelocityRule,
 )
-from sandbox.domain.views import CONTROL_FLAGS
-from sandbox.errors import BusinessFailure, NotFound
-from sandbox.money import from_minor, to_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, VkycSession
-from sandbox.timefmt import iso_utc, java_medium, parse_iso, to_ist
+from enkash_sandbox.domain.views import CONTROL_FLAGS
+from enkash_sandbox.errors import BusinessFailure, NotFound
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, VkycSession
+from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso, to_ist
 
 
 def hash_pin(card_id: str, pin: str) -> str:

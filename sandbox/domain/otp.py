@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from sandbox.domain import scope
-from sandbox.domain.requests import OtpProof, OtpRequest
-from sandbox.errors import BadRequest, BusinessFailure
-from sandbox.store.models import CardHolder, Otp
-from sandbox.timefmt import iso_utc
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.requests import OtpProof, OtpRequest
+from enkash_sandbox.errors import BadRequest, BusinessFailure
+from enkash_sandbox.store.models import CardHolder, Otp
+from enkash_sandbox.timefmt import iso_utc
 
 
 class WrongOtp(BusinessFailure):

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from sandbox.domain.views import txn_view
-from sandbox.money import from_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
-from sandbox.timefmt import java_medium
+from enkash_sandbox.domain.views import txn_view
+from enkash_sandbox.money import from_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.timefmt import java_medium
 
 
 class PortalError(Exception):

@@ -13,17 +13,17 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from sandbox import ids
-from sandbox.domain.auth import Principal
-from sandbox.domain.cards import ensure_usable
-from sandbox.domain.enums import REWARD_ACCOUNTS
-from sandbox.domain.ledger import REDEMPTION
-from sandbox.domain.magic import PENDING_THEN_FAILURE, PENDING_THEN_SUCCESS
-from sandbox.domain.requests import AddToCart, CartItem, CreateOrder, OrderSearch, UpdateCart
-from sandbox.errors import BusinessFailure, NotFound, Unprocessable
-from sandbox.money import from_minor, to_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, Cart, CartLine, Order, Voucher
-from sandbox.timefmt import iso_utc, java_medium, parse_iso
+from enkash_sandbox import ids
+from enkash_sandbox.domain.auth import Principal
+from enkash_sandbox.domain.cards import ensure_usable
+from enkash_sandbox.domain.enums import REWARD_ACCOUNTS
+from enkash_sandbox.domain.ledger import REDEMPTION
+from enkash_sandbox.domain.magic import PENDING_THEN_FAILURE, PENDING_THEN_SUCCESS
+from enkash_sandbox.domain.requests import AddToCart, CartItem, CreateOrder, OrderSearch, UpdateCart
+from enkash_sandbox.errors import BusinessFailure, NotFound, Unprocessable
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Cart, CartLine, Order, Voucher
+from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso
 
 
 def _field_error(field: str, message: str) -> Unprocessable:

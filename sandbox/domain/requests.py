@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from sandbox.domain.enums import ACCOUNT_TYPES, TRANSACTION_TYPES
-from sandbox.money import AmountError, parse_amount
-from sandbox.timefmt import parse_iso
+from enkash_sandbox.domain.enums import ACCOUNT_TYPES, TRANSACTION_TYPES
+from enkash_sandbox.money import AmountError, parse_amount
+from enkash_sandbox.timefmt import parse_iso
 
 EMAIL_PATTERN = r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$"
 MOBILE_PATTERN = r"^\d{10}$"

@@ -6,15 +6,15 @@ from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from sandbox.domain import scope
-from sandbox.domain.cards import ensure_usable
-from sandbox.domain.enums import NON_RELOADABLE
-from sandbox.domain.ledger import BulkItem, DuplicateReference
-from sandbox.domain.requests import AllocatePoints, BulkRow, HolderFields, SsoRequest
-from sandbox.domain.validation import validation_error
-from sandbox.errors import BadRequest, BusinessFailure, InsufficientBalance, NotFound, Unprocessable, VendorError
-from sandbox.money import from_minor, to_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.cards import ensure_usable
+from enkash_sandbox.domain.enums import NON_RELOADABLE
+from enkash_sandbox.domain.ledger import BulkItem, DuplicateReference
+from enkash_sandbox.domain.requests import AllocatePoints, BulkRow, HolderFields, SsoRequest
+from enkash_sandbox.domain.validation import validation_error
+from enkash_sandbox.errors import BadRequest, BusinessFailure, InsufficientBalance, NotFound, Unprocessable, VendorError
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
 
 BULK_CHUNK = 500
 NOT_KYC_DONE = {"NOT_UPLOADED", "PENDING", "UPLOADED", "FAILED", "DRAFTED", "CREATED", "KYC_NOT_ALLOWED"}

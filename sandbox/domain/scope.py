@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from sandbox.errors import NotFound
-from sandbox.store.models import Card, CardAccount, CardHolder, Company
+from enkash_sandbox.errors import NotFound
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company
 
 
 def account_not_found(company_id: str | None, account_id: str | None) -> NotFound:

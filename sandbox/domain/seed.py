@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from sandbox.domain.requests import HolderFields
-from sandbox.money import to_minor
-from sandbox.store.models import CardAccount, Company
+from enkash_sandbox.domain.requests import HolderFields
+from enkash_sandbox.money import to_minor
+from enkash_sandbox.store.models import CardAccount, Company
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from sandbox import ids
-from sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
-from sandbox.domain.passwords import hash_password
-from sandbox.domain.requests import HolderFields
-from sandbox.money import from_minor, to_minor
-from sandbox.store.models import CardAccount, Company, Partner, TenantBaseline
+from enkash_sandbox import ids
+from enkash_sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
+from enkash_sandbox.domain.passwords import hash_password
+from enkash_sandbox.domain.requests import HolderFields
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.store.models import CardAccount, Company, Partner, TenantBaseline
 
 
 class TenantService:

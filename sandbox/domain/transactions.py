@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, or_
 from sqlmodel import select
 
-from sandbox.domain import scope
-from sandbox.domain.requests import TransactionSearch
-from sandbox.domain.views import txn_view
-from sandbox.money import to_minor
-from sandbox.store.models import Card, CardHolder, Company, Transaction
-from sandbox.timefmt import parse_iso
+from enkash_sandbox.domain import scope
+from enkash_sandbox.domain.requests import TransactionSearch
+from enkash_sandbox.domain.views import txn_view
+from enkash_sandbox.money import to_minor
+from enkash_sandbox.store.models import Card, CardHolder, Company, Transaction
+from enkash_sandbox.timefmt import parse_iso
 
 
 class TransactionService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from sandbox.errors import BadRequest, Unprocessable, VendorError
+from enkash_sandbox.errors import BadRequest, Unprocessable, VendorError
 
 
 def validation_error(exc: ValidationError) -> VendorError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.domain.enums import (
+from enkash_sandbox.domain.enums import (
     ACCOUNT_TYPE_LABELS,
     BIN_TYPES,
     CARD_STATUS_LABELS,
@@ -10,9 +10,9 @@ from sandbox.domain.enums import (
     KIT_TYPES,
     KYC_STATUS_LABELS,
 )
-from sandbox.money import from_minor
-from sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
-from sandbox.timefmt import iso_utc, java_medium
+from enkash_sandbox.money import from_minor
+from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.timefmt import iso_utc, java_medium
 
 PARTNER_LOGO = "/_sandbox/static/enkash-logo.svg"
 CARD_IMAGE = "/_sandbox/static/enkash-card.svg"

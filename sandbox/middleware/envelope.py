@@ -6,8 +6,8 @@ A partner in `required` mode that sends plain JSON is refused before anything ch
 
 from __future__ import annotations
 
-from sandbox import crypto, jsonio
-from sandbox.domain.auth import Principal
+from enkash_sandbox import crypto, jsonio
+from enkash_sandbox.domain.auth import Principal
 
 
 class EnvelopeRejected(Exception):

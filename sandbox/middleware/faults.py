@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlmodel import select
 
-from sandbox.domain import magic
-from sandbox.errors import BadRequest
-from sandbox.store.models import FaultRule
+from enkash_sandbox.domain import magic
+from enkash_sandbox.errors import BadRequest
+from enkash_sandbox.store.models import FaultRule
 
 HEADER = "x-sandbox-fault"
 STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity", 429: "Too Many Requests",

@@ -11,13 +11,13 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from sandbox import jsonio
-from sandbox.api.responses import failure_body
-from sandbox.errors import VendorError
-from sandbox.middleware import faults as fault_mod
-from sandbox.middleware.envelope import EnvelopeRejected, open_body, sealing_send
-from sandbox.middleware.faults import Fault, FaultEngine
-from sandbox.middleware.journal import Journal, RawBody, redact_header
+from enkash_sandbox import jsonio
+from enkash_sandbox.api.responses import failure_body
+from enkash_sandbox.errors import VendorError
+from enkash_sandbox.middleware import faults as fault_mod
+from enkash_sandbox.middleware.envelope import EnvelopeRejected, open_body, sealing_send
+from enkash_sandbox.middleware.faults import Fault, FaultEngine
+from enkash_sandbox.middleware.journal import Journal, RawBody, redact_header
 
 VENDOR_PREFIXES = ("/api/", "/oauth/", "/sso/")
 BULK_SUFFIX = "/bulk-create-allocate-points-json"

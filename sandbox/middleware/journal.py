@@ -11,7 +11,7 @@ from collections import deque
 from itertools import count
 from urllib.parse import parse_qsl
 
-from sandbox import jsonio
+from enkash_sandbox import jsonio
 
 SECRET_KEYS = {"authorization", "password", "clientsecret", "client_secret", "pinblock", "pin", "otp", "mfacode",
                "access_token", "refresh_token", "accesstoken", "cvv", "token_secret", "voucherpin"}

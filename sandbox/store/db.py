@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from sandbox import ids
-from sandbox.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from sandbox.store.models import IdSequence, Meta
+from enkash_sandbox import ids
+from enkash_sandbox.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from enkash_sandbox.store.models import IdSequence, Meta
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 

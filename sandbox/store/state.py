@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import DateTime, select
 from sqlmodel import SQLModel
 
-from sandbox.store.db import Database
+from enkash_sandbox.store.db import Database
 
 BASELINE = "__baseline__"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

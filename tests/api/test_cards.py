@@ -2,7 +2,7 @@
 
 import pytest
 
-from sandbox.client import EnKashBusinessError
+from enkash_sandbox.client import EnKashBusinessError
 from tests.conftest import account_ref
 
 CARD = "/api/v0/partner/enKashCard"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sandbox import crypto
+from enkash_sandbox import crypto
 from tests.conftest import account_ref, token_for
 
 CARD = "/api/v0/partner/enKashCard"

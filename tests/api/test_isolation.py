@@ -2,7 +2,7 @@
 
 import pytest
 
-from sandbox.client import EnKashClient
+from enkash_sandbox.client import EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"
 

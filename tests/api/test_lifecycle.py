@@ -6,8 +6,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from sandbox.client import EnKashBusinessError
-from sandbox.store.models import Card
+from enkash_sandbox.client import EnKashBusinessError
+from enkash_sandbox.store.models import Card
 
 CARD = "/api/v0/partner/enKashCard"
 
@@ -130,7 +130,7 @@ def test_bad_otp_action_is_422(client, ref, card):
 
 def test_unknown_or_foreign_card_is_404(sandbox, client, ref):
     other = sandbox.provision()
-    from sandbox.client import EnKashClient
+    from enkash_sandbox.client import EnKashClient
 
     with EnKashClient.from_credentials(sandbox.url, other) as theirs:
         foreign = theirs.create_card(companyId=other["companyId"], cardAccountId=other["cardAccounts"]["RELOADABLE_GPR"],

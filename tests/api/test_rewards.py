@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from sandbox.client import EnKashBusinessError, EnKashClient
+from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.client import EnKashClient
+from enkash_sandbox.client import EnKashClient
 
 CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
 # screenshots go to a temporary folder unless ENKASH_SANDBOX_SCREENSHOTS names one (docs/screenshots for the README)
@@ -148,8 +148,8 @@ def test_sso_portal_redemption_in_the_browser(sandbox, page, client, tenant):
 
 
 def test_admin_token_login_page(tmp_path, page):
-    from sandbox.config import Settings
-    from sandbox.testing import LiveSandbox
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.testing import LiveSandbox
 
     with LiveSandbox(Settings(db=str(tmp_path / "s.db"), admin_token="demo-secret", seed_demo=False)) as live:
         page.goto(f"{live.url}/_sandbox/ui")

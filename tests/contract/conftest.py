@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.client import EnKashClient
-from sandbox.config import Settings
-from sandbox.testing import LiveSandbox
+from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.config import Settings
+from enkash_sandbox.testing import LiveSandbox
 
 
 class PartnerContext:
@@ -36,7 +36,7 @@ class PartnerContext:
 
 @pytest.fixture(scope="session")
 def contract_sandbox(tmp_path_factory):
-    store = tmp_path_factory.mktemp("contract") / "sandbox.db"
+    store = tmp_path_factory.mktemp("contract") / "enkash_sandbox.db"
     with LiveSandbox(Settings(db=str(store), seed=1, seed_demo=False, magic_values=False)) as live:
         yield live
 

@@ -30,7 +30,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from sandbox import contract
+from enkash_sandbox import contract
 from tests.contract.transport import send
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sandbox import crypto, jsonio
+from enkash_sandbox import crypto, jsonio
 
 USER_PATHS = ("/api/v0/cart", "/api/v0/partner/create-order")
 

@@ -5,8 +5,8 @@ import time
 import httpx
 import pytest
 
-from sandbox import crypto
-from sandbox.client import EnKashBusinessError, EnKashClient
+from enkash_sandbox import crypto
+from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 from tests.conftest import token_for
 
 CARD = "/api/v0/partner/enKashCard"

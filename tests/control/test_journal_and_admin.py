@@ -8,10 +8,10 @@ import textwrap
 import httpx
 import pytest
 
-from sandbox.client import EnKashClient
-from sandbox.config import Settings
-from sandbox.middleware.journal import Journal, redact
-from sandbox.testing import LiveSandbox
+from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.config import Settings
+from enkash_sandbox.middleware.journal import Journal, redact
+from enkash_sandbox.testing import LiveSandbox
 from tests.conftest import basic, password_form
 
 CARD = "/api/v0/partner/enKashCard"
@@ -107,7 +107,7 @@ PLUGIN_TEST = textwrap.dedent('''
         assert enkash_journal.last(CARD)["requestBody"]["loadAmount"] == 100 + n
 
     def test_faults_helper(enkash_client, enkash_tenant, enkash_faults):
-        from sandbox.client import EnKashHTTPError
+        from enkash_sandbox.client import EnKashHTTPError
         enkash_faults.add({"type": "status", "status": 503}, path="*/cardAccount/get", times=1)
         with pytest.raises(EnKashHTTPError) as err:
             enkash_client.card_account(enkash_tenant["companyId"], enkash_tenant["cardAccounts"]["GIFT"])

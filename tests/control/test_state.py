@@ -4,10 +4,10 @@ import httpx
 import pytest
 from sqlmodel import Field, SQLModel, select
 
-from sandbox.client import EnKashClient
-from sandbox.config import Settings
-from sandbox.store.state import tenant_tables
-from sandbox.testing import LiveSandbox
+from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.config import Settings
+from enkash_sandbox.store.state import tenant_tables
+from enkash_sandbox.testing import LiveSandbox
 
 GLOBAL_TABLES = {"meta", "id_sequence", "partner"}
 

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from sandbox.testing import free_port
+from enkash_sandbox.testing import free_port
 
 
 class ServerProcess:

@@ -10,14 +10,14 @@ import time
 import httpx
 import pytest
 
-from sandbox.client import EnKashClient, EnKashError
+from enkash_sandbox.client import EnKashClient, EnKashError
 from tests.reliability.servers import ServerProcess
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_under_write_load_loses_nothing_answered(tmp_path, seed):
     rng = random.Random(seed)
-    env = {"ENKASH_SANDBOX_DB": str(tmp_path / "sandbox.db"), "ENKASH_SANDBOX_SEED_DEMO": "false"}
+    env = {"ENKASH_SANDBOX_DB": str(tmp_path / "enkash_sandbox.db"), "ENKASH_SANDBOX_SEED_DEMO": "false"}
     server = ServerProcess(env).start()
     creds = server.provision(fundBalance=1_000_000)
     ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])

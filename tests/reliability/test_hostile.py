@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox import crypto
-from sandbox.api.deps import parse
-from sandbox.domain import requests as models
-from sandbox.errors import VendorError
+from enkash_sandbox import crypto
+from enkash_sandbox.api.deps import parse
+from enkash_sandbox.domain import requests as models
+from enkash_sandbox.errors import VendorError
 from tests.conftest import token_for
 
 CARD = "/api/v0/partner/enKashCard"

@@ -9,8 +9,8 @@ import re
 import httpx
 import pytest
 
-from sandbox import contract, crypto
-from sandbox.client import EnKashClient
+from enkash_sandbox import contract, crypto
+from enkash_sandbox.client import EnKashClient
 
 OPS = [(m, p) for m, p, _ in contract.operations() if p.startswith("/api/")]
 

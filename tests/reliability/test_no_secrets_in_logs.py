@@ -7,7 +7,7 @@ import logging
 
 import httpx
 
-from sandbox.client import EnKashClient
+from enkash_sandbox.client import EnKashClient
 from tests.conftest import basic, password_form
 
 

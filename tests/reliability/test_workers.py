@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.client import EnKashClient
+from enkash_sandbox.client import EnKashClient
 from tests.conftest import BACKENDS, POSTGRES_URL, fresh_postgres
 from tests.parallel import fire
 from tests.reliability.servers import ServerProcess
@@ -19,7 +19,7 @@ def server(request, tmp_path_factory):
         fresh_postgres(POSTGRES_URL)
         env = {"ENKASH_SANDBOX_DATABASE_URL": POSTGRES_URL}
     else:
-        env = {"ENKASH_SANDBOX_DB": str(tmp_path_factory.mktemp("workers") / "sandbox.db")}
+        env = {"ENKASH_SANDBOX_DB": str(tmp_path_factory.mktemp("workers") / "enkash_sandbox.db")}
     with ServerProcess({**env, "ENKASH_SANDBOX_SEED_DEMO": "false"}, workers=2) as proc:
         yield proc
 
