@@ -20,7 +20,9 @@ from enkash_sandbox.control.router import build_control_app
 from enkash_sandbox.core import Sandbox
 from enkash_sandbox.domain.validation import validation_error
 from enkash_sandbox.errors import AuthError, VendorError
+from enkash_sandbox.middleware.bodies import BodyGuardMiddleware
 from enkash_sandbox.middleware.gateway import GatewayMiddleware
+from enkash_sandbox.middleware.hosts import HostCheckMiddleware, allowed_hosts
 from enkash_sandbox.timefmt import iso_utc
 
 log = logging.getLogger("enkash_sandbox")
@@ -51,6 +53,9 @@ def create_app(settings: Settings | None = None, core: Sandbox | None = None) ->
 
     _install_error_handlers(app)
     app.add_middleware(GatewayMiddleware, core=core)
+    app.add_middleware(BodyGuardMiddleware, limit=core.settings.max_body_bytes,
+                       timeout=core.settings.body_timeout_seconds)
+    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(core.settings))
     return app
 
 

@@ -33,6 +33,7 @@ def serve(
     from enkash_sandbox.banner import render
     from enkash_sandbox.config import Settings
     from enkash_sandbox.core import Sandbox
+    from enkash_sandbox.serving import GuardedHttpToolsProtocol, protocol_with_timeout
 
     overrides = {"host": host, "port": port}
     if db is not None:
@@ -55,12 +56,12 @@ def serve(
     if reload or workers > 1:
         core.db.dispose()
         uvicorn.run("enkash_sandbox.app:app_from_env", factory=True, host=host, port=port, reload=reload,
-                    workers=workers, log_level=log_level)
+                    workers=workers, log_level=log_level, http=GuardedHttpToolsProtocol, loop="asyncio")
         return
     from enkash_sandbox.app import create_app
 
-    uvicorn.run(create_app(core=core), host=host, port=port, log_level=log_level,
-                access_log=not quiet)
+    uvicorn.run(create_app(core=core), host=host, port=port, log_level=log_level, access_log=not quiet,
+                http=protocol_with_timeout(settings.header_timeout_seconds), loop="asyncio")
 
 
 @app.command()

@@ -1,108 +1,99 @@
 """The sandbox clock: real time, shifted or frozen on demand.
 
-Token expiry, OTP expiry, pending->final transitions and "current month" totals read it, so a
-test can move time instead of sleeping. Its state is persisted so that every worker process on
-one database agrees; a process re-reads it at most once a second, or at once after it changed it.
+Token expiry, OTP expiry, pending->final transitions, hold expiry and "current month" totals read it, so a
+test can move time instead of sleeping.
+
+Reading the clock takes no lock and touches no store: `now()` combines the real time with an immutable
+state object that is swapped atomically. The state itself lives in the store (the control_state row) and is
+adopted by every worker at the start of each request and session (`store/control.py`), so whichever worker
+answers, it tells the same time. Changing it is a store write like any other; no lock is held across it.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+# The instants the sandbox accepts for its clock. Far enough either side for any test (years of expiry,
+# decades of history), near enough that every date the sandbox derives from the clock stays printable.
+EARLIEST = datetime(2000, 1, 1)
+LATEST = datetime(2099, 12, 31)
 
 
 def utcnow_real() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class Clock:
-    REFRESH_SECONDS = 1.0
+class ClockOutOfRange(ValueError):
+    pass
 
-    def __init__(self, load: Callable[[], str | None] | None = None, save: Callable[[str], None] | None = None):
-        self._load = load
-        self._save = save
-        self._lock = threading.Lock()
-        self._offset = timedelta(0)
-        self._frozen_at: datetime | None = None
-        self._checked = 0.0
 
-    # -- state -----------------------------------------------------------------------------
-    def _refresh(self) -> None:
-        if self._load is None or time.monotonic() - self._checked < self.REFRESH_SECONDS:
-            return
-        with self._lock:
-            raw = self._load()
-            self._checked = time.monotonic()
-            self._apply(raw)
+@dataclass(frozen=True)
+class ClockState:
+    offset: timedelta = timedelta(0)
+    frozen_at: datetime | None = None
 
-    def _apply(self, raw: str | None) -> None:
-        if not raw:
-            self._offset, self._frozen_at = timedelta(0), None
-            return
-        state = json.loads(raw)
-        self._offset = timedelta(seconds=state.get("offset_seconds", 0.0))
-        frozen = state.get("frozen_at")
-        self._frozen_at = datetime.fromisoformat(frozen) if frozen else None
-
-    def _persist(self) -> None:
-        self._checked = time.monotonic()
-        if self._save is not None:
-            self._save(json.dumps(self.state()))
-
-    def reload(self) -> None:
-        self._checked = 0.0
-        self._refresh()
-
-    # -- reading ---------------------------------------------------------------------------
     def now(self) -> datetime:
-        """Naive UTC, like every timestamp in the store."""
-        self._refresh()
-        if self._frozen_at is not None:
-            return self._frozen_at
-        return utcnow_real() + self._offset
+        return self.frozen_at if self.frozen_at is not None else utcnow_real() + self.offset
 
-    def state(self) -> dict:
+    # -- the changes a caller can ask for; each returns a new state, checked against the range ----------
+    def freeze(self, at: datetime | None = None) -> ClockState:
+        return _checked(ClockState(self.offset, at or self.now()))
+
+    def unfreeze(self) -> ClockState:
+        if self.frozen_at is None:
+            return self
+        return _checked(ClockState(self.frozen_at - utcnow_real(), None))
+
+    def set(self, at: datetime) -> ClockState:
+        if self.frozen_at is not None:
+            return _checked(ClockState(self.offset, at))
+        return _checked(ClockState(at - utcnow_real(), None))
+
+    def advance(self, seconds: float) -> ClockState:
+        try:
+            delta = timedelta(seconds=seconds)
+            if self.frozen_at is not None:
+                return _checked(ClockState(self.offset, self.frozen_at + delta))
+            return _checked(ClockState(self.offset + delta, None))
+        except OverflowError:
+            raise ClockOutOfRange(f"the clock must stay between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}") from None
+
+    def describe(self) -> dict:
         return {
-            "now": (self._frozen_at or utcnow_real() + self._offset).isoformat(timespec="milliseconds") + "Z",
-            "frozen": self._frozen_at is not None,
-            "frozen_at": self._frozen_at.isoformat() if self._frozen_at else None,
-            "offset_seconds": self._offset.total_seconds(),
+            "now": self.now().isoformat(timespec="milliseconds") + "Z",
+            "frozen": self.frozen_at is not None,
+            "frozen_at": self.frozen_at.isoformat() if self.frozen_at else None,
+            "offset_seconds": self.offset.total_seconds(),
         }
 
-    # -- changing --------------------------------------------------------------------------
-    def freeze(self, at: datetime | None = None) -> None:
-        with self._lock:
-            self._frozen_at = at or (utcnow_real() + self._offset)
-            self._persist()
 
-    def unfreeze(self) -> None:
-        with self._lock:
-            if self._frozen_at is not None:
-                self._offset = self._frozen_at - utcnow_real()
-            self._frozen_at = None
-            self._persist()
+def _checked(state: ClockState) -> ClockState:
+    try:
+        now = state.now()
+    except OverflowError:
+        now = None
+    if now is None or not EARLIEST <= now <= LATEST:
+        raise ClockOutOfRange(f"the clock must stay between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return state
 
-    def set(self, at: datetime) -> None:
-        with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at = at
-            else:
-                self._offset = at - utcnow_real()
-            self._persist()
 
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            delta = timedelta(seconds=seconds)
-            if self._frozen_at is not None:
-                self._frozen_at += delta
-            else:
-                self._offset += delta
-            self._persist()
+class Clock:
+    """This process's view of the sandbox clock. `now()` is lock-free; `adopt()` swaps the state."""
 
-    def reset(self) -> None:
-        with self._lock:
-            self._offset, self._frozen_at = timedelta(0), None
-            self._persist()
+    def __init__(self) -> None:
+        self._state = ClockState()
+
+    def now(self) -> datetime:
+        """Naive UTC, like every timestamp in the store."""
+        return self._state.now()
+
+    @property
+    def current(self) -> ClockState:
+        return self._state
+
+    def adopt(self, state: ClockState) -> None:
+        self._state = state
+
+    def state(self) -> dict:
+        return self._state.describe()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EncryptionMode = Literal["required", "optional", "off"]
@@ -57,17 +60,35 @@ class Settings(BaseSettings):
     magic_slow_seconds: float = 3.0
 
     admin_token: str | None = None
+    # extra Host names a loopback-bound sandbox answers to (comma-separated; "*" for any)
+    allowed_hosts: str = ""
     journal_size: int = 1000
+    # the journal keeps at most this much of each body (the rest is marked truncated) and this much in all
+    journal_body_bytes: int = 64 * 1024
+    journal_max_bytes: int = 32 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
+    # a connection whose request headers are not complete by then is closed (slow clients hold nothing)
+    header_timeout_seconds: float = 10.0
+    # a client that has not sent its whole body by then gets 408 (a trickling client holds nothing for ever)
+    body_timeout_seconds: float = 30.0
     # bulk allocation takes up to 10 000 rows in one (encrypted) body
     max_bulk_body_bytes: int = 16 * 1024 * 1024
 
+    _memory_dir: Path | None = PrivateAttr(default=None)
+
     def database_target(self) -> str:
-        """The SQLAlchemy URL the store opens."""
+        """The SQLAlchemy URL the store opens.
+
+        `:memory:` is a throw-away store: a SQLite file in a private temporary folder, removed when the
+        process exits. (A true in-memory database cannot be shared by the threads that serve requests
+        without serialising every read behind every write.)"""
         if self.database_url:
             return self.database_url
         if self.db == ":memory:":
-            return "sqlite://"
+            if self._memory_dir is None:
+                self._memory_dir = Path(tempfile.mkdtemp(prefix="enkash-sandbox-memory-"))
+                atexit.register(shutil.rmtree, self._memory_dir, ignore_errors=True)
+            return f"sqlite:///{self._memory_dir / 'sandbox.db'}"
         path = Path(self.db) if self.db else self.data_dir / "enkash_sandbox.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 
 import orjson
 
 
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as the docs print amounts: 11.00 -> 11, 10.50 -> 10.5, 990553.44 -> 990553.44 — exactly,
+    however large (money never passes through a float, not even on its way out)."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
 def _default(obj):
     if isinstance(obj, Decimal):
-        # amounts are bounded (money.MAX_AMOUNT) with two places, so the shortest float repr is
-        # exactly the decimal text: 11.00 -> 11, 990553.44 -> 990553.44, as the docs print them
-        return int(obj) if obj == obj.to_integral_value() else float(obj)
+        if not obj.is_finite():
+            raise TypeError("cannot serialise a non-finite Decimal")
+        return orjson.Fragment(decimal_text(obj).encode())
     if isinstance(obj, datetime):
         return obj.isoformat()
     raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def _big_ints(obj):
+    """Integers past 64 bits (orjson's limit) as raw JSON text, everything else as it is."""
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, int) and not -(2**63) <= obj < 2**64:
+        return orjson.Fragment(str(obj).encode())
+    if isinstance(obj, dict):
+        return {k: _big_ints(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_big_ints(v) for v in obj]
+    return obj
 
 
 def dumps(obj) -> bytes:
     try:
         return orjson.dumps(obj, default=_default)
     except TypeError:
-        # integers past 64 bits (orjson's limit) still serialise, slowly
-        return json.dumps(obj, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(_big_ints(obj), default=_default)
 
 
 def loads(data: bytes | str):

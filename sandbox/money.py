@@ -13,6 +13,8 @@ CENT = Decimal("0.01")
 # Java's BigDecimal would take more, but nothing in a sandbox needs more than a trillion rupees, and
 # bounding it keeps every amount exactly representable wherever it is rendered.
 MAX_AMOUNT = Decimal("1000000000000")
+# no balance grows past this (in paise): 10^15 rupees, far inside what a 64-bit integer column holds exactly
+MAX_BALANCE_MINOR = 10**17
 
 
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
@@ -34,8 +36,11 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
         raise AmountError("must be a number")
     elif not isinstance(value, (int, str, Decimal)):
         raise AmountError("must be a number")
+    text = str(value)
+    if len(text) > 64:
+        raise AmountError(f"must not exceed {MAX_AMOUNT}" if _NUMERIC.match(text) else "must be a number")
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(text)
     except (InvalidOperation, ValueError) as exc:
         raise AmountError("must be a number") from exc
     if not amount.is_finite():
@@ -44,10 +49,11 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
         raise AmountError("must not be negative")
     if amount == 0 and not allow_zero:
         raise AmountError("must be greater than 0")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise AmountError("must have at most 2 decimal places")
+    # the magnitude first: quantizing a 27-digit number past the context's precision would raise
     if amount > MAX_AMOUNT:
         raise AmountError(f"must not exceed {MAX_AMOUNT}")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise AmountError("must have at most 2 decimal places")
     return amount.quantize(CENT)
 
 

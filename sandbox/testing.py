@@ -10,6 +10,7 @@ import httpx
 import uvicorn
 
 from enkash_sandbox.config import Settings
+from enkash_sandbox.serving import protocol_with_timeout
 
 
 def free_port() -> int:
@@ -29,6 +30,7 @@ class LiveSandbox:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                http=protocol_with_timeout(settings.header_timeout_seconds), loop="asyncio",
                                 limit_concurrency=2000, timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="enkash-sandbox")
@@ -45,7 +47,7 @@ class LiveSandbox:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-        self.core.db.dispose()
+        self.core.close()
 
     def provision(self, **body) -> dict:
         return provision(self.url, **body)

@@ -80,3 +80,28 @@ def token_for(http: httpx.Client, creds: dict) -> str:
 
 def account_ref(creds: dict, kind: str = "RELOADABLE_GPR") -> dict:
     return {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"][kind]}
+
+
+def postgres_database(name: str) -> str:
+    """A fresh, empty PostgreSQL database of its own (beside the session store's), for a test module that runs
+    its own server processes: dropping a shared schema would pull it from under the session's sandbox."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    database = f"{url.database}_{name}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many race trials ran, on which store: the concurrency tests are only as good as their count."""
+    from tests.integrity.conftest import RACE_REPORT
+
+    if RACE_REPORT:
+        terminalreporter.section("race trials")
+        for line in RACE_REPORT:
+            terminalreporter.write_line(line)

@@ -19,7 +19,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 @router.post("/oauth/token")
 async def token(request: Request):
     sandbox = core(request)
-    partner = sandbox.auth.authenticate_client(request.headers.get("authorization"))
+    partner = await run_in_threadpool(sandbox.auth.authenticate_client, request.headers.get("authorization"))
+    # the journal attributes this call to the partner only now that its Basic credentials checked out
+    request.state.journal_partner_id = partner.id
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if content_type != "application/x-www-form-urlencoded":

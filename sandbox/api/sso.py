@@ -23,6 +23,7 @@ def employee_rewards(token: str, partner: str, request: Request, notice: str | N
         data = core(request).portal.employee(token)
     except PortalError as exc:
         return _error(exc, partner)
+    request.state.journal_partner_id = data["partner_id"]
     return HTMLResponse(render("portal_employee.html", partner=partner, notice=notice, error=error,
                                base=f"/sso/{token}/employee_rewards/{partner}", **data))
 
@@ -46,6 +47,7 @@ def _portal_action(request: Request, token: str, partner: str, action: str, form
         principal = sandbox.portal.principal(token)
     except PortalError as exc:
         return _error(exc, partner)
+    request.state.journal_partner_id = principal.partner_id
     try:
         if action == "add":
             quantity = form.get("quantity", "1")
@@ -77,6 +79,7 @@ def reward_account(token: str, partner: str, request: Request):
         data = core(request).portal.admin(token)
     except PortalError as exc:
         return _error(exc, partner)
+    request.state.journal_partner_id = data["partner_id"]
     return HTMLResponse(render("portal_admin.html", partner=partner, **data))
 
 

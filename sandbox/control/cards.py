@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict
 
+from enkash_sandbox.control.common import ops
 from enkash_sandbox.control.templates import render
-from enkash_sandbox.domain.enums import KYC_STATUS_LABELS
 from enkash_sandbox.errors import VendorError
+from enkash_sandbox.ops import KycSpec
 from enkash_sandbox.timefmt import java_medium
 
 router = APIRouter()
 
 
-class KycChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kycStatus: Literal[tuple(KYC_STATUS_LABELS)]  # type: ignore[valid-type]
-
-
 @router.get("/otps", tags=["inboxes"])
 def otp_inbox(request: Request, enKashCardId: str | None = None, mobile: str | None = None,
-              partnerId: str | None = None, limit: int = 100):
-    """OTPs the sandbox "sent" by SMS, newest first (the OTP value is shown: this is a sandbox)."""
-    return request.app.state.core.otp.inbox(card_id=enKashCardId, mobile=mobile, partner_id=partnerId,
-                                             limit=max(1, min(limit, 1000)))
+              partnerId: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    """OTPs the sandbox "sent" by SMS, newest first (the OTP value is shown: this is a sandbox). A mobile
+    number needs partnerId (or enKashCardId) beside it: tenants may share numbers."""
+    return ops(request).otps(card_id=enKashCardId, mobile=mobile, partner_id=partnerId, limit=limit)
 
 
 @router.put("/cards/{card_id}/kyc", tags=["cards"])
-def set_kyc(card_id: str, body: KycChange, request: Request):
-    if not request.app.state.core.lifecycle.set_kyc(card_id, body.kycStatus):
-        raise HTTPException(404, f"unknown card {card_id}")
-    return {"enKashCardId": card_id, "kycStatus": body.kycStatus}
+def set_kyc(card_id: str, body: KycSpec, request: Request):
+    return ops(request).set_kyc(card_id, body)
 
 
 @router.get("/vkyc/{token}", response_class=HTMLResponse, tags=["cards"], include_in_schema=False)

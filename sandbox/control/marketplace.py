@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict
+
+from enkash_sandbox.control.common import ops, respond
+from enkash_sandbox.ops import SettleSpec
 
 router = APIRouter()
-
-
-class Settle(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Literal["SUCCESS", "FAILED"]
 
 
 @router.get("/catalog", tags=["marketplace"])
 def catalog(request: Request):
     """The voucher catalog (ids, brands, denominations): the docs do not show EnKash's Search Catalog path."""
-    return request.app.state.core.catalog.summary()
+    return respond(request.app.state.core.catalog.summary())
 
 
 @router.get("/catalog/images/{product_catalog_id}/{kind}.svg", tags=["marketplace"], include_in_schema=False)
@@ -33,13 +28,10 @@ def catalog_image(product_catalog_id: str, kind: str, request: Request):
 @router.post("/orders/settle", tags=["marketplace"])
 def settle_due(request: Request):
     """Settle every pending order whose time has come by the sandbox clock."""
-    return {"settled": request.app.state.core.redemption.settle()}
+    return ops(request).settle_due()
 
 
 @router.post("/orders/{order_id}/settle", tags=["marketplace"])
-def settle_one(order_id: str, body: Settle, request: Request):
+def settle_one(order_id: str, body: SettleSpec, request: Request):
     """Force a pending order to SUCCESS or FAILED now (a failed order refunds through the ledger)."""
-    count = request.app.state.core.redemption.settle(order_id, force=body.status)
-    if not count:
-        raise HTTPException(404, f"no pending order {order_id}")
-    return {"settled": count, "orderStatus": body.status}
+    return ops(request).settle(order_id, body)

@@ -1,22 +1,29 @@
-"""The control plane app, mounted at /_sandbox (its own OpenAPI document at /_sandbox/openapi.json)."""
+"""The control plane app, mounted at /_sandbox (its own OpenAPI document at /_sandbox/openapi.json).
+
+Handlers are thin: read the spec, call `ops` (the one implementation the dashboard and CLI share), answer
+with exact JSON (money stays Decimal text, never a float)."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
 from enkash_sandbox import __version__
 from enkash_sandbox.control import cards as card_controls
 from enkash_sandbox.control import faults, marketplace, state, ui
-from enkash_sandbox.control.schemas import ClockChange, EncryptionMode, Fund, ProvisionPartner, Unlock
+from enkash_sandbox.control.common import ops, respond
 from enkash_sandbox.control.security import AdminTokenMiddleware
-
-
-def _core(request: Request):
-    return request.app.state.core
+from enkash_sandbox.ops import (
+    ClockSpec,
+    EncryptionSpec,
+    FundSpec,
+    OpsError,
+    ProvisionSpec,
+    UnlockSpec,
+    validation_message,
+)
 
 
 def build_control_app(core) -> FastAPI:
@@ -44,77 +51,55 @@ def build_control_app(core) -> FastAPI:
 
     @app.get("/health", tags=["health"])
     def health(request: Request):
-        sandbox = _core(request)
+        """Readiness: answers from a worker thread without touching the write path."""
+        sandbox = request.app.state.core
         sandbox.db.ping()
-        return {"status": "UP", "version": __version__, "seeded": sandbox.db.get_meta("seed") is not None}
+        return {"status": "UP", "version": __version__, "seed": sandbox.db.seed}
 
     @app.post("/partners", status_code=201, tags=["tenants"])
-    def provision_partner(request: Request, body: ProvisionPartner | None = None):
-        body = body or ProvisionPartner()
-        return _core(request).tenants.provision(encryption=body.encryption, fund_balance=body.fundBalance,
-                                                name=body.companyName)
+    def provision_partner(request: Request, body: ProvisionSpec | None = None):
+        return respond(ops(request).provision(body or ProvisionSpec()), 201)
 
     @app.get("/partners", tags=["tenants"])
     def list_partners(request: Request):
         return [{"partnerId": p.id, "name": p.name, "clientId": p.client_id, "username": p.username,
                  "encryption": p.encryption, "locked": p.locked}
-                for p in _core(request).tenants.list_partners()]
+                for p in request.app.state.core.tenants.list_partners()]
 
     @app.get("/demo", tags=["tenants"])
     def demo_credentials(request: Request):
-        creds = _core(request).demo_credentials()
+        creds = request.app.state.core.demo_credentials()
         if creds is None:
             raise HTTPException(404, "the demo tenant is not seeded")
         return creds
 
     @app.put("/partners/{partner_id}/encryption", tags=["tenants"])
-    def set_encryption(partner_id: str, body: EncryptionMode, request: Request):
-        if not _core(request).tenants.set_encryption(partner_id, body.encryption):
-            raise HTTPException(404, f"unknown partner {partner_id}")
-        return {"partnerId": partner_id, "encryption": body.encryption}
+    def set_encryption(partner_id: str, body: EncryptionSpec, request: Request):
+        return ops(request).set_encryption(partner_id, body)
 
     @app.post("/partners/{partner_id}/unlock", tags=["tenants"])
-    def unlock(partner_id: str, request: Request, body: Unlock | None = None):
-        count = _core(request).auth.unlock(partner_id, body.username if body else None)
-        if count < 0:
-            raise HTTPException(404, f"unknown partner {partner_id}")
-        return {"partnerId": partner_id, "unlocked": count}
+    def unlock(partner_id: str, request: Request, body: UnlockSpec | None = None):
+        return ops(request).unlock(partner_id, body or UnlockSpec())
 
     @app.post("/card-accounts/{account_id}/fund", tags=["money"])
-    def fund(account_id: str, body: Fund, request: Request):
-        result = _core(request).tenants.fund(account_id, body.amount, body.remarks)
-        if result is None:
-            raise HTTPException(404, f"unknown card account {account_id}")
-        return result
+    def fund(account_id: str, body: FundSpec, request: Request):
+        return respond(ops(request).fund(account_id, body))
 
     @app.get("/audit", tags=["health"])
     def audit(request: Request, partnerId: str | None = None):
-        """Every balance equals its ledger, none is negative, references are unique, money is conserved."""
-        return _core(request).audit.run(partnerId)
+        """Every balance equals its ledger, none is negative, references are unique, money is conserved,
+        orders settled once, no money on replaced cards, one live card per holder and account."""
+        return respond(request.app.state.core.audit.run(partnerId))
 
     @app.get("/clock", tags=["clock"])
     def get_clock(request: Request):
-        return _core(request).clock.state()
+        core = request.app.state.core
+        core.control.refresh()
+        return core.clock.state()
 
     @app.post("/clock", tags=["clock"])
-    def change_clock(body: ClockChange, request: Request):
-        clock = _core(request).clock
-        at = body.at.astimezone(UTC).replace(tzinfo=None) if body.at and body.at.tzinfo else body.at
-        if body.action == "freeze":
-            clock.freeze(at)
-        elif body.action == "unfreeze":
-            clock.unfreeze()
-        elif body.action == "set":
-            if at is None:
-                raise HTTPException(422, "set needs `at`")
-            clock.set(at)
-        elif body.action == "advance":
-            if body.seconds is None:
-                raise HTTPException(422, "advance needs `seconds`")
-            clock.advance(body.seconds)
-        else:
-            clock.reset()
-        return clock.state()
+    def change_clock(body: ClockSpec, request: Request):
+        return ops(request).clock(body)
 
     app.add_middleware(AdminTokenMiddleware, token=core.settings.admin_token)
 
@@ -122,4 +107,17 @@ def build_control_app(core) -> FastAPI:
     async def http_error(_request: Request, exc: HTTPException):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
+    @app.exception_handler(OpsError)
+    async def ops_error(_request: Request, exc: OpsError):
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError):
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        return JSONResponse({"error": message, "detail": errors}, status_code=422)
+
     return app
+
+
+__all__ = ["build_control_app", "validation_message"]

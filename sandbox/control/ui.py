@@ -3,6 +3,8 @@ through the domain services (the same ones the API uses)."""
 
 from __future__ import annotations
 
+import hmac
+import re
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,14 +13,22 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from enkash_sandbox.control import charts
+from enkash_sandbox.control.common import ops
 from enkash_sandbox.control.security import COOKIE
 from enkash_sandbox.control.templates import render
 from enkash_sandbox.domain import magic
 from enkash_sandbox.domain.requests import AllocatePoints
 from enkash_sandbox.domain.validation import validation_error
 from enkash_sandbox.errors import VendorError
-from enkash_sandbox.money import AmountError, parse_amount
-from enkash_sandbox.store.state import SnapshotError
+from enkash_sandbox.ops import (
+    FundSpec,
+    OpsError,
+    ResetSpec,
+    RestoreSpec,
+    SnapshotSpec,
+    fault_spec_from_form,
+    parse,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 BASE = "/_sandbox/ui"
@@ -28,10 +38,18 @@ def _core(request: Request):
     return request.app.state.core
 
 
+_POST_FORM = re.compile(r'(<form\b[^>]*\bmethod="post"[^>]*>)', re.I)
+
+
 def _page(request: Request, template: str, **context) -> HTMLResponse:
     params = request.query_params
-    return HTMLResponse(render(template, base=BASE, notice=params.get("notice"), error=params.get("error"),
-                               admin=bool(_core(request).settings.admin_token), **context))
+    core = _core(request)
+    html = render(template, base=BASE, notice=params.get("notice"), error=params.get("error"),
+                  admin=bool(core.settings.admin_token), **context)
+    # every form that posts carries the CSRF token: added here once rather than in each template, so a new
+    # form cannot forget it
+    field = f'<input type="hidden" name="csrf" value="{core.csrf_token()}">'
+    return HTMLResponse(_POST_FORM.sub(lambda m: m.group(1) + field, html))
 
 
 def _back(path: str, *, notice: str | None = None, error: str | None = None) -> RedirectResponse:
@@ -40,21 +58,28 @@ def _back(path: str, *, notice: str | None = None, error: str | None = None) -> 
 
 
 async def _form(request: Request) -> dict:
+    """The posted form, after its CSRF token checked out. The token is an HMAC of a secret kept in the store
+    (the same for every worker), so only a page this sandbox rendered can post to it: another site, or
+    another port on localhost (cookies do not separate ports), cannot read it."""
     raw = await request.body()
     try:
-        return {k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
     except UnicodeDecodeError:
-        return {}
+        form = {}
+    expected = await run_in_threadpool(_core(request).csrf_token)
+    if not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
+        raise HTTPException(403, "the form's CSRF token is missing or stale: reload the page and try again")
+    return form
 
 
 async def _act(path: str, fn, *args, notice: str) -> RedirectResponse:
-    """Run a domain action off the event loop and come back to `path` with its outcome."""
+    """Run an action off the event loop and come back to `path` with its outcome."""
     try:
         result = await run_in_threadpool(fn, *args)
+    except OpsError as exc:
+        return _back(path, error=exc.message)
     except VendorError as exc:
         return _back(path, error=exc.message)
-    except (SnapshotError, AmountError, ValueError) as exc:
-        return _back(path, error=str(exc))
     return _back(path, notice=notice.format(result=result))
 
 
@@ -63,6 +88,7 @@ async def _act(path: str, fn, *args, notice: str) -> RedirectResponse:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request):
     core = _core(request)
+    core.control.refresh()
     return _page(request, "ui_overview.html", data=core.dashboard.overview(), clock=core.clock.state(),
                  seed=core.db.seed)
 
@@ -107,16 +133,15 @@ def journal(request: Request):
 @router.get("/faults", response_class=HTMLResponse)
 def faults(request: Request):
     core = _core(request)
-    core.faults.invalidate()
+    core.control.refresh()
     s = core.settings
-    return _page(request, "ui_faults.html", rules=core.faults.rules(),
+    return _page(request, "ui_faults.html", rules=core.faults.stored_rules(),
                  magic=magic.table(s.magic_slow_seconds, s.fault_timeout_seconds, s.pending_order_seconds))
 
 
 @router.get("/snapshots", response_class=HTMLResponse)
 def snapshots(request: Request):
-    state = _core(request).state
-    return _page(request, "ui_snapshots.html", snapshots=[state.describe(n) for n in state.names()])
+    return _page(request, "ui_snapshots.html", snapshots=ops(request).snapshots())
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -125,11 +150,13 @@ def login_page(request: Request):
 
 
 # -- actions ---------------------------------------------------------------------------------------
+# Every form goes through the same `ops` call and spec as the JSON API (and the CLI, which calls that API),
+# so the dashboard cannot store anything the API would refuse. Forms carry a CSRF token (see `_form`).
 @router.post("/login")
 async def login(request: Request):
     form = await _form(request)
     token = _core(request).settings.admin_token
-    if not token or form.get("token") != token:
+    if not token or not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
         return _back("/login", error="That is not the admin token")
     response = _back("", notice="Signed in")
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/_sandbox")
@@ -139,20 +166,19 @@ async def login(request: Request):
 @router.post("/accounts/{account_id}/fund")
 async def fund(account_id: str, request: Request):
     form = await _form(request)
+    back = f"/accounts/{account_id}"
     try:
-        amount = parse_amount(form.get("amount", ""))
-    except AmountError as exc:
-        return _back(f"/accounts/{account_id}", error=f"amount {exc}")
-    core = _core(request)
-    return await _act(f"/accounts/{account_id}", core.tenants.fund, account_id, amount, form.get("remarks") or None,
-                      notice=f"Funded ₹{amount:,.2f}")
+        spec = parse(FundSpec, {"amount": form.get("amount", ""), "remarks": form.get("remarks") or None})
+    except OpsError as exc:
+        return _back(back, error=exc.message)
+    return await _act(back, ops(request).fund, account_id, spec, notice=f"Funded ₹{spec.amount:,.2f}")
 
 
 @router.post("/accounts/{account_id}/allocate")
 async def allocate(account_id: str, request: Request):
     form = await _form(request)
     core = _core(request)
-    data = core.dashboard.account(account_id)
+    data = await run_in_threadpool(core.dashboard.account, account_id)
     if data is None:
         raise HTTPException(404, f"unknown card account {account_id}")
     body = {"companyId": data["account"].company_id, "cardAccountId": account_id, "transactionType": "CR",
@@ -173,82 +199,53 @@ async def allocate(account_id: str, request: Request):
 async def card_status(card_id: str, request: Request):
     form = await _form(request)
     code = form.get("blockCode", "")
-    if code not in ("L", "UL", "BL"):
-        return _back(f"/cards/{card_id}", error="blockCode must be L, UL or BL")
-    label = {"L": "Locked", "UL": "Unlocked", "BL": "Blocked"}[code]
+    label = {"L": "Locked", "UL": "Unlocked", "BL": "Blocked"}.get(code, code)
     back = form.get("back") or f"/cards/{card_id}"
-    return await _act(back, _core(request).lifecycle.admin_set_status, card_id, code, notice=f"{label} {card_id}")
+    if not back.startswith("/") or back.startswith("//"):
+        back = f"/cards/{card_id}"
+    return await _act(back, ops(request).set_card_status, card_id, code, notice=f"{label} {card_id}")
 
 
 @router.post("/snapshots")
 async def take_snapshot(request: Request):
     form = await _form(request)
-    state = _core(request).state
-    name = form.get("name", "")
     try:
-        state.check_name(name)
-    except SnapshotError as exc:
-        return _back("/snapshots", error=str(exc))
-    return await _act("/snapshots", state.take, name, notice=f"Snapshot {name} taken")
+        spec = parse(SnapshotSpec, {"name": form.get("name", "")})
+    except OpsError as exc:
+        return _back("/snapshots", error=exc.message)
+    return await _act("/snapshots", ops(request).take_snapshot, spec, notice=f"Snapshot {spec.name} taken")
 
 
 @router.post("/snapshots/{name}/restore")
 async def restore_snapshot(name: str, request: Request):
-    core = _core(request)
-
-    def restore():
-        core.state.restore(name)
-        core.after_state_change()
-
-    try:
-        await run_in_threadpool(restore)
-    except KeyError:
-        return _back("/snapshots", error=f"No snapshot named {name}")
-    return _back("/snapshots", notice=f"Restored {name}")
+    form = await _form(request)
+    spec = RestoreSpec(adoptSeed=form.get("adoptSeed") == "true")
+    return await _act("/snapshots", ops(request).restore_snapshot, name, spec, notice=f"Restored {name}")
 
 
 @router.post("/snapshots/{name}/delete")
 async def delete_snapshot(name: str, request: Request):
-    if not _core(request).state.delete(name):
-        return _back("/snapshots", error=f"No snapshot named {name}")
-    return _back("/snapshots", notice=f"Deleted {name}")
+    await _form(request)
+    return await _act("/snapshots", ops(request).delete_snapshot, name, notice=f"Deleted {name}")
 
 
 @router.post("/reset")
 async def reset(request: Request):
-    return await _act("", _core(request).reset, notice="The sandbox is back to its seeded state")
+    await _form(request)
+    return await _act("", ops(request).reset, ResetSpec(), notice="The sandbox is back to its seeded state")
 
 
 @router.post("/faults")
 async def add_fault(request: Request):
     form = await _form(request)
-    kind = form.get("type", "status")
-    action: dict = {"type": kind}
     try:
-        if kind == "status":
-            action["status"] = int(form.get("status") or 500)
-        if form.get("message"):
-            action["message"] = form["message"]
-        if form.get("latencyMs"):
-            action["latencyMs"] = float(form["latencyMs"])
-        if kind == "latency" and "latencyMs" not in action:
-            raise ValueError("latency needs milliseconds")
-        times = int(form["times"]) if form.get("times") else None
-        probability = float(form["probability"]) if form.get("probability") else None
-    except ValueError as exc:
-        return _back("/faults", error=str(exc))
-    spec = {"path": form.get("path") or "*", "action": action, "seed": 0}
-    if form.get("method"):
-        spec["method"] = form["method"].upper()
-    if probability:
-        spec["probability"] = probability
-    core = _core(request)
-    return await _act("/faults", core.faults.add_rule, spec, form.get("partnerId") or None, times,
-                      notice="Fault rule added")
+        spec = fault_spec_from_form(form)
+    except OpsError as exc:
+        return _back("/faults", error=exc.message)
+    return await _act("/faults", ops(request).add_fault, spec, notice="Fault rule added")
 
 
 @router.post("/faults/{rule_id}/delete")
 async def delete_fault(rule_id: str, request: Request):
-    return await _act("/faults", _core(request).faults.delete_rule, rule_id, notice="Fault rule deleted")
-
-
+    await _form(request)
+    return await _act("/faults", ops(request).delete_fault, rule_id, notice="Fault rule deleted")

@@ -111,7 +111,13 @@ class AuthService:
             if old is None or old.partner_id != partner.id or (
                 old.refresh_expires_at and old.refresh_expires_at <= now
             ):
-                raise AuthError(400, "invalid_grant", f"Invalid refresh token: {refresh_token}")
+                # never echo the token: whatever a caller sends by mistake must not reach logs or the journal
+                raise AuthError(400, "invalid_grant", "Invalid refresh token")
+            # a locked login stays locked: a refresh token issued before the lock does not get around it
+            subject = s.get(Partner, old.partner_id) if old.kind == "partner" else (
+                s.get(CardHolder, old.user_id) if old.user_id else None)
+            if subject is not None and subject.locked:
+                raise AuthError(400, "invalid_grant", "User account is locked")
             # Spring reuses the refresh token by default; the access token it replaces stops working
             s.delete(old)
             s.flush()
@@ -188,6 +194,10 @@ class AuthService:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+
+    def invalidate(self) -> None:
+        """Resettable: the tokens and partners cached here may be gone after a reset or restore."""
+        self.clear_cache()
 
     # -- control plane ---------------------------------------------------------------------
     def unlock(self, partner_id: str, username: str | None = None) -> int:

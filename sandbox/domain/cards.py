@@ -28,10 +28,19 @@ DEFAULT_CONTROLS = {
 }
 
 
-def ensure_usable(card: Card) -> None:
-    """A locked, blocked or not-yet-active card cannot receive or spend money."""
+CREDIT = "credit"  # money into the card (load, allocation, refund)
+SPEND = "spend"  # money out of the card to a merchant or a voucher
+UNLOAD = "unload"  # money from the card back to its account (DR load, unallocation)
+
+
+def ensure_usable(card: Card, operation: str = CREDIT) -> None:
+    """The one rule for what a card's state allows. A replaced card takes part in nothing (its balance moved
+    to the replacement); a locked, blocked or not-yet-active card can neither receive nor spend money, but a
+    permanently blocked card may still give its balance back to its account, so no money is stranded on it."""
     if card.replaced_by:
         raise BusinessFailure(f"Card {card.id} was replaced by {card.replaced_by}")
+    if operation == UNLOAD and card.status == "BL":
+        return
     if card.status in CARD_STATE_FAILURES:
         raise BusinessFailure(CARD_STATE_FAILURES[card.status])
 
@@ -168,7 +177,7 @@ class CardService:
                 scope.get_card(s, account, req.enKashCardId)  # raises the account-scoped 404
             if account.account_type in NON_RELOADABLE:
                 raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
-            ensure_usable(card)
+            ensure_usable(card, CREDIT if req.transactionType == "CR" else UNLOAD)
             minor = to_minor(req.amount)
             move = self.core.ledger.account_to_card if req.transactionType == "CR" else \
                 self.core.ledger.card_to_account

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from enkash_sandbox import ids
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
+from enkash_sandbox.money import MAX_BALANCE_MINOR
 from enkash_sandbox.store.models import Card, CardAccount, LedgerEntry, Transaction
 
 ACCOUNT = "ACCOUNT"
@@ -29,6 +30,10 @@ REDEMPTION = "REDEMPTION"
 FUNDING = "ACCOUNT_FUNDING"
 
 
+class BalanceLimit(BusinessFailure):
+    default_message = "The balance would exceed the sandbox's limit of 10^15 (a thousand lakh crore)"
+
+
 class DuplicateReference(BusinessFailure):
     def __init__(self, reference: str, account_id: str, first_response: dict | None = None):
         # copied now: the first transaction's row is gone from the session once this rolls back
@@ -36,6 +41,15 @@ class DuplicateReference(BusinessFailure):
         super().__init__(
             f"Duplicate uniqueReferenceNumber: {reference} was already used on card account {account_id}"
         )
+
+
+class CardReplaced(BusinessFailure):
+    """A credit for a card that was replaced (possibly a moment ago, by another worker): the money must
+    follow the holder to the live card, never land on the old one."""
+
+    def __init__(self, card_id: str):
+        self.card_id = card_id
+        super().__init__(f"Card {card_id} was replaced; use the replacement card")
 
 
 @dataclass
@@ -69,9 +83,20 @@ class Ledger:
         stmt = update(model).where(model.id == leg.holder.id)
         if leg.delta < 0:
             stmt = stmt.where(model.balance_minor >= -leg.delta)
+        else:
+            # no balance may grow past what every engine stores exactly (SQLite would silently go to float)
+            stmt = stmt.where(model.balance_minor <= MAX_BALANCE_MINOR - leg.delta)
+            if leg.kind == CARD:
+                # money never lands on a replaced card: the guard is in the statement, so a replace that
+                # committed a moment ago in another worker (row-locked on PostgreSQL) is seen here
+                stmt = stmt.where(Card.replaced_by.is_(None))  # type: ignore[union-attr]
         stmt = stmt.values(balance_minor=model.balance_minor + leg.delta).returning(model.balance_minor)
         row = s.execute(stmt, execution_options={"synchronize_session": False}).first()
         if row is None:
+            if leg.delta > 0:
+                if leg.kind == CARD and s.execute(select(Card.replaced_by).where(Card.id == leg.holder.id)).scalar():
+                    raise CardReplaced(leg.holder.id)
+                raise BalanceLimit()
             raise insufficient
         set_committed_value(leg.holder, "balance_minor", row[0])
         return row[0]
@@ -94,6 +119,7 @@ class Ledger:
         status: str = "SUCCESS",
         insufficient: BusinessFailure | None = None,
         at: datetime | None = None,
+        order_id: str | None = None,
     ) -> Transaction:
         """Apply every leg and record the transaction with one ledger row per leg. A debit that cannot
         be met raises; nothing is visible until the caller's transaction commits."""
@@ -127,6 +153,7 @@ class Ledger:
             description=description,
             remarks=remarks,
             created_by=created_by,
+            order_id=order_id,
             created_at=now,
         )
         s.add(txn)

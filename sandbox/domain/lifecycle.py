@@ -7,7 +7,8 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlmodel import Session
+from sqlalchemy import insert, update
+from sqlmodel import Session, select
 
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.ledger import CARD, REPLACEMENT, Leg
@@ -95,24 +96,32 @@ class LifecycleService:
                 if old.replaced_by:
                     raise BusinessFailure(f"Card {old.id} was already replaced by {old.replaced_by}")
                 self.core.otp.verify(s, partner_id, old.id, req, medium=req.otpMedium)
-                holder = s.get(CardHolder, old.user_id)
-                new = self.core.cards.new_card(s, account, holder, physical=old.physical_card,
-                                               primary=False, remarks=req.reason or "Replacement card",
-                                               kyc_status=old.kyc_status)
-                new.primary_card = old.primary_card
-                new.controls = {k: v for k, v in (old.controls or {}).items() if k != "lastBlock"}
-                new.pin_hash = None
-                balance = old.balance_minor
+                now = self.core.clock.now()
+                cards = self.core.cards
+                new_row = cards.card_row(s, account, old.user_id, physical=old.physical_card,
+                                         remarks=req.reason or "Replacement card", kyc_status=old.kyc_status)
+                # Claim the old card first, with a guarded UPDATE: on PostgreSQL it takes the row lock (waiting for
+                # any credit in flight and then seeing it), and of several racing replaces exactly one changes the
+                # row; the others see `replaced_by` set and refuse. The balance it returns is final: every later
+                # credit to the old card is refused by the ledger's guard and follows the holder instead.
+                claimed = s.execute(
+                    update(Card).where(Card.id == old.id, Card.replaced_by.is_(None))  # type: ignore[union-attr]
+                    .values(replaced_by=new_row["id"], status="BL", modified_at=now).returning(Card.balance_minor),
+                    execution_options={"synchronize_session": False}).first()
+                if claimed is None:
+                    raise BusinessFailure(f"Card {old.id} was already replaced")
+                balance = claimed[0]
+                new_row.update(primary_card=old.primary_card, pin_hash=None,
+                               controls={k: v for k, v in (old.controls or {}).items() if k != "lastBlock"})
+                # the live-card unique index sees the old card as replaced now, so the new one may exist
+                s.execute(insert(Card.__table__), [new_row])
+                old = s.exec(select(Card).where(Card.id == old.id).execution_options(populate_existing=True)).one()
+                new = s.exec(select(Card).where(Card.id == new_row["id"])).one()
                 if balance:
                     self._move_between_cards(s, account, old, new, balance)
-                old.status = "BL"
-                old.replaced_by = new.id
-                old.modified_at = self.core.clock.now()
                 if account.primary_card_id == old.id:
                     account.primary_card_id = new.id
                     s.add(account)
-                s.add(old)
-                s.add(new)
                 view = self.core.cards.view(s, new, account)
                 view["oldEnKashCardId"] = old.id
                 return view

@@ -72,7 +72,7 @@ class PortalService:
             txns = s.exec(select(Transaction).where(Transaction.account_id == account.id)
                           .order_by(Transaction.created_at.desc(), Transaction.seq.desc()).limit(50)).all()
             allocations = [txn_view(t, cards_by_id.get(t.card_id), holders.get(t.user_id), account) for t in txns]
-        return {"token": token, "account": view, "cards": cards, "allocations": allocations,
+        return {"token": token, "partner_id": p.partner_id, "account": view, "cards": cards, "allocations": allocations,
                 "admin": _name(holders.get(card.user_id)), "expires": java_medium(p.expires_at)}
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from enkash_sandbox import ids
 from enkash_sandbox.domain.auth import Principal
-from enkash_sandbox.domain.cards import ensure_usable
+from enkash_sandbox.domain.cards import SPEND, ensure_usable
 from enkash_sandbox.domain.enums import REWARD_ACCOUNTS
-from enkash_sandbox.domain.ledger import REDEMPTION
+from enkash_sandbox.domain.ledger import REDEMPTION, CardReplaced
 from enkash_sandbox.domain.magic import PENDING_THEN_FAILURE, PENDING_THEN_SUCCESS
 from enkash_sandbox.domain.requests import AddToCart, CartItem, CreateOrder, OrderSearch, UpdateCart
 from enkash_sandbox.errors import BusinessFailure, NotFound, Unprocessable
@@ -61,8 +61,11 @@ class RedemptionService:
         if product is None or not product.active or not product.enabled:
             raise _field_error("productCatalogId", f"unknown or inactive product catalog {req.productCatalogId}")
         with self.core.db.write() as s:
+            # the cart row is locked (PostgreSQL) before its lines are read: two adds at once queue and the
+            # second one adds to what the first wrote, instead of both writing "what was there + mine"
             cart = s.exec(select(Cart).where(Cart.user_id == p.user_id,
-                                             Cart.product_catalog_id == product.product_catalog_id)).first()
+                                             Cart.product_catalog_id == product.product_catalog_id)
+                          .with_for_update()).first()
             now = self.core.clock.now()
             if cart is None:
                 cart = Cart(partner_id=p.partner_id, user_id=p.user_id, product_catalog_id=product.product_catalog_id,
@@ -75,7 +78,7 @@ class RedemptionService:
 
     def update_cart(self, p: Principal, req: UpdateCart) -> list[dict]:
         with self.core.db.write() as s:
-            cart = s.get(Cart, req.cartId)
+            cart = s.exec(select(Cart).where(Cart.id == req.cartId).with_for_update()).first()
             if cart is None or cart.user_id != p.user_id:
                 raise NotFound(f"Cart not found: {req.cartId}")
             product = self.catalog.get(cart.product_catalog_id)
@@ -194,7 +197,7 @@ class RedemptionService:
             # a repeated orderReferenceId never charges twice: the first order is the answer
             return existing
         card, account = self.paying_card(s, p)
-        ensure_usable(card)
+        ensure_usable(card, SPEND)
         rate = config.sell_rate(denomination)
         amount = to_minor(rate) * quantity
         savings = (to_minor(denomination) - to_minor(rate)) * quantity
@@ -211,7 +214,7 @@ class RedemptionService:
         )
         txn = self.core.ledger.card_spend(
             s, account, card, amount, type=REDEMPTION, transaction_code="VOUCHER_ORDER",
-            description=f"{product.brand} voucher x{quantity} (order {reference})")
+            description=f"{product.brand} voucher x{quantity} (order {reference})", order_id=order.id)
         order.txn_id = txn.id
         pending = self._pending_outcome(reference)
         if pending:
@@ -227,7 +230,7 @@ class RedemptionService:
     def checkout(self, p: Principal) -> list[dict]:
         """Order everything in the holder's carts (one order per cart line) and empty them, all or nothing."""
         with self.core.db.write() as s:
-            carts = s.exec(select(Cart).where(Cart.user_id == p.user_id).order_by(Cart.id)).all()
+            carts = s.exec(select(Cart).where(Cart.user_id == p.user_id).order_by(Cart.id).with_for_update()).all()
             placed = []
             for cart in carts:
                 product = self.catalog.get(cart.product_catalog_id)
@@ -261,28 +264,60 @@ class RedemptionService:
 
     def settle(self, order_id: str | None = None, *, force: str | None = None) -> int:
         """Move pending orders whose time has come (or one order, forced) to their final state.
-        A failed order gives the points back through the ledger."""
+        A failed order gives the points back through the ledger.
+
+        Settle-once on every store: each order is claimed by a guarded `UPDATE ... WHERE order_status =
+        'PENDING'` and settled only by the transaction whose claim changed the row, so two workers (or two
+        clock ticks) reaching the same order settle it once; a unique index on (order, REFUND) backs it."""
         now = self.core.clock.now()
-        with self.core.db.write() as s:
-            query = select(Order).where(Order.order_status == "PENDING")
+        with self.core.db.read() as s:
+            query = select(Order.id).where(Order.order_status == "PENDING")
             query = query.where(Order.id == order_id) if order_id else query.where(Order.settle_at <= now)
-            orders = s.exec(query).all()
-            for order in orders:
-                outcome = force or order.final_status or "SUCCESS"
-                if outcome == "FAILED":
-                    card = s.get(Card, order.card_id)
-                    account = s.get(CardAccount, order.account_id)
-                    refund = self.core.ledger.card_refund(
-                        s, account, card, order.amount_minor, type="REFUND", transaction_code="VOUCHER_ORDER",
-                        description=f"Refund of failed order {order.order_reference}")
-                    order.refund_txn_id = refund.id
-                    order.order_status, order.payment_status = "FAILED", "REFUNDED"
-                else:
-                    self._issue_vouchers(s, order, self.catalog.get(order.product_catalog_id))
-                    order.order_status = order.payment_status = "SUCCESS"
-                order.modified_at = now
-                s.add(order)
-            return len(orders)
+            pending = list(s.exec(query.order_by(Order.seq)))
+        # one short transaction per order: a long backlog never holds the write lock for long
+        return sum(1 for oid in pending if self._settle_one(oid, force, now))
+
+    def _settle_one(self, order_id: str, force: str | None, now) -> bool:
+        with self.core.db.write() as s:
+            order = s.exec(select(Order).where(Order.id == order_id)
+                           .execution_options(populate_existing=True)).first()
+            if order is None:
+                return False
+            outcome = force or order.final_status or "SUCCESS"
+            claimed = s.execute(
+                update(Order).where(Order.id == order_id, Order.order_status == "PENDING").values(
+                    order_status=outcome, payment_status="REFUNDED" if outcome == "FAILED" else "SUCCESS",
+                    modified_at=now),
+                execution_options={"synchronize_session": False}).rowcount == 1
+            if not claimed:
+                return False  # another worker settled it first
+            if outcome == "FAILED":
+                refund = self._refund(s, order)
+                s.execute(update(Order).where(Order.id == order_id).values(refund_txn_id=refund.id),
+                          execution_options={"synchronize_session": False})
+            else:
+                self._issue_vouchers(s, order, self.catalog.get(order.product_catalog_id))
+            return True
+
+    def _refund(self, s: Session, order: Order):
+        """Give a failed order's points back to the holder's live card: if the paying card was replaced since,
+        the money follows the holder along the replacement chain (never onto the dead card)."""
+        account = s.get(CardAccount, order.account_id)
+        card_id = order.card_id
+        for _ in range(64):
+            card = s.exec(select(Card).where(Card.id == card_id).execution_options(populate_existing=True)).one()
+            if card.replaced_by:
+                card_id = card.replaced_by
+                continue
+            try:
+                return self.core.ledger.card_refund(
+                    s, account, card, order.amount_minor, type="REFUND", transaction_code="VOUCHER_ORDER",
+                    description=f"Refund of failed order {order.order_reference}"
+                    + (f" (paid by {order.card_id}, since replaced)" if card.id != order.card_id else ""),
+                    order_id=order.id)
+            except CardReplaced:
+                continue  # replaced a moment ago by another worker: follow it on the next turn
+        raise BusinessFailure(f"Card {order.card_id} has too many replacements to refund order {order.id}")
 
     def _settle_due(self) -> None:
         # cheap when nothing is pending: one indexed count before any write lock is taken

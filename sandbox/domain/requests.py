@@ -17,6 +17,8 @@ from enkash_sandbox.domain.enums import ACCOUNT_TYPES, TRANSACTION_TYPES
 from enkash_sandbox.money import AmountError, parse_amount
 from enkash_sandbox.timefmt import parse_iso
 
+# the largest offset a page may start at (every store's integers hold it; no account has more rows)
+MAX_OFFSET = 10**9
 EMAIL_PATTERN = r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$"
 MOBILE_PATTERN = r"^\d{10}$"
 PAN_PATTERN = r"^[A-Z]{5}[0-9]{4}[A-Z]$"
@@ -172,7 +174,7 @@ class CardSearch(VendorModel):
     companyId: Id
     enKashCardId: Id | None = None
     # not documented; a sandbox extension for large accounts (absent = every card, as documented)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
     limit: int | None = Field(default=None, ge=1, le=10_000)
 
 
@@ -193,7 +195,7 @@ class TransactionSearch(VendorModel):
     pgReferenceNumber: Reference | None = None
     txnDateFrom: Instant | None = None
     txnDateTo: Instant | None = None
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
     limit: int | None = Field(default=None, ge=1, le=10_000)
 
 
@@ -431,7 +433,7 @@ class AddToCart(VendorModel):
 
 
 class UpdateCart(VendorModel):
-    cartId: int
+    cartId: Annotated[int, Field(ge=1, le=2**53)]
     items: CartItems
 
 

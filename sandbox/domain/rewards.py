@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from enkash_sandbox.domain import scope
-from enkash_sandbox.domain.cards import ensure_usable
+from enkash_sandbox.domain.cards import UNLOAD, ensure_usable
 from enkash_sandbox.domain.enums import NON_RELOADABLE
 from enkash_sandbox.domain.ledger import BulkItem, DuplicateReference
 from enkash_sandbox.domain.requests import AllocatePoints, BulkRow, HolderFields, SsoRequest
@@ -58,7 +59,7 @@ class RewardService:
                 if card is None:
                     raise NotFound(f"No EnKash card found in cardAccountId: {account.id} for the given "
                                    "enkashCardId / email / mobile")
-                ensure_usable(card)
+                ensure_usable(card, UNLOAD)
                 txn = self.core.ledger.card_to_account(
                     s, account, card, minor, insufficient=InsufficientBalance(
                         f"Insufficient balance on card {card.id}: otbBalance is {from_minor(card.balance_minor)}"),
@@ -101,32 +102,76 @@ class RewardService:
         return card, holder
 
     # -- bulk ------------------------------------------------------------------------------
-    def bulk(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool,
-             rows: list) -> dict:
-        """Create users/cards and allocate row by row. Each row succeeds or fails on its own; the whole
-        batch is one transaction, so a crash never leaves half a batch behind. New holders, cards and the
-        ledger rows are written with bulk inserts: 10 000 rows take about a second."""
+    def bulk_validate(self, partner_id: str, company_id: str, account_id: str,
+                      rows: list) -> tuple[list[tuple[int, dict, BulkRow]], list[dict]]:
+        """Parse every row (no store writes): the valid ones to apply, the invalid ones as failures. An unknown
+        account is the documented 404 for the whole call."""
+        with self.core.db.read() as s:
+            scope.get_account(s, partner_id, company_id, account_id)
+        failures: list[dict] = []
+        valid: list[tuple[int, dict, BulkRow]] = []
+        for index, raw in enumerate(rows):
+            if not isinstance(raw, dict):
+                failures.append(_failure(index, {}, "Each row must be a JSON object", 422))
+                continue
+            try:
+                valid.append((index, raw, BulkRow.model_validate(raw)))
+            except ValidationError as exc:
+                failures.append(_failure(index, raw, validation_error(exc).message, 422))
+        return valid, failures
+
+    async def bulk_async(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool,
+                         rows: list) -> dict:
+        """Bulk allocation from a request handler: validated in a worker thread, then applied in chunks of
+        BULK_CHUNK rows, each its own short transaction, so other requests' writes run between the chunks
+        instead of waiting seconds for one 10 000-row transaction."""
+        work = self.core.work
+        valid, failures = await work.read(self.bulk_validate, partner_id, company_id, account_id, rows)
+        created: set[str] = set()
+        successes: list[dict] = []
+        for start in range(0, len(valid), BULK_CHUNK):
+            done, failed = await work.write(self._chunk, partner_id, company_id, account_id, points_allocation,
+                                            valid[start:start + BULK_CHUNK], created)
+            successes += done
+            failures += failed
+        return _bulk_result(successes, failures, len(rows))
+
+    def bulk(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool, rows: list) -> dict:
+        """The same, called from a plain thread (scripts, the dashboard)."""
+        valid, failures = self.bulk_validate(partner_id, company_id, account_id, rows)
+        created: set[str] = set()
+        successes: list[dict] = []
+        for start in range(0, len(valid), BULK_CHUNK):
+            done, failed = self._chunk(partner_id, company_id, account_id, points_allocation,
+                                       valid[start:start + BULK_CHUNK], created)
+            successes += done
+            failures += failed
+        return _bulk_result(successes, failures, len(rows))
+
+    def _chunk(self, *args) -> tuple[list[dict], list[dict]]:
+        try:
+            return self.bulk_chunk(*args)
+        except IntegrityError:
+            # a holder or card this chunk meant to create was created a moment ago by another request
+            # (PostgreSQL): run the chunk again, it now finds them
+            return self.bulk_chunk(*args)
+
+    def bulk_chunk(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool,
+                   valid: list[tuple[int, dict, BulkRow]], created_users: set[str]) -> tuple[list[dict], list[dict]]:
+        """Create users/cards and allocate for one chunk of rows, in one transaction. Each row succeeds or
+        fails on its own. A crash between chunks leaves whole chunks applied; every row carries a mandatory
+        uniqueReferenceNumber, so sending the batch again applies only the rows that did not land (the others
+        fail as duplicates). New holders, cards and the ledger rows are written with bulk inserts."""
         db = self.core.db
         cards = self.core.cards
+        failures: list[dict] = []
         with db.write() as s:
             account = scope.get_account(s, partner_id, company_id, account_id)
             company = s.get(Company, account.company_id)
-            failures: list[dict] = []
-            valid: list[tuple[int, dict, BulkRow]] = []
             account_reason = self._bulk_blocker(s, account)
-            for index, raw in enumerate(rows):
-                if not isinstance(raw, dict):
-                    failures.append(_failure(index, {}, "Each row must be a JSON object", 422))
-                elif account_reason:
-                    failures.append(_failure(index, raw, account_reason, 422))
-                else:
-                    try:
-                        valid.append((index, raw, BulkRow.model_validate(raw)))
-                    except ValidationError as exc:
-                        err = validation_error(exc)
-                        failures.append(_failure(index, raw, err.message, 422))
+            if account_reason:
+                return [], [_failure(index, raw, account_reason, 422) for index, raw, _ in valid]
             by_mobile, by_email, card_of_user, used_refs = self._bulk_lookups(s, account, valid)
-            created_users: set[str] = set()
             new_holders: list[dict] = []
             new_cards: list[dict] = []
             remaining = account.balance_minor
@@ -179,14 +224,7 @@ class RewardService:
                 "otbBalance": from_minor(txn["card_balance_after_minor"]),
                 "uniqueReferenceNumber": row.uniqueReferenceNumber, "pgReferenceNumber": row.uniqueReferenceNumber,
             } for (index, row, item), txn in zip(plan, txns, strict=True)]
-            failures.sort(key=lambda f: f["row"])
-            return {
-                "successBulkEnKashCardCreateDTOs": successes,
-                "failedBulkEnKashCardCreateDTOs": failures,
-                "successCount": len(successes),
-                "failureCount": len(failures),
-                "totalCount": len(rows),
-            }
+            return successes, failures
 
     @staticmethod
     def _card_refusal(card: Card | dict | None) -> str | None:
@@ -250,6 +288,18 @@ class RewardService:
                 "employeeRewardsUrl": f"{base_url}/sso/{token.access_token}/employee_rewards/hrms",
                 "rewardAccountUrl": f"{base_url}/sso/{token.access_token}/reward_account/hrms",
             }
+
+
+def _bulk_result(successes: list[dict], failures: list[dict], total: int) -> dict:
+    successes.sort(key=lambda f: f["row"])
+    failures.sort(key=lambda f: f["row"])
+    return {
+        "successBulkEnKashCardCreateDTOs": successes,
+        "failedBulkEnKashCardCreateDTOs": failures,
+        "successCount": len(successes),
+        "failureCount": len(failures),
+        "totalCount": total,
+    }
 
 
 def _failure(index: int, raw: dict, reason: str, status: int) -> dict:

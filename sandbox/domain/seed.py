@@ -76,4 +76,5 @@ def seed_demo(core) -> dict:
             s.add(card)
         creds["holders"] = [{"userId": h.id, "name": f"{h.first_name} {h.last_name}", "mobile": h.mobile,
                              "password": password} for h in holders]
+        core.tenants.save_baseline(s, creds["partnerId"])
         return creds

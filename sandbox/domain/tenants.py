@@ -27,34 +27,40 @@ class TenantService:
         fixed: dict | None = None,
         account_types: tuple[str, ...] = DEFAULT_ACCOUNT_TYPES,
     ) -> dict:
-        """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture)."""
+        """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture).
+        Its reset baseline is saved in the same transaction, so no reset can fall between the two."""
         with self.core.db.write() as s:
             creds = self.provision_in(s, encryption=encryption, fund_balance=fund_balance, name=name,
                                       fixed=fixed, account_types=account_types)
-        self.save_baseline(creds["partnerId"])
+            self.save_baseline(s, creds["partnerId"])
         return creds
 
-    def save_baseline(self, partner_id: str) -> None:
-        """Remember the tenant's rows as they are now: POST /_sandbox/partners/{id}/reset returns to them."""
-        data = self.core.state.dump(partner_id)
-        with self.core.db.write() as s:
-            row = s.get(TenantBaseline, partner_id)
-            if row is None:
-                s.add(TenantBaseline(partner_id=partner_id, data=data))
-            else:
-                row.data = data
-                s.add(row)
+    def save_baseline(self, s: Session, partner_id: str) -> None:
+        """Remember the tenant's rows as they are in this transaction: POST /_sandbox/partners/{id}/reset
+        returns to them."""
+        s.flush()
+        data = self.core.state.dump(s, partner_id)
+        row = s.get(TenantBaseline, partner_id)
+        if row is None:
+            s.add(TenantBaseline(partner_id=partner_id, data=data))
+        else:
+            row.data = data
+            s.add(row)
 
     def reset(self, partner_id: str) -> bool:
-        """Put one tenant back to its provisioned state; other tenants are untouched."""
-        with self.core.db.read() as s:
+        """Put one tenant back to its provisioned state; other tenants are untouched. The store lock is taken
+        exclusively (PostgreSQL), so no request of that tenant runs across the reset."""
+        with self.core.db.write(exclusive=True) as s:
             row = s.get(TenantBaseline, partner_id)
-            baseline = row.data if row else None
-        if baseline is None:
-            return False
-        self.core.state.restore_tenant(partner_id, baseline)
-        self.core.auth.unlock(partner_id)
-        self.core.after_state_change()
+            if row is None:
+                return False
+            self.core.state.restore_tenant(s, partner_id, row.data)
+            partner = s.get(Partner, partner_id)
+            if partner is not None:
+                partner.locked, partner.failed_logins = False, 0
+                s.add(partner)
+            self.core.control.stamp(s, epoch=True)
+        self.core.control.published()
         return True
 
     def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types,
@@ -123,7 +129,9 @@ class TenantService:
                 return False
             partner.encryption = mode
             s.add(partner)
-        self.core.auth.clear_cache()
+            # every worker caches principals with their partner's mode: a new epoch makes them all re-read
+            self.core.control.stamp(s, epoch=True)
+        self.core.control.published()
         return True
 
     def fund(self, account_id: str, amount: Decimal, remarks: str | None = None) -> dict | None:

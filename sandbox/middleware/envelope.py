@@ -6,6 +6,8 @@ A partner in `required` mode that sends plain JSON is refused before anything ch
 
 from __future__ import annotations
 
+import re
+
 from enkash_sandbox import crypto, jsonio
 from enkash_sandbox.domain.auth import Principal
 
@@ -16,6 +18,10 @@ class EnvelopeRejected(Exception):
         self.message = message
         super().__init__(message)
 
+
+UNREADABLE = ("Invalid encrypted request: the request does not decrypt to JSON with this partner's key "
+              "(AES-128-ECB, PKCS#7, key = SHA-256(clientSecret)[:16])")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
 MANDATORY = ('Invalid encrypted request: encryption is mandatory for this partner; send '
              '{"request": "<Base64 of AES-128-ECB(JSON) keyed by SHA-256(clientSecret)[:16]>"}')
@@ -30,13 +36,15 @@ def open_body(principal: Principal | None, body: bytes) -> tuple[bytes, bool]:
         if principal.encryption == "required":
             raise EnvelopeRejected(MANDATORY)
         return body, False
+    if not envelope or not _BASE64.match(envelope):
+        raise EnvelopeRejected("Invalid encrypted request: request must be a non-empty Base64 string")
+    # one answer for every way the ciphertext can fail past its Base64 form (length, padding, wrong key,
+    # not JSON inside), so the reply tells a prober nothing about the plaintext (no padding oracle)
     try:
         plaintext = crypto.decrypt(envelope, principal.client_secret)
         jsonio.loads(plaintext)
-    except crypto.EnvelopeError as exc:
-        raise EnvelopeRejected(f"Invalid encrypted request: {exc}") from None
-    except jsonio.JSONDecodeError:
-        raise EnvelopeRejected("Invalid encrypted request: decrypted payload is not JSON") from None
+    except (crypto.EnvelopeError, jsonio.JSONDecodeError):
+        raise EnvelopeRejected(UNREADABLE) from None
     return plaintext, True
 
 

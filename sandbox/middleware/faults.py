@@ -3,6 +3,11 @@
 The engine decides before the request reaches a route and answers in its place, so a fault that
 answers with an error never moved money. Connection-level faults (a dropped connection, a malformed
 body) are written to the raw ASGI `send`, past the encryption layer.
+
+Rules live in the store and are shared by every worker: each worker keeps a copy that it reloads when the
+store's fault version changes (read at the start of every request), and a rule limited to N requests is
+claimed with a guarded UPDATE, so `times: 1` fires once in total whichever worker answers. Deciding is pure
+(no store access, so it runs on the event loop); claiming is a store write and runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import asyncio
 import fnmatch
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import update
@@ -27,6 +31,8 @@ STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity"
 HEADER_KINDS = {"insufficient_balance", "timeout", "reset", "drop", "malformed", "latency", "429"}
 ACTIONS = ("status", "business_failure", "insufficient_balance", "latency", "drop", "malformed", "rate_limit",
            "timeout")
+# the longest delay any fault may add (header, rule or range), so no rule can hold a request for ever
+MAX_DELAY_MS = 120_000
 
 
 @dataclass
@@ -60,43 +66,63 @@ def parse_header(value: str) -> Fault:
         delay = float(options.get("delay", "0") or 0)
     except ValueError:
         raise BadRequest(f"X-Sandbox-Fault: delay must be milliseconds, got {options.get('delay')!r}") from None
-    if not 0 <= delay <= 120_000:
-        raise BadRequest("X-Sandbox-Fault: delay must be between 0 and 120000 ms")
+    if not 0 <= delay <= MAX_DELAY_MS:  # also refuses NaN
+        raise BadRequest(f"X-Sandbox-Fault: delay must be between 0 and {MAX_DELAY_MS} ms")
     name = name.lower()
-    if name.isdigit() and int(name) in STATUS_TEXT and name != "429":
+    if name.isascii() and name.isdigit() and int(name) in STATUS_TEXT and name != "429":
         return Fault("status", int(name), delay_ms=delay, source="header")
     if name == "429":
-        return Fault("rate_limit", 429, delay_ms=delay, retry_after=int(options.get("retry-after", 1) or 1),
-                     source="header")
+        retry = options.get("retry-after", "1") or "1"
+        if not (retry.isascii() and retry.isdigit() and int(retry) <= 3600):
+            raise BadRequest("X-Sandbox-Fault: retry-after must be whole seconds between 0 and 3600")
+        return Fault("rate_limit", 429, delay_ms=delay, retry_after=int(retry), source="header")
     if name in ("reset", "drop"):
         return Fault("drop", 0, delay_ms=delay, source="header")
     if name in HEADER_KINDS:
         return Fault(name, 504 if name == "timeout" else 200, delay_ms=delay, source="header")
-    raise BadRequest(f"Unknown X-Sandbox-Fault value {name!r}; use insufficient_balance, 404, 422, 500, 503, 429, "
+    raise BadRequest(f"Unknown X-Sandbox-Fault value {name[:40]!r}; use insufficient_balance, 404, 422, 500, 503, 429, "
                      "timeout, reset, malformed or latency (optionally ;delay=ms)")
 
 
-class FaultEngine:
-    RULE_CACHE_SECONDS = 1.0
+@dataclass
+class Decision:
+    """What the rules and triggers say about one request, before any rule is claimed."""
 
+    header: Fault | None = None
+    candidates: list[FaultRule] = field(default_factory=list)
+    magic: Fault | None = None
+
+
+class FaultEngine:
     def __init__(self, core):
         self.core = core
         self._rules: list[FaultRule] = []
-        self._loaded = 0.0
+        self._version: int | None = None
         self._rngs: dict[str, random.Random] = {}
         self._lock = threading.Lock()
-        core.on_state_change.append(self.invalidate)
 
     # -- rules -----------------------------------------------------------------------------
     def invalidate(self) -> None:
-        self._loaded = 0.0
-        self._rngs.clear()
+        """Resettable: forget the rules and the probability sequences read from the store."""
+        with self._lock:
+            self._version = None
+            self._rngs.clear()
 
     def rules(self) -> list[FaultRule]:
-        if time.monotonic() - self._loaded > self.RULE_CACHE_SECONDS:
-            with self.core.db.read() as s:
-                self._rules = list(s.exec(select(FaultRule).order_by(FaultRule.created_at, FaultRule.id)))
-            self._loaded = time.monotonic()
+        """The rules in force (reloaded when the store's fault version moved). Store access: call off-loop."""
+        version = self.core.control.faults_version
+        if self._version != version:
+            rules = self.stored_rules()
+            with self._lock:
+                self._rules, self._version = rules, self.core.control.faults_version
+        return self._rules
+
+    def stored_rules(self) -> list[FaultRule]:
+        with self.core.db.read() as s:
+            return list(s.exec(select(FaultRule).order_by(FaultRule.created_at, FaultRule.id)))
+
+    @property
+    def cached_rules(self) -> list[FaultRule]:
         return self._rules
 
     def add_rule(self, spec: dict, partner_id: str | None, times: int | None) -> FaultRule:
@@ -104,7 +130,8 @@ class FaultEngine:
             rule = FaultRule(id=self.core.db.new_id(s, "fault"), partner_id=partner_id, spec=spec, remaining=times,
                              created_at=self.core.clock.now())
             s.add(rule)
-        self.invalidate()
+            self.core.control.stamp(s, faults=True)
+        self.core.control.published()
         return rule
 
     def delete_rule(self, rule_id: str | None = None) -> int:
@@ -112,10 +139,13 @@ class FaultEngine:
             rows = s.exec(select(FaultRule).where(FaultRule.id == rule_id) if rule_id else select(FaultRule)).all()
             for row in rows:
                 s.delete(row)
-        self.invalidate()
+            if rows:
+                self.core.control.stamp(s, faults=True)
+        if rows:
+            self.core.control.published()
         return len(rows)
 
-    def _claim(self, rule: FaultRule) -> bool:
+    def claim(self, rule: FaultRule) -> bool:
         """Count a hit; a rule limited to N requests is claimed atomically, so N is exact across workers."""
         with self.core.db.write() as s:
             stmt = update(FaultRule).where(FaultRule.id == rule.id)
@@ -125,8 +155,6 @@ class FaultEngine:
             else:
                 stmt = stmt.values(hits=FaultRule.hits + 1)
             claimed = s.execute(stmt, execution_options={"synchronize_session": False}).rowcount == 1
-        if rule.remaining is not None:
-            self.invalidate()
         return claimed
 
     def _rng(self, rule: FaultRule) -> random.Random:
@@ -136,28 +164,32 @@ class FaultEngine:
                 rng = self._rngs[rule.id] = random.Random(rule.spec.get("seed", 0))
             return rng
 
-    # -- deciding --------------------------------------------------------------------------
-    def decide(self, method: str, path: str, headers: dict, partner_id: str | None, body: object) -> Fault | None:
+    # -- deciding (pure: runs on the event loop) -------------------------------------------
+    def evaluate(self, method: str, path: str, headers: dict, partner_id: str | None, body: object,
+                 *, magic_values: bool = True) -> Decision:
         header = headers.get(HEADER)
         if header:
-            return parse_header(header)
-        for rule in self.rules():
+            return Decision(header=parse_header(header))
+        candidates = []
+        for rule in self.cached_rules:
             if self._matches(rule, method, path, partner_id, body):
                 probability = rule.spec.get("probability")
                 if probability is not None and self._rng(rule).random() >= probability:
                     continue
-                if self._claim(rule):
-                    return self._rule_fault(rule)
-        found = magic.match(body) if self.core.settings.magic_values else None
+                candidates.append(rule)
+        found = magic.match(body) if magic_values else None
+        decision = Decision(candidates=candidates)
         if found:
             kind, status, trigger = found
             settings = self.core.settings
             if kind == "slow":
-                return Fault("latency", 200, delay_ms=settings.magic_slow_seconds * 1000, source=f"magic:{trigger}")
-            if kind == "rate_limit":
-                return Fault("rate_limit", 429, retry_after=1, source=f"magic:{trigger}")
-            return Fault(kind, status, source=f"magic:{trigger}")
-        return None
+                decision.magic = Fault("latency", 200, delay_ms=settings.magic_slow_seconds * 1000,
+                                       source=f"magic:{trigger}")
+            elif kind == "rate_limit":
+                decision.magic = Fault("rate_limit", 429, retry_after=1, source=f"magic:{trigger}")
+            else:
+                decision.magic = Fault(kind, status, source=f"magic:{trigger}")
+        return decision
 
     @staticmethod
     def _matches(rule: FaultRule, method: str, path: str, partner_id: str | None, body: object) -> bool:
@@ -178,13 +210,14 @@ class FaultEngine:
         return True
 
     @staticmethod
-    def _rule_fault(rule: FaultRule) -> Fault:
+    def rule_fault(rule: FaultRule) -> Fault:
         action = rule.spec["action"]
         kind = action["type"]
-        latency = action.get("latencyMs", 0)
+        latency = action.get("latencyMs", 0) or 0
         if isinstance(latency, list):
             low, high = latency
             latency = random.Random(f"{rule.id}:{rule.hits}").uniform(low, high)
+        latency = min(max(float(latency), 0.0), MAX_DELAY_MS)
         status = {"status": action.get("status", 500), "rate_limit": 429, "timeout": 504, "drop": 0}.get(kind, 200)
         return Fault(kind, status, message=action.get("message"), delay_ms=latency,
                      retry_after=action.get("retryAfter", 1 if kind == "rate_limit" else None), source=f"rule:{rule.id}")
@@ -192,4 +225,4 @@ class FaultEngine:
 
 async def delay(fault: Fault) -> None:
     if fault.delay_ms:
-        await asyncio.sleep(fault.delay_ms / 1000)
+        await asyncio.sleep(min(fault.delay_ms, MAX_DELAY_MS) / 1000)

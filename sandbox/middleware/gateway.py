@@ -1,8 +1,12 @@
 """The vendor gateway: the one pure-ASGI layer every EnKash-shaped request passes through.
 
-In order: read the body (413 past the limit) -> resolve the caller's token -> open the AES envelope ->
-ask the fault engine -> run the route (or answer with the fault) -> seal the response -> journal it.
-The control plane (/_sandbox) does not pass through here.
+In order: resolve the caller's token and adopt the store's control state (one hop to a worker thread) ->
+read the body (the bulk route's large limit only for an authenticated partner; 413 past the limit, 408 if
+the client stops sending) -> open the AES envelope -> ask the fault engine -> run the route (or answer with
+the fault) -> seal the response -> journal it. The control plane (/_sandbox) does not pass through here.
+
+Nothing here touches the store on the event loop: the token and the control state are read in a worker
+thread, and a fault rule is claimed in one.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from enkash_sandbox.api.responses import failure_body
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.middleware import faults as fault_mod
 from enkash_sandbox.middleware.envelope import EnvelopeRejected, open_body, sealing_send
-from enkash_sandbox.middleware.faults import Fault, FaultEngine
-from enkash_sandbox.middleware.journal import Journal, RawBody, redact_header
+from enkash_sandbox.middleware.faults import Fault
+from enkash_sandbox.middleware.journal import PATH_SECRET_KEYS, RawBody, redact_header, redact_path, redact_query
 
 VENDOR_PREFIXES = ("/api/", "/oauth/", "/sso/")
-BULK_SUFFIX = "/bulk-create-allocate-points-json"
+# the one route that takes large bodies (10 000 encrypted rows), and only from an authenticated partner
+BULK_PATH = "/api/v0/partner/enKashCard/bulk-create-allocate-points-json"
+# at most this many large bodies are read at once, so concurrent uploads cannot exhaust memory
+LARGE_BODY_SLOTS = 4
 
 
 class BodyTooLarge(Exception):
@@ -62,14 +69,21 @@ def bearer_token(headers: dict) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def prepare(core, token: str | None):
+    """Worker-thread half of the gateway: adopt the control state other workers may have changed (clock,
+    fault rules, epoch), then resolve the bearer token."""
+    core.control.refresh()
+    core.faults.rules()
+    return core.auth.resolve(token) if token else None
+
+
 class GatewayMiddleware:
     def __init__(self, app, core):
         self.app = app
         self.core = core
-        self.faults = FaultEngine(core)
-        self.journal = Journal(core.settings.journal_size)
-        core.faults = self.faults
-        core.journal = self.journal
+        self.faults = core.faults
+        self.journal = core.journal
+        self._large_bodies: asyncio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(VENDOR_PREFIXES):
@@ -77,51 +91,64 @@ class GatewayMiddleware:
         started = time.perf_counter()
         state = scope.setdefault("state", {})
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        path = redact_path(scope["path"])
         entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "method": scope["method"],
-                 "path": scope["path"], "query": scope.get("query_string", b"").decode("latin-1"),
-                 "partnerId": headers.get("partnerid"), "encrypted": False, "fault": None,
+                 "path": path, "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
+                 "partnerId": None, "encrypted": False, "fault": None,
                  "requestHeaders": {k: redact_header(k, v) for k, v in headers.items()
                                     if k in ("authorization", "partnerid", "content-type", "x-sandbox-fault")}}
         recorder = _Recorder(send)
         try:
             await self._handle(scope, receive, recorder, state, headers, entry)
         finally:
+            # attributed to a partner only once something authenticated it: the gateway's token, or a route
+            # that checked Basic credentials or an SSO token (never the unauthenticated partnerId header)
+            principal = state.get("principal")
+            entry["partnerId"] = principal.partner_id if principal is not None else state.get("journal_partner_id")
             entry["status"] = recorder.status
             entry["latencyMs"] = round((time.perf_counter() - started) * 1000, 2)
-            # bodies are kept raw and decoded (and redacted) only when someone reads the journal
-            entry["responseBody"] = RawBody(state.get("plain_response", recorder.body), recorder.content_type)
+            # bodies are kept raw (up to a limit) and decoded and redacted only when someone reads the journal
+            entry["responseBody"] = RawBody(state.get("plain_response", recorder.body), recorder.content_type,
+                                            self.core.settings.journal_body_bytes, PATH_SECRET_KEYS.get(scope["path"],
+                                                                                                        frozenset()))
             self.journal.record(entry)
 
     async def _handle(self, scope, receive, send, state, headers, entry):
         settings = self.core.settings
         entry["requestBody"] = None
-        limit = settings.max_bulk_body_bytes if scope["path"].endswith(BULK_SUFFIX) else settings.max_body_bytes
+        token = bearer_token(headers) if scope["path"].startswith("/api/") else None
+        principal = await self.core.work.read(prepare, self.core, token)
+        state["principal"] = principal
+        large = scope["path"] == BULK_PATH and principal is not None and principal.kind == "partner"
+        limit = settings.max_bulk_body_bytes if large else settings.max_body_bytes
         try:
-            body = await read_body(receive, limit)
+            if large:
+                if self._large_bodies is None:
+                    self._large_bodies = asyncio.Semaphore(LARGE_BODY_SLOTS)
+                async with self._large_bodies:
+                    body = await asyncio.wait_for(read_body(receive, limit), settings.body_timeout_seconds)
+            else:
+                body = await asyncio.wait_for(read_body(receive, limit), settings.body_timeout_seconds)
         except BodyTooLarge:
             return await _send_json(send, 413, failure_body(settings, f"Request body is larger than {limit} bytes"))
-        token = bearer_token(headers) if scope["path"].startswith("/api/") else None
-        principal = self.core.auth.resolve(token) if token else None
-        state["principal"] = principal
-        if principal is not None:
-            entry["partnerId"] = principal.partner_id
-        elif scope["path"] == "/oauth/token":
-            entry["partnerId"] = self.core.auth.partner_of_basic(headers.get("authorization"))
+        except TimeoutError:
+            return await _send_json(send, 408, failure_body(
+                settings, f"Request body not received within {settings.body_timeout_seconds:g} s"))
+        keep = settings.journal_body_bytes
         try:
             plain, encrypted = open_body(principal, body)
         except EnvelopeRejected as exc:
-            entry["requestBody"] = RawBody(body, headers.get("content-type", ""))
+            entry["requestBody"] = RawBody(body, headers.get("content-type", ""), keep)
             return await _send_json(send, exc.status, failure_body(settings, exc.message))
         entry["encrypted"] = encrypted
-        entry["requestBody"] = RawBody(plain, headers.get("content-type", ""))
+        entry["requestBody"] = RawBody(plain, headers.get("content-type", ""), keep)
         out = sealing_send(send, principal.client_secret, state) if encrypted else send
         try:
             parsed = jsonio.loads(plain) if plain.strip() else None
         except jsonio.JSONDecodeError:
             parsed = None
         try:
-            fault = self.faults.decide(scope["method"], scope["path"], headers,
-                                       principal.partner_id if principal else headers.get("partnerid"), parsed)
+            fault = await self._decide(scope, headers, principal, parsed)
         except VendorError as exc:
             return await _send_json(out, exc.status, failure_body(settings, exc.message))
         if fault is not None:
@@ -130,6 +157,17 @@ class GatewayMiddleware:
             if not fault.passes_through:
                 return await self._answer(fault, out, send)
         await self.app(scope, replay_receive(plain, receive), out)
+
+    async def _decide(self, scope, headers, principal, parsed) -> Fault | None:
+        decision = self.faults.evaluate(scope["method"], scope["path"], headers,
+                                        principal.partner_id if principal else None, parsed,
+                                        magic_values=self.core.settings.magic_values)
+        if decision.header is not None:
+            return decision.header
+        for rule in decision.candidates:
+            if await self.core.work.write(self.faults.claim, rule):
+                return self.faults.rule_fault(rule)
+        return decision.magic
 
     async def _answer(self, fault: Fault, sealed_send, raw_send) -> None:
         settings = self.core.settings
@@ -168,6 +206,7 @@ class _Recorder:
         self.status = 0
         self.content_type = ""
         self.chunks: list[bytes] = []
+        self.kept = 0
 
     @property
     def body(self) -> bytes:
@@ -179,8 +218,10 @@ class _Recorder:
             for k, v in message.get("headers", ()):
                 if k.lower() == b"content-type":
                     self.content_type = v.decode("latin-1")
-        elif message["type"] == "http.response.body" and len(self.chunks) < 64:
-            self.chunks.append(message.get("body", b""))
+        elif message["type"] == "http.response.body" and self.kept < 256 * 1024:
+            chunk = message.get("body", b"")
+            self.chunks.append(chunk)
+            self.kept += len(chunk)
         await self.send(message)
 
 

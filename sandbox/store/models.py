@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+# one live (not replaced) card per holder and account, enforced by the store on every engine
+LIVE_CARD = text("replaced_by IS NULL")
 
 
 def _money() -> Column:
@@ -21,6 +24,41 @@ class Meta(SQLModel, table=True):
     """Small key/value facts about the store: seed, seeded flag, clock state."""
 
     key: str = Field(primary_key=True)
+    value: str
+
+
+class ControlState(SQLModel, table=True):
+    """The one row every worker process reads at the start of a request: the sandbox clock, the store's
+    seed, the fault-rule version and the epoch (a random token replaced by every reset, restore and
+    tenant reset, so a worker knows to drop what it cached from the store)."""
+
+    __tablename__ = "control_state"
+    id: int = Field(default=1, primary_key=True)
+    epoch: str
+    seed: int
+    faults_version: int = 0
+    clock_offset_us: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    clock_frozen_at: datetime | None = _ts(nullable=True)
+
+
+class SnapshotBlob(SQLModel, table=True):
+    """Named snapshots (and the reset baseline) of a PostgreSQL store, kept in the store itself so that every
+    worker and replica sees the same list. SQLite stores keep theirs as files beside the database."""
+
+    __tablename__ = "snapshot_blob"
+    __table_args__ = ({"info": {"survives_reset": True, "survives_tenant_reset": True}},)
+    name: str = Field(primary_key=True)
+    seed: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _ts()
+
+
+class StoreSecret(SQLModel, table=True):
+    """Secrets of the store itself (the dashboard's CSRF key), shared by every worker and kept across resets."""
+
+    __tablename__ = "store_secret"
+    __table_args__ = ({"info": {"survives_reset": True, "survives_tenant_reset": True}},)
+    name: str = Field(primary_key=True)
     value: str
 
 
@@ -72,7 +110,9 @@ class CardHolder(SQLModel, table=True):
 
     __tablename__ = "card_holder"
     __table_args__ = (
-        Index("ix_holder_company_mobile", "company_id", "mobile"),
+        # a mobile identifies one holder in a company: two racing creates cannot both make one
+        Index("ix_holder_company_mobile", "company_id", "mobile", unique=True,
+              sqlite_where=text("mobile IS NOT NULL"), postgresql_where=text("mobile IS NOT NULL")),
         Index("ix_holder_company_email", "company_id", "email"),
         Index("ix_holder_partner_mobile", "partner_id", "mobile"),
     )
@@ -100,6 +140,8 @@ class CardHolder(SQLModel, table=True):
 class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_account_user", "account_id", "user_id"),
+        Index("uq_card_live_holder", "account_id", "user_id", unique=True, sqlite_where=LIVE_CARD,
+              postgresql_where=LIVE_CARD),
         Index("ix_card_account_seq", "account_id", "seq"),
     )
     id: str = Field(primary_key=True)
@@ -137,6 +179,9 @@ class Transaction(SQLModel, table=True):
         UniqueConstraint("account_id", "pg_reference_number", name="uq_txn_account_reference"),
         Index("ix_txn_card_created", "card_id", "created_at"),
         Index("ix_txn_account_created", "account_id", "created_at"),
+        # an order is refunded at most once, whichever worker or clock tick settles it
+        Index("uq_txn_order_refund", "order_id", unique=True, sqlite_where=text("type = 'REFUND'"),
+              postgresql_where=text("type = 'REFUND'")),
     )
     id: str = Field(primary_key=True)
     # the order transactions happened in, even when the (frozen) clock gives them one timestamp
@@ -158,6 +203,8 @@ class Transaction(SQLModel, table=True):
     description: str | None = None
     remarks: str | None = None
     created_by: str | None = None
+    # the voucher order a REDEMPTION or REFUND belongs to
+    order_id: str | None = None
     # what the first request was answered with, for duplicate_reference=replay
     response: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _ts()

@@ -39,11 +39,14 @@ def status_of(client, ref, card):
     return client.search_cards(ref["companyId"], ref["cardAccountId"], card["enKashCardId"])["cardStatus"]
 
 
-def test_otp_goes_to_the_inbox_not_an_sms(client, http, ref, card):
+def test_otp_goes_to_the_inbox_not_an_sms(client, http, tenant, ref, card):
     request_id, code = otp_for(client, http, ref, card)
     assert code == "123456" and request_id.startswith("EK") and len(request_id) == 10
-    by_mobile = http.get("/_sandbox/otps", params={"mobile": "9988776655"}).json()
-    assert by_mobile[0]["status"] == "ACTIVE"
+    by_mobile = http.get("/_sandbox/otps", params={"mobile": "9988776655", "partnerId": tenant["partnerId"]}).json()
+    assert [o["otpRequestId"] for o in by_mobile] == [request_id] and by_mobile[0]["status"] == "ACTIVE"
+    # tenants share mobile numbers (parallel tests reuse them): a mobile alone could answer another tenant's OTP
+    assert http.get("/_sandbox/otps", params={"mobile": "9988776655"}).status_code == 422
+    assert http.get("/_sandbox/otps", params={"mobile": ""}).status_code == 422
 
 
 def test_set_pin_without_otp_stores_only_a_hash(sandbox, client, ref, card):

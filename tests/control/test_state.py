@@ -9,7 +9,7 @@ from enkash_sandbox.config import Settings
 from enkash_sandbox.store.state import tenant_tables
 from enkash_sandbox.testing import LiveSandbox
 
-GLOBAL_TABLES = {"meta", "id_sequence", "partner"}
+GLOBAL_TABLES = {"meta", "id_sequence", "partner", "control_state", "snapshot_blob", "store_secret"}
 
 
 @pytest.fixture

@@ -62,5 +62,19 @@ class ServerProcess:
         r.raise_for_status()
         return r.json()
 
-    def audit(self) -> dict:
-        return httpx.get(f"{self.url}/_sandbox/audit", timeout=60).json()
+    def audit(self, partner_id: str | None = None) -> dict:
+        params = {"partnerId": partner_id} if partner_id else None
+        return httpx.get(f"{self.url}/_sandbox/audit", params=params, timeout=120).json()
+
+    def control_raw(self, method: str, path: str, **kw) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/_sandbox{path}", timeout=120, **kw)
+
+    def control(self, method: str, path: str, **kw):
+        response = self.control_raw(method, path, **kw)
+        assert response.status_code < 300, (method, path, response.status_code, response.text[:500])
+        return response.json()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid

@@ -93,9 +93,9 @@ def test_probes(sandbox, victim, method, path):
         for secret in secrets:
             assert secret not in as_victim[1], (secret, as_victim)
         # 4. an expired token
-        sandbox.core.clock.advance(86400 * 2)
+        httpx.post(f"{sandbox.url}/_sandbox/clock", json={"action": "advance", "seconds": 86400 * 2})
         try:
             status, _ = call(http, method, path, ids, own.access_token(), creds["partnerId"], creds["clientSecret"])
             assert status == 401
         finally:
-            sandbox.core.clock.reset()
+            httpx.post(f"{sandbox.url}/_sandbox/clock", json={"action": "reset"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from enkash_sandbox.client import EnKashClient
-from tests.conftest import BACKENDS, POSTGRES_URL, fresh_postgres
+from tests.conftest import BACKENDS, postgres_database
 from tests.parallel import fire
 from tests.reliability.servers import ServerProcess
 
@@ -16,8 +16,7 @@ CARD = "/api/v0/partner/enKashCard"
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory):
     if request.param == "postgresql":
-        fresh_postgres(POSTGRES_URL)
-        env = {"ENKASH_SANDBOX_DATABASE_URL": POSTGRES_URL}
+        env = {"ENKASH_SANDBOX_DATABASE_URL": postgres_database("workers")}
     else:
         env = {"ENKASH_SANDBOX_DB": str(tmp_path_factory.mktemp("workers") / "enkash_sandbox.db")}
     with ServerProcess({**env, "ENKASH_SANDBOX_SEED_DEMO": "false"}, workers=2) as proc:
