@@ -6,12 +6,6 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from enkash_sandbox import __version__
 from enkash_sandbox.api import card_controls, cards, coins, contract, oauth, redemption, rewards, sso
 from enkash_sandbox.api.responses import failure_body, json_response
@@ -24,6 +18,11 @@ from enkash_sandbox.middleware.bodies import BodyGuardMiddleware
 from enkash_sandbox.middleware.gateway import GatewayMiddleware
 from enkash_sandbox.middleware.hosts import HostCheckMiddleware, allowed_hosts
 from enkash_sandbox.timefmt import iso_utc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("enkash_sandbox")
 STATIC = Path(__file__).resolve().parent / "static"

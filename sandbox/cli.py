@@ -29,7 +29,6 @@ def serve(
 ):
     """Run the sandbox; seeds the demo tenant on first start and prints its credentials."""
     import uvicorn
-
     from enkash_sandbox.banner import render
     from enkash_sandbox.config import Settings
     from enkash_sandbox.core import Sandbox
@@ -113,7 +112,6 @@ def token(
 ):
     """Fetch an access token (for the demo partner unless credentials are given)."""
     import httpx
-
     from enkash_sandbox.client import EnKashClient, EnKashError
 
     creds = {"username": username, "password": password, "clientId": client_id, "clientSecret": client_secret}

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import httpx
-
 from enkash_sandbox import crypto, jsonio
 
 CARD = "/api/v0/partner/enKashCard"

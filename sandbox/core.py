@@ -16,11 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.schema import CreateIndex, CreateTable
-from sqlmodel import SQLModel
-
 from enkash_sandbox import jsonio
 from enkash_sandbox.clock import Clock
 from enkash_sandbox.config import Settings
@@ -41,12 +36,16 @@ from enkash_sandbox.domain.tenants import TenantService
 from enkash_sandbox.domain.transactions import TransactionService
 from enkash_sandbox.middleware.faults import FaultEngine
 from enkash_sandbox.middleware.journal import Journal
-from enkash_sandbox.store.control import ControlStore
 from enkash_sandbox.ops import Ops
+from enkash_sandbox.store.control import ControlStore
 from enkash_sandbox.store.db import Database
 from enkash_sandbox.store.models import StoreSecret
 from enkash_sandbox.store.state import BASELINE, StateStore
 from enkash_sandbox.work import Work
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlmodel import SQLModel
 
 T = TypeVar("T")
 log = logging.getLogger("enkash_sandbox")

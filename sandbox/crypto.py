@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from enkash_sandbox import jsonio
 
 
@@ -29,6 +29,12 @@ def derive_key(secret: str) -> bytes:
 
 def _cipher(secret: str) -> Cipher:
     return Cipher(algorithms.AES(derive_key(secret)), modes.ECB())
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of two secrets, whatever characters a caller sends (hmac.compare_digest
+    refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 def encrypt(plaintext: str | bytes, secret: str) -> str:

@@ -15,14 +15,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
-
 from enkash_sandbox.clock import ClockOutOfRange
 from enkash_sandbox.domain.enums import KYC_STATUS_LABELS
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.middleware.faults import ACTIONS, MAX_DELAY_MS
 from enkash_sandbox.money import MAX_AMOUNT
 from enkash_sandbox.store.state import SnapshotConflict, SnapshotError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 
 class OpsError(Exception):

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashClient
 
 

@@ -8,7 +8,6 @@ import time
 
 import httpx
 import uvicorn
-
 from enkash_sandbox.config import Settings
 from enkash_sandbox.serving import protocol_with_timeout
 

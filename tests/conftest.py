@@ -20,19 +20,9 @@ POSTGRES_URL = os.environ.get("ENKASH_SANDBOX_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
-def fresh_postgres(url: str) -> None:
-    """An empty schema, so each run starts from nothing."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def backend_settings(backend: str, tmp_path_factory, **overrides) -> Settings:
     if backend == "postgresql":
-        fresh_postgres(POSTGRES_URL)
-        return Settings(database_url=POSTGRES_URL, **overrides)
+        return Settings(database_url=postgres_database("session"), **overrides)
     return Settings(db=str(tmp_path_factory.mktemp("store") / "enkash_sandbox.db"), **overrides)
 
 
@@ -88,7 +78,8 @@ def postgres_database(name: str) -> str:
     from sqlalchemy.engine import make_url
 
     url = make_url(POSTGRES_URL)
-    database = f"{url.database}_{name}"
+    # one database per xdist worker too: two workers must never share (or drop) each other's
+    database = f"{url.database}_{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
@@ -97,11 +88,28 @@ def postgres_database(name: str) -> str:
     return url.set(database=database).render_as_string(hide_password=False)
 
 
+_WORKER_REPORTS: list[str] = []
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its race report to the controller, which prints them all."""
+    from tests.integrity.conftest import RACE_REPORT
+
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["race_report"] = list(RACE_REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _WORKER_REPORTS.extend(getattr(node, "workeroutput", {}).get("race_report", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     """How many race trials ran, on which store: the concurrency tests are only as good as their count."""
     from tests.integrity.conftest import RACE_REPORT
 
-    if RACE_REPORT:
+    lines = sorted(RACE_REPORT + _WORKER_REPORTS)
+    if lines:
         terminalreporter.section("race trials")
-        for line in RACE_REPORT:
+        for line in lines:
             terminalreporter.write_line(line)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-
 from enkash_sandbox.api.deps import body, core, partner, read, write
 from enkash_sandbox.api.responses import A, ok
 from enkash_sandbox.domain.auth import Principal
 from enkash_sandbox.domain.requests import BlockCard, OtpRequest, ReplaceCard, SetPin, VelocityGet, VelocityRule
 from enkash_sandbox.errors import BadRequest
+from fastapi import APIRouter, Depends, Request
 
 router = APIRouter(prefix="/api/v0/partner/enKashCard")
 

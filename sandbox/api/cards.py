@@ -5,8 +5,6 @@ so a request waiting for the database never holds up the event loop."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-
 from enkash_sandbox.api.deps import body, core, partner, read, write
 from enkash_sandbox.api.responses import A, B, ok
 from enkash_sandbox.domain.auth import Principal
@@ -18,6 +16,7 @@ from enkash_sandbox.domain.requests import (
     LoadBalance,
     TransactionSearch,
 )
+from fastapi import APIRouter, Depends, Request
 
 router = APIRouter(prefix="/api/v0/partner/enKashCard")
 

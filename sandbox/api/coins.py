@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-
 from enkash_sandbox.api.deps import any_principal, body, core, partner, read, write
 from enkash_sandbox.api.responses import B, ok
 from enkash_sandbox.domain.auth import Principal
 from enkash_sandbox.domain.requests import CoinAllocate, CoinConfigCreate, CoinConfigUpdate
 from enkash_sandbox.errors import AuthError, BadRequest
+from fastapi import APIRouter, Depends, Request
 
 router = APIRouter()
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from enkash_sandbox import contract
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import Response
-
-from enkash_sandbox import contract
 
 router = APIRouter(include_in_schema=False)
 ASSETS = "/_sandbox/docs-assets"

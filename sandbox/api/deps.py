@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from fastapi import Request
-from pydantic import BaseModel, ValidationError
-
 from enkash_sandbox import jsonio
 from enkash_sandbox.domain.auth import Principal
 from enkash_sandbox.domain.validation import validation_error
 from enkash_sandbox.errors import AuthError, BadRequest, Unprocessable, VendorError
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
-
 from enkash_sandbox.api.deps import core
 from enkash_sandbox.api.responses import json_response
 from enkash_sandbox.errors import AuthError
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 router = APIRouter()
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-
 from enkash_sandbox.api.deps import any_principal, body, core, read, user, write
 from enkash_sandbox.api.responses import B, json_response, ok, success_body
 from enkash_sandbox.domain.auth import Principal
 from enkash_sandbox.domain.requests import AddToCart, CreateOrder, OrderDetails, OrderSearch, UpdateCart
 from enkash_sandbox.errors import BadRequest, Unprocessable
+from fastapi import APIRouter, Depends, Request
 
 router = APIRouter()
 

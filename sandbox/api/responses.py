@@ -7,9 +7,8 @@ response_message, payload}. Failures use the documented failure example everywhe
 
 from __future__ import annotations
 
-from fastapi import Response
-
 from enkash_sandbox import jsonio
+from fastapi import Response
 
 A = "A"
 B = "B"

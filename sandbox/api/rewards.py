@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-
 from enkash_sandbox.api.deps import body, core, list_body, partner, write
 from enkash_sandbox.api.responses import A, ok
 from enkash_sandbox.domain.auth import Principal
 from enkash_sandbox.domain.requests import AllocatePoints, SsoRequest
 from enkash_sandbox.errors import BadRequest, Unprocessable
+from fastapi import APIRouter, Depends, Request
 
 router = APIRouter(prefix="/api/v0/partner/enKashCard")
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
-
 from enkash_sandbox.api.deps import core, parse
 from enkash_sandbox.control.templates import render
 from enkash_sandbox.domain.portal import PortalError
 from enkash_sandbox.domain.requests import AddToCart
 from enkash_sandbox.errors import Unprocessable, VendorError
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 router = APIRouter()
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
-
 from enkash_sandbox.control.common import ops
 from enkash_sandbox.control.templates import render
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.ops import KycSpec
 from enkash_sandbox.timefmt import java_medium
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
 
 router = APIRouter()
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request, Response
-
 from enkash_sandbox import jsonio
 from enkash_sandbox.ops import Ops
+from fastapi import Request, Response
 
 
 def ops(request: Request) -> Ops:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-
 from enkash_sandbox.control.common import ops
 from enkash_sandbox.domain import magic
 from enkash_sandbox.ops import FaultRuleSpec
+from fastapi import APIRouter, Query, Request
 
 router = APIRouter()
 

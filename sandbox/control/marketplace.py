@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
-
 from enkash_sandbox.control.common import ops, respond
 from enkash_sandbox.ops import SettleSpec
+from fastapi import APIRouter, HTTPException, Request, Response
 
 router = APIRouter()
 

@@ -5,11 +5,6 @@ with exact JSON (money stays Decimal text, never a float)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse
-
 from enkash_sandbox import __version__
 from enkash_sandbox.control import cards as card_controls
 from enkash_sandbox.control import faults, marketplace, state, ui
@@ -24,6 +19,10 @@ from enkash_sandbox.ops import (
     UnlockSpec,
     validation_message,
 )
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
 
 
 def build_control_app(core) -> FastAPI:

@@ -15,10 +15,10 @@ The Host header is checked for the whole app in app.py (DNS rebinding).
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
 from enkash_sandbox import jsonio
+from enkash_sandbox.crypto import same_secret
 
 OPEN_PREFIXES = ("/static/", "/docs-assets/", "/catalog/images/", "/vkyc/", "/ui/login")
 COOKIE = "enkash_sandbox_admin"
@@ -87,10 +87,10 @@ class AdminTokenMiddleware:
     def _presented(self, headers: dict) -> bool:
         assert self.token is not None
         scheme, _, value = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode()):
+        if scheme.lower() == "bearer" and same_secret(value.strip(), self.token):
             return True
         for part in headers.get("cookie", "").split(";"):
             name, _, value = part.strip().partition("=")
-            if name == COOKIE and hmac.compare_digest(value.encode(), self.token.encode()):
+            if name == COOKIE and same_secret(value, self.token):
                 return True
         return False

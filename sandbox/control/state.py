@@ -3,10 +3,9 @@ the same snapshots exist and a reset replaces the state every worker serves."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-
 from enkash_sandbox.control.common import ops
 from enkash_sandbox.ops import ResetSpec, RestoreSpec, SnapshotSpec
+from fastapi import APIRouter, Request
 
 router = APIRouter()
 

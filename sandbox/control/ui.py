@@ -3,19 +3,14 @@ through the domain services (the same ones the API uses)."""
 
 from __future__ import annotations
 
-import hmac
 import re
 from urllib.parse import parse_qs, urlencode
-
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from enkash_sandbox.control import charts
 from enkash_sandbox.control.common import ops
 from enkash_sandbox.control.security import COOKIE
 from enkash_sandbox.control.templates import render
+from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.domain import magic
 from enkash_sandbox.domain.requests import AllocatePoints
 from enkash_sandbox.domain.validation import validation_error
@@ -29,6 +24,10 @@ from enkash_sandbox.ops import (
     fault_spec_from_form,
     parse,
 )
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 BASE = "/_sandbox/ui"
@@ -67,7 +66,7 @@ async def _form(request: Request) -> dict:
     except UnicodeDecodeError:
         form = {}
     expected = await run_in_threadpool(_core(request).csrf_token)
-    if not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
+    if not same_secret(form.get("csrf", ""), expected):
         raise HTTPException(403, "the form's CSRF token is missing or stale: reload the page and try again")
     return form
 
@@ -156,7 +155,7 @@ def login_page(request: Request):
 async def login(request: Request):
     form = await _form(request)
     token = _core(request).settings.admin_token
-    if not token or not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+    if not token or not same_secret(form.get("token", ""), token):
         return _back("/login", error="That is not the admin token")
     response = _back("", notice="Signed in")
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/_sandbox")

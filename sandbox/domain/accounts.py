@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func
-from sqlmodel import Session, select
-
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.ledger import REDEMPTION, REPLACEMENT
 from enkash_sandbox.domain.requests import CardAccountCreate
@@ -12,6 +9,8 @@ from enkash_sandbox.domain.views import card_view
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import java_medium, month_start_utc
+from sqlalchemy import case, func
+from sqlmodel import Session, select
 
 
 class AccountService:

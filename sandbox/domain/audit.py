@@ -16,9 +16,6 @@ replacing the card or unloading it to its account.
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from enkash_sandbox.domain.ledger import ACCOUNT, CARD, FUNDING, REDEMPTION
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.models import (
@@ -31,6 +28,8 @@ from enkash_sandbox.store.models import (
     Transaction,
     Voucher,
 )
+from sqlalchemy import func
+from sqlmodel import select
 
 
 class AuditService:

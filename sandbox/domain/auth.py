@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
-
+from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.domain.passwords import verify_password
 from enkash_sandbox.errors import AuthError
 from enkash_sandbox.store.models import CardHolder, Partner, Token
+from sqlmodel import select
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class AuthService:
             raise AuthError(401, "invalid_client", "Malformed Basic authorization header")
         with self.core.db.read() as s:
             partner = s.exec(select(Partner).where(Partner.client_id == client_id)).first()
-        if partner is None or not hmac.compare_digest(partner.client_secret, client_secret):
+        if partner is None or not same_secret(client_secret, partner.client_secret):
             raise _bad_client()
         return partner
 

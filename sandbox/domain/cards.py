@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
-
 from enkash_sandbox import ids
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.enums import NON_RELOADABLE
@@ -14,6 +12,7 @@ from enkash_sandbox.domain.views import card_view
 from enkash_sandbox.errors import BadRequest, BusinessFailure, Unprocessable
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company
+from sqlmodel import Session, select
 
 CARD_STATE_FAILURES = {
     "L": "Card is locked. Unlock the card (blockCode UL) before this operation",

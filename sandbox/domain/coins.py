@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
-
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.requests import CoinAllocate, CoinConfigCreate, CoinConfigUpdate
 from enkash_sandbox.errors import BusinessFailure, NotFound, Unprocessable
 from enkash_sandbox.store.models import CardHolder, CoinConfig, CoinEntry
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 ALLOCATED = "Successfully allocated enkash Coins"
 

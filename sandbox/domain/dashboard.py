@@ -8,9 +8,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from enkash_sandbox.domain.ledger import ACCOUNT, CARD, REDEMPTION, REPLACEMENT
 from enkash_sandbox.domain.views import card_view, txn_view
 from enkash_sandbox.money import from_minor
@@ -26,6 +23,8 @@ from enkash_sandbox.store.models import (
     Transaction,
 )
 from enkash_sandbox.timefmt import java_medium, to_ist
+from sqlalchemy import func
+from sqlmodel import select
 
 
 class DashboardService:

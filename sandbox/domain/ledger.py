@@ -11,15 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, insert, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
-
 from enkash_sandbox import ids
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
 from enkash_sandbox.money import MAX_BALANCE_MINOR
 from enkash_sandbox.store.models import Card, CardAccount, LedgerEntry, Transaction
+from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
 
 ACCOUNT = "ACCOUNT"
 CARD = "CARD"

@@ -7,9 +7,6 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, update
-from sqlmodel import Session, select
-
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.ledger import CARD, REPLACEMENT, Leg
 from enkash_sandbox.domain.requests import (
@@ -27,6 +24,8 @@ from enkash_sandbox.errors import BusinessFailure, NotFound
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, VkycSession
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso, to_ist
+from sqlalchemy import insert, update
+from sqlmodel import Session, select
 
 
 def hash_pin(card_id: str, pin: str) -> str:

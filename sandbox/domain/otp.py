@@ -7,16 +7,15 @@ after ENKASH_SANDBOX_OTP_MAX_ATTEMPTS wrong tries. An MFA code passes when it eq
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 
-from sqlmodel import Session, select
-
+from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.requests import OtpProof, OtpRequest
 from enkash_sandbox.errors import BadRequest, BusinessFailure
 from enkash_sandbox.store.models import CardHolder, Otp
 from enkash_sandbox.timefmt import iso_utc
+from sqlmodel import Session, select
 
 
 class WrongOtp(BusinessFailure):
@@ -58,7 +57,7 @@ class OtpService:
         if medium == "MFA":
             if not proof.mfaCode:
                 raise BadRequest("Mandatory parameter missing: mfaCode (otpMedium is MFA)")
-            if not hmac.compare_digest(proof.mfaCode, self.core.settings.mfa_code):
+            if not same_secret(proof.mfaCode, self.core.settings.mfa_code):
                 raise BusinessFailure("Invalid MFA code")
             return
         if not proof.request_id or not proof.otp:
@@ -72,7 +71,7 @@ class OtpService:
             raise BusinessFailure("OTP is invalid after too many wrong attempts; request a new one")
         if otp.expires_at <= self.core.clock.now():
             raise BusinessFailure("OTP expired; request a new one")
-        if not hmac.compare_digest(otp.code, proof.otp):
+        if not same_secret(proof.otp, otp.code):
             raise WrongOtp(otp.id, self.core.settings.otp_max_attempts - otp.attempts - 1)
         otp.used = True
         s.add(otp)

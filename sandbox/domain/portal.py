@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlmodel import select
-
 from enkash_sandbox.domain.views import txn_view
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import java_medium
+from sqlmodel import select
 
 
 class PortalError(Exception):

@@ -9,10 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
-
 from enkash_sandbox import ids
 from enkash_sandbox.domain.auth import Principal
 from enkash_sandbox.domain.cards import SPEND, ensure_usable
@@ -24,6 +20,9 @@ from enkash_sandbox.errors import BusinessFailure, NotFound, Unprocessable
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Cart, CartLine, Order, Voucher
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 
 def _field_error(field: str, message: str) -> Unprocessable:

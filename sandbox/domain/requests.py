@@ -11,11 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
-
 from enkash_sandbox.domain.enums import ACCOUNT_TYPES, TRANSACTION_TYPES
 from enkash_sandbox.money import AmountError, parse_amount
 from enkash_sandbox.timefmt import parse_iso
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 # the largest offset a page may start at (every store's integers hold it; no account has more rows)
 MAX_OFFSET = 10**9

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
-
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.cards import UNLOAD, ensure_usable
 from enkash_sandbox.domain.enums import NON_RELOADABLE
@@ -16,6 +11,10 @@ from enkash_sandbox.domain.validation import validation_error
 from enkash_sandbox.errors import BadRequest, BusinessFailure, InsufficientBalance, NotFound, Unprocessable, VendorError
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company, Transaction
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 BULK_CHUNK = 500
 NOT_KYC_DONE = {"NOT_UPLOADED", "PENDING", "UPLOADED", "FAILED", "DRAFTED", "CREATED", "KYC_NOT_ALLOWED"}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, select
-
 from enkash_sandbox.errors import NotFound
 from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
 
 
 def account_not_found(company_id: str | None, account_id: str | None) -> NotFound:

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-
 from enkash_sandbox.domain.requests import HolderFields
 from enkash_sandbox.money import to_minor
 from enkash_sandbox.store.models import CardAccount, Company

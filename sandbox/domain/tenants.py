@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlmodel import Session, select
-
 from enkash_sandbox import ids
 from enkash_sandbox.domain.enums import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
 from enkash_sandbox.domain.passwords import hash_password
 from enkash_sandbox.domain.requests import HolderFields
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.store.models import CardAccount, Company, Partner, TenantBaseline
+from sqlmodel import Session, select
 
 
 class TenantService:

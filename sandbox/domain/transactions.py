@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_
-from sqlmodel import select
-
 from enkash_sandbox.domain import scope
 from enkash_sandbox.domain.requests import TransactionSearch
 from enkash_sandbox.domain.views import txn_view
 from enkash_sandbox.money import to_minor
 from enkash_sandbox.store.models import Card, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import parse_iso
+from sqlalchemy import func, or_
+from sqlmodel import select
 
 
 class TransactionService:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from enkash_sandbox.errors import BadRequest, Unprocessable, VendorError
+from pydantic import ValidationError
 
 
 def validation_error(exc: ValidationError) -> VendorError:

@@ -18,12 +18,11 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
-from sqlmodel import select
-
 from enkash_sandbox.domain import magic
 from enkash_sandbox.errors import BadRequest
 from enkash_sandbox.store.models import FaultRule
+from sqlalchemy import update
+from sqlmodel import select
 
 HEADER = "x-sandbox-fault"
 STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity", 429: "Too Many Requests",

@@ -22,13 +22,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from enkash_sandbox.clock import Clock, ClockState
 from enkash_sandbox.store.db import Database
 from enkash_sandbox.store.models import ControlState
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 
 class Resettable(Protocol):

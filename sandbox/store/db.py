@@ -21,14 +21,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from enkash_sandbox import ids
+from enkash_sandbox.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from enkash_sandbox.store.models import IdSequence, Meta
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
-
-from enkash_sandbox import ids
-from enkash_sandbox.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from enkash_sandbox.store.models import IdSequence, Meta
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 # the PostgreSQL advisory lock key of "the store's state" (any 64-bit number, fixed for the project)

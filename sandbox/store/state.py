@@ -27,12 +27,11 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Integer, LargeBinary, select, text
-from sqlmodel import Session, SQLModel
-
 from enkash_sandbox.store.control import ControlStore, new_epoch
 from enkash_sandbox.store.db import Database
 from enkash_sandbox.store.models import SnapshotBlob
+from sqlalchemy import DateTime, Integer, LargeBinary, select, text
+from sqlmodel import Session, SQLModel
 
 BASELINE = "__baseline__"
 RESERVED_PREFIX = "__"

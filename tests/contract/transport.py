@@ -6,6 +6,7 @@ import hashlib
 from urllib.parse import quote
 
 import httpx
+from schemathesis.core import NotSet
 
 from enkash_sandbox import crypto, jsonio
 
@@ -27,7 +28,7 @@ def _substitute(value, ids: dict):
 def send(case, ctx, http: httpx.Client, *, positive: bool) -> httpx.Response:
     path_parameters = dict(case.path_parameters or {})
     query = dict(case.query or {})
-    body = case.body
+    body = None if isinstance(case.body, NotSet) else case.body
     if positive and _seeded_choice(case):
         body = _substitute(body, ctx.ids)
         query = _substitute(query, ctx.ids)
