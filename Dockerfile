@@ -11,6 +11,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY openapi ./openapi
 COPY sandbox ./sandbox
+COPY fixtures ./fixtures
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 sandbox \
     && mkdir -p /data \

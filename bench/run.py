@@ -382,18 +382,18 @@ def reset_and_bulk(rounds: int, rows: int) -> dict:
 def scale(sizes: list[int], samples: int) -> dict:
     """Search and load latency with 1k ... 1M cards in the store: the cost must stay flat."""
     from enkash_sandbox.config import Settings
-    from enkash_sandbox.core import Sandbox
+    from enkash_sandbox.container import build
 
     out = {}
     for size in sizes:
         db = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-")) / "enkash_sandbox.db"
-        core = Sandbox(Settings(db=str(db), seed_demo=False))
+        core = build(Settings(db=str(db), seed_demo=False))
         core.start()
         creds = core.tenants.provision(encryption="off", fund_balance=__import__("decimal").Decimal(10**11))
         t = time.perf_counter()
         fill_cards(core, creds, size)
         filled = time.perf_counter() - t
-        core.db.dispose()
+        core.close()
         target = SandboxTarget(f"sandbox {size:,} cards", "off", db=db, demo=False)
         target.start()
         try:
@@ -419,10 +419,9 @@ def scale(sizes: list[int], samples: int) -> dict:
 
 def fill_cards(core, creds: dict, size: int) -> None:
     """Bulk-insert holders and cards straight into the store (the bulk API's insert path, without HTTP)."""
+    from enkash_sandbox.products.cards.schemas import HolderFields
+    from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
     from sqlalchemy import insert
-
-    from enkash_sandbox.domain.requests import HolderFields
-    from enkash_sandbox.store.models import Card, CardAccount, CardHolder, Company
 
     chunk = 20_000
     with core.db.write() as s:

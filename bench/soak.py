@@ -21,9 +21,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from run import PROCS, SandboxTarget, rss_mb, stop  # noqa: E402
-
 from enkash_sandbox.client import EnKashClient, EnKashError  # noqa: E402
+from run import PROCS, SandboxTarget, rss_mb, stop  # noqa: E402
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ def serve(
     import uvicorn
     from enkash_sandbox.banner import render
     from enkash_sandbox.config import Settings
-    from enkash_sandbox.core import Sandbox
-    from enkash_sandbox.serving import GuardedHttpToolsProtocol, protocol_with_timeout
+    from enkash_sandbox.container import build
+    from enkash_sandbox.http.serving import GuardedHttpToolsProtocol, protocol_with_timeout
 
     overrides = {"host": host, "port": port}
     if db is not None:
@@ -47,19 +47,19 @@ def serve(
     settings = Settings()
     if db == ":memory:" and (workers > 1 or reload):
         raise typer.BadParameter("--db :memory: cannot be shared by several processes", param_hint="--db")
-    core = Sandbox(settings)
-    core.start()  # seed once here, so workers find the store ready
+    container = build(settings)
+    container.start()  # seed once here, so workers find the store ready
     if not quiet:
-        print(render(f"http://{host}:{port}", core.demo_credentials(), settings.database_target()), flush=True)
+        print(render(f"http://{host}:{port}", container.demo_credentials(), settings.database_target()), flush=True)
     log_level = "warning" if quiet else "info"
     if reload or workers > 1:
-        core.db.dispose()
+        container.close()
         uvicorn.run("enkash_sandbox.app:app_from_env", factory=True, host=host, port=port, reload=reload,
                     workers=workers, log_level=log_level, http=GuardedHttpToolsProtocol, loop="asyncio")
         return
     from enkash_sandbox.app import create_app
 
-    uvicorn.run(create_app(core=core), host=host, port=port, log_level=log_level, access_log=not quiet,
+    uvicorn.run(create_app(container=container), host=host, port=port, log_level=log_level, access_log=not quiet,
                 http=protocol_with_timeout(settings.header_timeout_seconds), loop="asyncio")
 
 

@@ -71,8 +71,6 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = 10.0
     # a client that has not sent its whole body by then gets 408 (a trickling client holds nothing for ever)
     body_timeout_seconds: float = 30.0
-    # bulk allocation takes up to 10 000 rows in one (encrypted) body
-    max_bulk_body_bytes: int = 16 * 1024 * 1024
 
     _memory_dir: Path | None = PrivateAttr(default=None)
 

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.testing.live import LiveSandbox
+from sqlalchemy import create_engine, text
 
 # The HTTP suite runs on the embedded SQLite store, and again on PostgreSQL when a server is given
 # (.ci/run starts one; locally: ENKASH_SANDBOX_TEST_DATABASE_URL=postgresql+psycopg://user:pw@host/db).

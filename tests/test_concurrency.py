@@ -1,10 +1,10 @@
 """Parallel requests over real sockets: no lost update, no overdraw, one movement per reference."""
 
+from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.store.tables import Card, CardAccount, LedgerEntry
 from sqlalchemy import func
 from sqlmodel import select
 
-from enkash_sandbox.client import EnKashClient
-from enkash_sandbox.store.models import Card, CardAccount, LedgerEntry
 from tests.parallel import fire
 
 CARD = "/api/v0/partner/enKashCard"
@@ -26,7 +26,7 @@ def test_parallel_debits_never_overdraw_a_card(sandbox):
     results = fire(sandbox.url, creds, [debit] * 200)
     assert results.count("ok") == 100
     assert set(results) - {"ok"} == {"Insufficient balance in card account"}
-    core = sandbox.core
+    core = sandbox.container
     with core.db.read() as s:
         assert s.get(Card, card["enKashCardId"]).balance_minor == 0
         assert s.get(CardAccount, ref["cardAccountId"]).balance_minor == 500000
@@ -42,10 +42,10 @@ def test_parallel_loads_never_overdraw_the_account(sandbox):
     load = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 30)  # noqa: E731
     results = fire(sandbox.url, creds, [load] * 60)
     assert results.count("ok") == 33
-    with sandbox.core.db.read() as s:
+    with sandbox.container.db.read() as s:
         assert s.get(Card, card["enKashCardId"]).balance_minor == 99000
         assert s.get(CardAccount, ref["cardAccountId"]).balance_minor == 1000
-    assert ledger_sum(sandbox.core, "ACCOUNT", ref["cardAccountId"]) == 1000
+    assert ledger_sum(sandbox.container, "ACCOUNT", ref["cardAccountId"]) == 1000
 
 
 def test_same_reference_fifty_times_at_once_moves_money_once(sandbox):
@@ -58,5 +58,5 @@ def test_same_reference_fifty_times_at_once_moves_money_once(sandbox):
     results = fire(sandbox.url, creds, [load] * 50, workers=25)
     assert results.count("ok") == 1
     assert all(r.startswith("Duplicate uniqueReferenceNumber") for r in results if r != "ok")
-    with sandbox.core.db.read() as s:
+    with sandbox.container.db.read() as s:
         assert s.get(Card, card["enKashCardId"]).balance_minor == 700

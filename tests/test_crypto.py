@@ -1,5 +1,4 @@
 import pytest
-
 from enkash_sandbox import crypto
 
 

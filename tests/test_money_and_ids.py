@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-
 from enkash_sandbox import ids
 from enkash_sandbox.money import AmountError, from_minor, parse_amount, to_minor
 

@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import typer
 import yaml
-
 from enkash_sandbox.cli import app
-from enkash_sandbox.testing import free_port
+from enkash_sandbox.testing.live import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,25 +2,24 @@
 
 import json
 
-from typer.testing import CliRunner
-
 from enkash_sandbox import crypto
 from enkash_sandbox.banner import render
 from enkash_sandbox.cli import app
 from enkash_sandbox.config import Settings
-from enkash_sandbox.core import Sandbox
-from enkash_sandbox.domain.requests import CardSearch
+from enkash_sandbox.container import build
+from enkash_sandbox.products.cards.schemas import CardSearch
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
 
 def _demo(seed):
-    core = Sandbox(Settings(db=":memory:", seed=seed))
+    core = build(Settings(db=":memory:", seed=seed))
     core.start()
     creds = core.demo_credentials()
     _, cards = core.cards.search(creds["partnerId"], CardSearch(companyId=creds["companyId"],
                                  cardAccountId=creds["cardAccounts"]["EMPLOYEE_REWARDS"]))
-    core.db.dispose()
+    core.close()
     return creds, [(c["enKashCardId"], c["firstName"], c["mobile"], c["otbBalance"]) for c in cards["data"]]
 
 
@@ -37,17 +36,17 @@ def test_same_seed_same_ids_and_data_other_seed_other_data():
 
 def test_store_keeps_its_seed_and_state_across_restarts(tmp_path):
     db = str(tmp_path / "s.db")
-    first = Sandbox(Settings(db=db, seed=5))
+    first = build(Settings(db=db, seed=5))
     first.start()
     creds = first.demo_credentials()
     created = first.tenants.provision()
-    first.db.dispose()
-    again = Sandbox(Settings(db=db, seed=99))  # a different seed must not be mixed into an existing store
+    first.close()
+    again = build(Settings(db=db, seed=99))  # a different seed must not be mixed into an existing store
     again.start()
     assert again.db.seed == 5
     assert again.demo_credentials() == creds
     assert created["partnerId"] in {p.id for p in again.tenants.list_partners()}
-    again.db.dispose()
+    again.close()
 
 
 def test_encrypt_and_decrypt_commands_round_trip():

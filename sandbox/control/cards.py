@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from enkash_sandbox.control.common import ops
-from enkash_sandbox.control.templates import render
+from enkash_sandbox.control.common import ops, sandbox
 from enkash_sandbox.errors import VendorError
-from enkash_sandbox.ops import KycSpec
+from enkash_sandbox.ops.actions import KycSpec
 from enkash_sandbox.timefmt import java_medium
+from enkash_sandbox.web.render import render
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -36,9 +36,9 @@ def vkyc_page(token: str, request: Request):
 @router.post("/vkyc/{token}/complete", tags=["cards"])
 def vkyc_complete(token: str, request: Request):
     """Complete a VKYC session (what the holder's video call does): the card moves to VERIFIED."""
-    core = request.app.state.core
+    running = sandbox(request)
     try:
-        card_id = core.lifecycle.complete_vkyc(token)
+        card_id = running.lifecycle.complete_vkyc(token)
     except VendorError as exc:
         if "text/html" in request.headers.get("accept", ""):
             return _vkyc(request, token, error=exc.message, status=exc.status if exc.status != 200 else 409)
@@ -49,12 +49,12 @@ def vkyc_complete(token: str, request: Request):
 
 
 def _vkyc(request: Request, token: str, error: str | None = None, status: int = 200):
-    core = request.app.state.core
-    found = core.lifecycle.vkyc_session(token)
+    running = sandbox(request)
+    found = running.lifecycle.vkyc_session(token)
     if found is None:
         return HTMLResponse(render("vkyc.html", error="This VKYC link is not valid."), status_code=404)
     session, card, holder = found
-    if error is None and not session.completed and session.expires_at <= core.clock.now():
+    if error is None and not session.completed and session.expires_at <= running.clock.now():
         error, status = "This VKYC link has expired. Ask the partner app for a new one.", 410
     name = " ".join(p for p in (holder.first_name, holder.last_name) if p)
     return HTMLResponse(render("vkyc.html", session=session, card=card, holder_name=name, error=error,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from enkash_sandbox.control.common import ops
-from enkash_sandbox.domain import magic
-from enkash_sandbox.ops import FaultRuleSpec
+from enkash_sandbox.control.common import ops, sandbox
+from enkash_sandbox.faults import magic
+from enkash_sandbox.ops.actions import FaultRuleSpec
 from fastapi import APIRouter, Query, Request
 
 router = APIRouter()
@@ -49,5 +49,5 @@ def clear_journal(request: Request):
 
 @router.get("/magic-values", tags=["faults"])
 def magic_values(request: Request):
-    s = request.app.state.core.settings
+    s = sandbox(request).settings
     return magic.table(s.magic_slow_seconds, s.fault_timeout_seconds, s.pending_order_seconds)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from enkash_sandbox.control.common import ops, respond
-from enkash_sandbox.ops import SettleSpec
+from enkash_sandbox.control.common import ops, respond, sandbox
+from enkash_sandbox.ops.actions import SettleSpec
 from fastapi import APIRouter, HTTPException, Request, Response
 
 router = APIRouter()
@@ -12,12 +12,12 @@ router = APIRouter()
 @router.get("/catalog", tags=["marketplace"])
 def catalog(request: Request):
     """The voucher catalog (ids, brands, denominations): the docs do not show EnKash's Search Catalog path."""
-    return respond(request.app.state.core.catalog.summary())
+    return respond(sandbox(request).catalog.summary())
 
 
 @router.get("/catalog/images/{product_catalog_id}/{kind}.svg", tags=["marketplace"], include_in_schema=False)
 def catalog_image(product_catalog_id: str, kind: str, request: Request):
-    product = request.app.state.core.catalog.get(product_catalog_id)
+    product = sandbox(request).catalog.get(product_catalog_id)
     if product is None or kind not in ("BRAND_IMAGE", "LOGO_IMAGE", "LOGO_IMAGE_SMALL"):
         raise HTTPException(404, "no such image")
     return Response(product.logo_svg(kind), media_type="image/svg+xml",

@@ -5,12 +5,14 @@ with exact JSON (money stays Decimal text, never a float)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from enkash_sandbox import __version__
 from enkash_sandbox.control import cards as card_controls
 from enkash_sandbox.control import faults, marketplace, state, ui
-from enkash_sandbox.control.common import ops, respond
+from enkash_sandbox.control.common import ops, respond, sandbox
 from enkash_sandbox.control.security import AdminTokenMiddleware
-from enkash_sandbox.ops import (
+from enkash_sandbox.ops.actions import (
     ClockSpec,
     EncryptionSpec,
     FundSpec,
@@ -20,12 +22,15 @@ from enkash_sandbox.ops import (
     validation_message,
 )
 from fastapi import FastAPI, HTTPException, Request
+
+if TYPE_CHECKING:
+    from enkash_sandbox.container import Container
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 
 
-def build_control_app(core) -> FastAPI:
+def build_control_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="EnKash Sandbox control plane",
         version=__version__,
@@ -41,7 +46,7 @@ def build_control_app(core) -> FastAPI:
                                    swagger_js_url="/_sandbox/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/_sandbox/docs-assets/swagger-ui.css",
                                    swagger_favicon_url="/_sandbox/docs-assets/favicon.png")
-    app.state.core = core
+    app.state.container = container
     app.include_router(card_controls.router)
     app.include_router(marketplace.router)
     app.include_router(state.router)
@@ -51,9 +56,9 @@ def build_control_app(core) -> FastAPI:
     @app.get("/health", tags=["health"])
     def health(request: Request):
         """Readiness: answers from a worker thread without touching the write path."""
-        sandbox = request.app.state.core
-        sandbox.db.ping()
-        return {"status": "UP", "version": __version__, "seed": sandbox.db.seed}
+        running = sandbox(request)
+        running.db.ping()
+        return {"status": "UP", "version": __version__, "seed": running.db.seed}
 
     @app.post("/partners", status_code=201, tags=["tenants"])
     def provision_partner(request: Request, body: ProvisionSpec | None = None):
@@ -63,11 +68,11 @@ def build_control_app(core) -> FastAPI:
     def list_partners(request: Request):
         return [{"partnerId": p.id, "name": p.name, "clientId": p.client_id, "username": p.username,
                  "encryption": p.encryption, "locked": p.locked}
-                for p in request.app.state.core.tenants.list_partners()]
+                for p in sandbox(request).tenants.list_partners()]
 
     @app.get("/demo", tags=["tenants"])
     def demo_credentials(request: Request):
-        creds = request.app.state.core.demo_credentials()
+        creds = sandbox(request).demo_credentials()
         if creds is None:
             raise HTTPException(404, "the demo tenant is not seeded")
         return creds
@@ -88,19 +93,19 @@ def build_control_app(core) -> FastAPI:
     def audit(request: Request, partnerId: str | None = None):
         """Every balance equals its ledger, none is negative, references are unique, money is conserved,
         orders settled once, no money on replaced cards, one live card per holder and account."""
-        return respond(request.app.state.core.audit.run(partnerId))
+        return respond(sandbox(request).audit.run(partnerId))
 
     @app.get("/clock", tags=["clock"])
     def get_clock(request: Request):
-        core = request.app.state.core
-        core.control.refresh()
-        return core.clock.state()
+        running = sandbox(request)
+        running.control.refresh()
+        return running.clock.state()
 
     @app.post("/clock", tags=["clock"])
     def change_clock(body: ClockSpec, request: Request):
         return ops(request).clock(body)
 
-    app.add_middleware(AdminTokenMiddleware, token=core.settings.admin_token)
+    app.add_middleware(AdminTokenMiddleware, token=container.settings.admin_token)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException):

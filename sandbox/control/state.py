@@ -4,7 +4,7 @@ the same snapshots exist and a reset replaces the state every worker serves."""
 from __future__ import annotations
 
 from enkash_sandbox.control.common import ops
-from enkash_sandbox.ops import ResetSpec, RestoreSpec, SnapshotSpec
+from enkash_sandbox.ops.actions import ResetSpec, RestoreSpec, SnapshotSpec
 from fastapi import APIRouter, Request
 
 router = APIRouter()

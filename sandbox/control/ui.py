@@ -7,15 +7,12 @@ import re
 from urllib.parse import parse_qs, urlencode
 
 from enkash_sandbox.control import charts
-from enkash_sandbox.control.common import ops
+from enkash_sandbox.control.common import ops, sandbox
 from enkash_sandbox.control.security import COOKIE
-from enkash_sandbox.control.templates import render
 from enkash_sandbox.crypto import same_secret
-from enkash_sandbox.domain import magic
-from enkash_sandbox.domain.requests import AllocatePoints
-from enkash_sandbox.domain.validation import validation_error
 from enkash_sandbox.errors import VendorError
-from enkash_sandbox.ops import (
+from enkash_sandbox.faults import magic
+from enkash_sandbox.ops.actions import (
     FundSpec,
     OpsError,
     ResetSpec,
@@ -24,6 +21,9 @@ from enkash_sandbox.ops import (
     fault_spec_from_form,
     parse,
 )
+from enkash_sandbox.products.rewards.schemas import AllocatePoints
+from enkash_sandbox.products.validation import validation_error
+from enkash_sandbox.web.render import render
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
@@ -33,8 +33,6 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 BASE = "/_sandbox/ui"
 
 
-def _core(request: Request):
-    return request.app.state.core
 
 
 _POST_FORM = re.compile(r'(<form\b[^>]*\bmethod="post"[^>]*>)', re.I)
@@ -42,12 +40,12 @@ _POST_FORM = re.compile(r'(<form\b[^>]*\bmethod="post"[^>]*>)', re.I)
 
 def _page(request: Request, template: str, **context) -> HTMLResponse:
     params = request.query_params
-    core = _core(request)
+    running = sandbox(request)
     html = render(template, base=BASE, notice=params.get("notice"), error=params.get("error"),
-                  admin=bool(core.settings.admin_token), **context)
+                  admin=bool(running.settings.admin_token), **context)
     # every form that posts carries the CSRF token: added here once rather than in each template, so a new
     # form cannot forget it
-    field = f'<input type="hidden" name="csrf" value="{core.csrf_token()}">'
+    field = f'<input type="hidden" name="csrf" value="{running.csrf_token()}">'
     return HTMLResponse(_POST_FORM.sub(lambda m: m.group(1) + field, html))
 
 
@@ -65,7 +63,7 @@ async def _form(request: Request) -> dict:
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
     except UnicodeDecodeError:
         form = {}
-    expected = await run_in_threadpool(_core(request).csrf_token)
+    expected = await run_in_threadpool(sandbox(request).csrf_token)
     if not same_secret(form.get("csrf", ""), expected):
         raise HTTPException(403, "the form's CSRF token is missing or stale: reload the page and try again")
     return form
@@ -86,15 +84,15 @@ async def _act(path: str, fn, *args, notice: str) -> RedirectResponse:
 @router.get("", response_class=HTMLResponse)
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request):
-    core = _core(request)
-    core.control.refresh()
-    return _page(request, "ui_overview.html", data=core.dashboard.overview(), clock=core.clock.state(),
-                 seed=core.db.seed)
+    running = sandbox(request)
+    running.control.refresh()
+    return _page(request, "ui_overview.html", data=running.dashboard.overview(), clock=running.clock.state(),
+                 seed=running.db.seed)
 
 
 @router.get("/partners/{partner_id}", response_class=HTMLResponse)
 def partner(partner_id: str, request: Request):
-    data = _core(request).dashboard.partner(partner_id)
+    data = sandbox(request).dashboard.partner(partner_id)
     if data is None:
         raise HTTPException(404, f"unknown partner {partner_id}")
     return _page(request, "ui_partner.html", data=data)
@@ -102,12 +100,12 @@ def partner(partner_id: str, request: Request):
 
 @router.get("/partners/{partner_id}/orders", response_class=HTMLResponse)
 def orders(partner_id: str, request: Request):
-    return _page(request, "ui_orders.html", partner_id=partner_id, orders=_core(request).dashboard.orders(partner_id))
+    return _page(request, "ui_orders.html", partner_id=partner_id, orders=sandbox(request).dashboard.orders(partner_id))
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account(account_id: str, request: Request):
-    data = _core(request).dashboard.account(account_id)
+    data = sandbox(request).dashboard.account(account_id)
     if data is None:
         raise HTTPException(404, f"unknown card account {account_id}")
     return _page(request, "ui_account.html", data=data,
@@ -117,7 +115,7 @@ def account(account_id: str, request: Request):
 
 @router.get("/cards/{card_id}", response_class=HTMLResponse)
 def card(card_id: str, request: Request):
-    data = _core(request).dashboard.card(card_id)
+    data = sandbox(request).dashboard.card(card_id)
     if data is None:
         raise HTTPException(404, f"unknown card {card_id}")
     return _page(request, "ui_card.html", data=data,
@@ -126,15 +124,15 @@ def card(card_id: str, request: Request):
 
 @router.get("/journal", response_class=HTMLResponse)
 def journal(request: Request):
-    return _page(request, "ui_journal.html", entries=_core(request).journal.query(limit=50))
+    return _page(request, "ui_journal.html", entries=sandbox(request).journal.query(limit=50))
 
 
 @router.get("/faults", response_class=HTMLResponse)
 def faults(request: Request):
-    core = _core(request)
-    core.control.refresh()
-    s = core.settings
-    return _page(request, "ui_faults.html", rules=core.faults.stored_rules(),
+    running = sandbox(request)
+    running.control.refresh()
+    s = running.settings
+    return _page(request, "ui_faults.html", rules=running.faults.stored_rules(),
                  magic=magic.table(s.magic_slow_seconds, s.fault_timeout_seconds, s.pending_order_seconds))
 
 
@@ -154,7 +152,7 @@ def login_page(request: Request):
 @router.post("/login")
 async def login(request: Request):
     form = await _form(request)
-    token = _core(request).settings.admin_token
+    token = sandbox(request).settings.admin_token
     if not token or not same_secret(form.get("token", ""), token):
         return _back("/login", error="That is not the admin token")
     response = _back("", notice="Signed in")
@@ -176,8 +174,8 @@ async def fund(account_id: str, request: Request):
 @router.post("/accounts/{account_id}/allocate")
 async def allocate(account_id: str, request: Request):
     form = await _form(request)
-    core = _core(request)
-    data = await run_in_threadpool(core.dashboard.account, account_id)
+    running = sandbox(request)
+    data = await run_in_threadpool(running.dashboard.account, account_id)
     if data is None:
         raise HTTPException(404, f"unknown card account {account_id}")
     body = {"companyId": data["account"].company_id, "cardAccountId": account_id, "transactionType": "CR",
@@ -190,7 +188,7 @@ async def allocate(account_id: str, request: Request):
         req = AllocatePoints.model_validate({k: v for k, v in body.items() if v is not None})
     except ValidationError as exc:
         return _back(f"/accounts/{account_id}", error=validation_error(exc).message)
-    return await _act(f"/accounts/{account_id}", core.rewards.allocate, data["partner_id"], req,
+    return await _act(f"/accounts/{account_id}", running.rewards.allocate, data["partner_id"], req,
                       notice="Allocated ₹{result[loadAmount]:,.2f} to {result[enKashCardId]}")
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Protocol
 
 from enkash_sandbox.clock import Clock, ClockState
-from enkash_sandbox.store.db import Database
-from enkash_sandbox.store.models import ControlState
+from enkash_sandbox.store.engine import Database
+from enkash_sandbox.store.tables import ControlState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session

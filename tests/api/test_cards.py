@@ -1,8 +1,8 @@
 """Card accounts, cards, loads and search through the encrypted envelope, as a partner sees them."""
 
 import pytest
-
 from enkash_sandbox.client import EnKashBusinessError
+
 from tests.conftest import account_ref
 
 CARD = "/api/v0/partner/enKashCard"

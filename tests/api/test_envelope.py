@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from enkash_sandbox import crypto
+
 from tests.conftest import account_ref, token_for
 
 CARD = "/api/v0/partner/enKashCard"

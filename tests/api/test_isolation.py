@@ -1,7 +1,6 @@
 """A tenant never sees another tenant's data: foreign ids answer exactly like unknown ids."""
 
 import pytest
-
 from enkash_sandbox.client import EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"

@@ -5,9 +5,8 @@ from datetime import datetime
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashBusinessError
-from enkash_sandbox.store.models import Card
+from enkash_sandbox.store.tables import Card
 
 CARD = "/api/v0/partner/enKashCard"
 
@@ -53,7 +52,7 @@ def test_set_pin_without_otp_stores_only_a_hash(sandbox, client, ref, card):
     status, body = client.request("POST", f"{CARD}/setPin", {**ref, "enKashCardId": card["enKashCardId"],
                                                              "pinBlock": 9078}, raw=True)
     assert status == 200 and body == {"code": 0, "message": "Success", "payload": "Success"}
-    with sandbox.core.db.read() as s:
+    with sandbox.container.db.read() as s:
         stored = s.get(Card, card["enKashCardId"]).pin_hash
     assert stored and "9078" not in stored
     assert stored == hashlib.sha256(f"{card['enKashCardId']}:9078".encode()).hexdigest()
@@ -207,7 +206,7 @@ def test_vkyc_link_page_and_completion(sandbox, client, http, ref, card):
 
 
 def test_vkyc_working_hours_rule_when_enabled(sandbox, client, http, ref, card):
-    sandbox.core.settings.vkyc_working_hours = True
+    sandbox.container.settings.vkyc_working_hours = True
     try:
         http.post("/_sandbox/clock", json={"action": "freeze", "at": "2026-11-15T06:00:00Z"})  # a past Sunday
         status, body = client.request("GET", f"{CARD}/vkyc/link", params={"enKashCardId": card["enKashCardId"]},
@@ -216,5 +215,5 @@ def test_vkyc_working_hours_rule_when_enabled(sandbox, client, http, ref, card):
         http.post("/_sandbox/clock", json={"action": "set", "at": "2026-11-20T06:00:00Z"})  # a Friday, 11:30 IST
         assert client.request("GET", f"{CARD}/vkyc/link", params={"enKashCardId": card["enKashCardId"]})["code"] == 0
     finally:
-        sandbox.core.settings.vkyc_working_hours = False
+        sandbox.container.settings.vkyc_working_hours = False
         http.post("/_sandbox/clock", json={"action": "reset"})

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"

@@ -4,7 +4,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"

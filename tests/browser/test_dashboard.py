@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashClient
 
 CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
@@ -51,7 +50,7 @@ def money(text: str) -> float:
 
 
 def test_navigate_tenant_account_card_and_fund(sandbox, page):
-    demo = sandbox.core.demo_credentials()
+    demo = sandbox.container.demo_credentials()
     page.goto(f"{sandbox.url}/_sandbox/ui")
     assert page.locator("h1").inner_text() == "EnKash Sandbox"
     shot(page, "dashboard")
@@ -86,7 +85,7 @@ def test_navigate_tenant_account_card_and_fund(sandbox, page):
 
 
 def test_snapshot_take_and_restore(sandbox, page):
-    demo = sandbox.core.demo_credentials()
+    demo = sandbox.container.demo_credentials()
     account = demo["cardAccounts"]["GIFT"]
     page.goto(f"{sandbox.url}/_sandbox/ui/snapshots")
     page.fill("#snapshot-form input[name=name]", "before-demo")
@@ -149,7 +148,7 @@ def test_sso_portal_redemption_in_the_browser(sandbox, page, client, tenant):
 
 def test_admin_token_login_page(tmp_path, page):
     from enkash_sandbox.config import Settings
-    from enkash_sandbox.testing import LiveSandbox
+    from enkash_sandbox.testing.live import LiveSandbox
 
     with LiveSandbox(Settings(db=str(tmp_path / "s.db"), admin_token="demo-secret", seed_demo=False)) as live:
         page.goto(f"{live.url}/_sandbox/ui")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.testing.live import LiveSandbox
 
 
 class PartnerContext:
@@ -22,8 +21,8 @@ class PartnerContext:
                                                   firstName="Contract", email="contract@example.com")
         self.card_id = allocation["enKashCardId"]
         self.user_id = allocation["userId"]
-        self.user = self.partner.as_user("9811111111", live.core.settings.holder_password)
-        catalog = live.core.catalog.products[0]
+        self.user = self.partner.as_user("9811111111", live.container.settings.holder_password)
+        catalog = live.container.catalog.products[0]
         self.product_catalog_id = catalog.product_catalog_id
         self.product_config_id = catalog.denominations[0].product_config_id
         self.coin_config_id = self.partner.create_coin_event(c["companyId"], "CONTRACT_EVENT", 5)["coinConfigId"]

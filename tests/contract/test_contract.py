@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
+from enkash_sandbox import contract
 from fastapi.openapi.utils import get_openapi
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -31,7 +32,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from enkash_sandbox import contract
 from tests.contract.transport import send
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,8 @@ import hashlib
 from urllib.parse import quote
 
 import httpx
-from schemathesis.core import NotSet
-
 from enkash_sandbox import crypto, jsonio
+from schemathesis.core import NotSet
 
 USER_PATHS = ("/api/v0/cart", "/api/v0/partner/create-order")
 

@@ -4,9 +4,9 @@ import time
 
 import httpx
 import pytest
-
 from enkash_sandbox import crypto
 from enkash_sandbox.client import EnKashBusinessError, EnKashClient
+
 from tests.conftest import token_for
 
 CARD = "/api/v0/partner/enKashCard"
@@ -69,7 +69,7 @@ def test_delay_and_timeout(sandbox, setup):
     code, body = client.request("POST", f"{CARD}/balance", load_body(ref, card, 5), raw=True,
                                 headers={"X-Sandbox-Fault": "latency;delay=300"})
     assert code == 200 and body["payload"]["otbBalance"] == 105 and time.perf_counter() - started >= 0.3
-    sandbox.core.settings.fault_timeout_seconds = 0.5
+    sandbox.container.settings.fault_timeout_seconds = 0.5
     try:
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(f"{sandbox.url}{CARD}/balance", timeout=0.2,
@@ -80,7 +80,7 @@ def test_delay_and_timeout(sandbox, setup):
                                     headers={"X-Sandbox-Fault": "timeout"})
         assert code == 504
     finally:
-        sandbox.core.settings.fault_timeout_seconds = 30.0
+        sandbox.container.settings.fault_timeout_seconds = 30.0
     assert balance(client, ref, card) == 105
 
 
@@ -161,13 +161,13 @@ def test_magic_amounts(setup, amount, status, text):
 
 def test_magic_slow_amount_and_reference_prefixes(sandbox, setup):
     client, ref, card = setup
-    sandbox.core.settings.magic_slow_seconds = 0.3
+    sandbox.container.settings.magic_slow_seconds = 0.3
     try:
         started = time.perf_counter()
         assert client.load(*ref.values(), card["enKashCardId"], "9.99")["otbBalance"] == 109.99
         assert time.perf_counter() - started >= 0.3
     finally:
-        sandbox.core.settings.magic_slow_seconds = 3.0
+        sandbox.container.settings.magic_slow_seconds = 3.0
     code, _ = client.request("POST", f"{CARD}/balance", load_body(ref, card, 1, uniqueReferenceNumber="SBX-500-x"),
                              raw=True)
     assert code == 500

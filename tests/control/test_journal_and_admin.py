@@ -7,11 +7,11 @@ import textwrap
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.middleware.journal import Journal, redact
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.http.journal import Journal, redact
+from enkash_sandbox.testing.live import LiveSandbox
+
 from tests.conftest import basic, password_form
 
 CARD = "/api/v0/partner/enKashCard"

@@ -2,12 +2,11 @@
 
 import httpx
 import pytest
-from sqlmodel import Field, SQLModel, select
-
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.store.state import tenant_tables
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.store.snapshots import tenant_tables
+from enkash_sandbox.testing.live import LiveSandbox
+from sqlmodel import Field, SQLModel, select
 
 GLOBAL_TABLES = {"meta", "id_sequence", "partner", "control_state", "snapshot_blob", "store_secret"}
 
@@ -26,7 +25,7 @@ def test_every_table_is_tenant_scoped_or_declared_global():
 
 
 def test_full_reset_returns_to_the_seeded_state(fresh):
-    demo = fresh.core.demo_credentials()
+    demo = fresh.container.demo_credentials()
     tenant = fresh.provision()
     with EnKashClient.from_credentials(fresh.url, demo) as c:
         ref = {"companyId": demo["companyId"], "cardAccountId": demo["cardAccounts"]["RELOADABLE_GPR"]}
@@ -43,7 +42,7 @@ def test_full_reset_returns_to_the_seeded_state(fresh):
 
 
 def test_reset_with_another_seed_changes_ids_and_data(fresh):
-    first = fresh.core.demo_credentials()
+    first = fresh.container.demo_credentials()
     httpx.post(f"{fresh.url}/_sandbox/reset", json={"seed": 11})
     second = httpx.get(f"{fresh.url}/_sandbox/demo").json()
     assert second["cardAccounts"] != first["cardAccounts"]
@@ -60,11 +59,11 @@ def test_a_new_table_is_covered_without_being_listed(fresh):
         note: str
 
     try:
-        fresh.core.db.create_all()
-        with fresh.core.db.write() as s:
+        fresh.container.db.create_all()
+        with fresh.container.db.write() as s:
             s.add(ScratchThing(partner_id="CRX", note="left behind"))
         httpx.post(f"{fresh.url}/_sandbox/reset")
-        with fresh.core.db.read() as s:
+        with fresh.container.db.read() as s:
             assert s.exec(select(ScratchThing)).all() == []
     finally:
         SQLModel.metadata.remove(ScratchThing.__table__)
@@ -88,7 +87,7 @@ def test_tenant_reset_leaves_other_tenants_alone_and_keeps_sessions(fresh):
 
 
 def test_snapshots_capture_and_restore_the_whole_state(fresh):
-    demo = fresh.core.demo_credentials()
+    demo = fresh.container.demo_credentials()
     ref = {"companyId": demo["companyId"], "cardAccountId": demo["cardAccounts"]["EMPLOYEE_REWARDS"]}
     http = httpx.Client(base_url=f"{fresh.url}/_sandbox")
     with EnKashClient.from_credentials(fresh.url, demo) as c:

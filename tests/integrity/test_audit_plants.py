@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import text, update
-from sqlmodel import select
-
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.store.models import Card, CardAccount, Transaction, Voucher
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.store.tables import Card, CardAccount, Transaction, Voucher
+from enkash_sandbox.testing.live import LiveSandbox
+from sqlalchemy import text, update
+from sqlmodel import select
 
 HOLDER_PASSWORD = "Holder@1234"
 HOLDER_MOBILE = "9811100001"
@@ -58,7 +57,7 @@ def test_a_second_settlement_of_an_order_is_flagged(tmp_path):
         order = order_for(live, tenant, "SBX-PENDING-FAIL-PLANT")
         httpx.post(f"{live.url}/_sandbox/orders/{order['enkashOrderId']}/settle", json={"status": "FAILED"})
         assert audit(live, tenant["partnerId"])["ok"]
-        core = live.core
+        core = live.container
         with core.db.write() as s:
             s.execute(text("DROP INDEX uq_txn_order_refund"))
             first = s.exec(select(Transaction).where(Transaction.order_id == order["enkashOrderId"],
@@ -72,7 +71,7 @@ def test_a_second_settlement_of_an_order_is_flagged(tmp_path):
 
 def test_vouchers_issued_twice_are_flagged(sandbox, tenant, holder_card):
     order = order_for(sandbox, tenant, "PLANT-VOUCHERS")
-    with sandbox.core.db.write() as s:
+    with sandbox.container.db.write() as s:
         row = s.exec(select(Voucher).where(Voucher.order_id == order["enkashOrderId"])).one()
         s.add(Voucher(id=row.id + "X", partner_id=row.partner_id, order_id=row.order_id, code=row.code + "X",
                       pin=row.pin, amount_minor=row.amount_minor, expiry_date=row.expiry_date,
@@ -84,7 +83,7 @@ def test_vouchers_issued_twice_are_flagged(sandbox, tenant, holder_card):
 
 def test_a_refund_without_a_failed_order_is_flagged(sandbox, tenant, holder_card):
     order = order_for(sandbox, tenant, "PLANT-SUCCESS-THEN-REFUND")
-    core = sandbox.core
+    core = sandbox.container
     with core.db.write() as s:
         card = s.get(Card, holder_card["enKashCardId"])
         core.ledger.card_refund(s, s.get(CardAccount, card.account_id), card, 100, type="REFUND",
@@ -95,7 +94,7 @@ def test_a_refund_without_a_failed_order_is_flagged(sandbox, tenant, holder_card
 
 
 def test_money_on_a_replaced_card_is_flagged(sandbox, tenant, holder_card):
-    with sandbox.core.db.write() as s:  # a replacement that left the balance behind
+    with sandbox.container.db.write() as s:  # a replacement that left the balance behind
         s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(
             replaced_by="EKCNOWHERE", status="BL"))
     found = audit(sandbox, tenant["partnerId"])
@@ -103,7 +102,7 @@ def test_money_on_a_replaced_card_is_flagged(sandbox, tenant, holder_card):
 
 
 def test_a_blocked_card_holding_money_is_noticed_not_flagged(sandbox, tenant, holder_card):
-    with sandbox.core.db.write() as s:
+    with sandbox.container.db.write() as s:
         s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(status="BL"))
     found = audit(sandbox, tenant["partnerId"])
     assert found["ok"] and [n["enKashCardId"] for n in found["notices"]] == [holder_card["enKashCardId"]]
@@ -117,7 +116,7 @@ def test_two_live_cards_for_one_holder_are_flagged(tmp_path):
         ref = (tenant["companyId"], tenant["cardAccounts"]["RELOADABLE_GPR"])
         with EnKashClient.from_credentials(live.url, tenant) as c:
             card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9811100002", firstName="Twin")
-        core = live.core
+        core = live.container
         with core.db.write() as s:
             s.execute(text("DROP INDEX uq_card_live_holder"))
             account = s.get(CardAccount, ref[1])

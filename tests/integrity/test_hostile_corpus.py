@@ -10,9 +10,9 @@ import json
 
 import httpx
 import pytest
-
 from enkash_sandbox.config import Settings
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.testing.live import LiveSandbox
+
 from tests.conftest import token_for
 
 CARD = "/api/v0/partner/enKashCard"
@@ -128,7 +128,7 @@ def control_cases() -> list[tuple[str, str, str, object]]:
 
 
 def fingerprint(sandbox, http, tenant) -> dict:
-    audit = sandbox.core.audit.run(tenant["partnerId"])
+    audit = sandbox.container.audit.run(tenant["partnerId"])
     assert audit["ok"], audit
     clock = http.get("/_sandbox/clock").json()
     return {"audit": audit["checked"], "partners": len(http.get("/_sandbox/partners").json()),
@@ -187,7 +187,7 @@ def test_restoring_a_damaged_or_foreign_snapshot_file_is_refused(tmp_path):
     with LiveSandbox(Settings(db=str(tmp_path / "s.db"), seed=5)) as live, \
             httpx.Client(base_url=live.url, timeout=30) as http:
         tenant = live.provision()
-        folder = live.core.state.folder
+        folder = live.container.state.folder
         folder.mkdir(parents=True, exist_ok=True)
         for content in (b"", b"not a database at all, just text", b"SQLite format 3\x00" + b"\x00" * 84):
             (folder / "damaged.db").write_bytes(content)
@@ -214,7 +214,7 @@ def test_the_dashboard_cannot_touch_the_reset_baseline(sandbox, http):
                        (f"/_sandbox/ui/snapshots/{baseline}/restore", {})):
         r = http.post(path, data={**data, "csrf": csrf}, follow_redirects=False)
         assert r.status_code == 303 and "error=" in r.headers["location"], (path, r.headers.get("location"))
-    assert sandbox.core.state.exists(baseline)  # still there for the next reset
+    assert sandbox.container.state.exists(baseline)  # still there for the next reset
 
 
 def test_the_dashboard_stores_no_fault_rule_the_api_would_refuse(sandbox, http, tenant):

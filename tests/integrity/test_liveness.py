@@ -11,10 +11,10 @@ import time
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.testing.live import LiveSandbox
+
 from tests.reliability.servers import ServerProcess
 
 CARD = "/api/v0/partner/enKashCard"
@@ -181,5 +181,5 @@ def test_a_memory_store_serves_writes(tmp_path):
             for t in threads:
                 t.join()
             assert results == [5] * 10
-        folder = os.path.dirname(live.core.url[len("sqlite:///"):])
+        folder = os.path.dirname(live.container.url[len("sqlite:///"):])
         assert os.path.isdir(folder)

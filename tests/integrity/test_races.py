@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
-
 from enkash_sandbox.client import EnKashBusinessError, EnKashClient, EnKashHTTPError
+
 from tests.integrity.conftest import TRIALS, report
 
 CARD = "/api/v0/partner/enKashCard"

@@ -7,11 +7,11 @@ import json
 
 import httpx
 import pytest
-
 from enkash_sandbox import crypto
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.testing import LiveSandbox
+from enkash_sandbox.testing.live import LiveSandbox
+
 from tests.conftest import basic, password_form, token_for
 
 CARD = "/api/v0/partner/enKashCard"

@@ -9,8 +9,7 @@ import subprocess
 import time
 
 import httpx
-
-from enkash_sandbox.testing import free_port
+from enkash_sandbox.testing.live import free_port
 
 
 class ServerProcess:

@@ -9,8 +9,8 @@ import time
 
 import httpx
 import pytest
-
 from enkash_sandbox.client import EnKashClient, EnKashError
+
 from tests.reliability.servers import ServerProcess
 
 

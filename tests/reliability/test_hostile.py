@@ -7,13 +7,17 @@ import json
 
 import httpx
 import pytest
+from enkash_sandbox import crypto
+from enkash_sandbox.errors import VendorError
+from enkash_sandbox.products.cards import schemas as cards
+from enkash_sandbox.products.coins import schemas as coins
+from enkash_sandbox.products.deps import parse
+from enkash_sandbox.products.lifecycle import schemas as lifecycle
+from enkash_sandbox.products.marketplace import schemas as marketplace
+from enkash_sandbox.products.rewards import schemas as rewards
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enkash_sandbox import crypto
-from enkash_sandbox.api.deps import parse
-from enkash_sandbox.domain import requests as models
-from enkash_sandbox.errors import VendorError
 from tests.conftest import token_for
 
 CARD = "/api/v0/partner/enKashCard"
@@ -28,7 +32,7 @@ def target(sandbox, http, tenant):
 
 
 def state_of(sandbox, tenant) -> dict:
-    audit = sandbox.core.audit.run(tenant["partnerId"])
+    audit = sandbox.container.audit.run(tenant["partnerId"])
     assert audit["ok"], audit
     return audit["checked"]
 
@@ -106,9 +110,9 @@ def test_missing_and_duplicated_headers(sandbox, target):
                      headers={**headers, "Authorization": "Basic Zm9vOmJhcg=="}).status_code == 401
 
 
-MODELS = [models.CreateCard, models.LoadBalance, models.CardSearch, models.TransactionSearch, models.AllocatePoints,
-          models.BlockCard, models.SetPin, models.VelocityRule, models.AddToCart, models.CreateOrder, models.OrderSearch,
-          models.CoinAllocate, models.CardAccountCreate]
+MODELS = [cards.CreateCard, cards.LoadBalance, cards.CardSearch, cards.TransactionSearch, rewards.AllocatePoints,
+          lifecycle.BlockCard, lifecycle.SetPin, lifecycle.VelocityRule, marketplace.AddToCart, marketplace.CreateOrder,
+          marketplace.OrderSearch, coins.CoinAllocate, cards.CardAccountCreate]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),

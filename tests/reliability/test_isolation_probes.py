@@ -8,7 +8,6 @@ import re
 
 import httpx
 import pytest
-
 from enkash_sandbox import contract, crypto
 from enkash_sandbox.client import EnKashClient
 
@@ -23,14 +22,14 @@ def victim(sandbox):
         alloc = c.allocate_points(*ref, 777, reference="VICTIM-1", mobile="9444400001", firstName="Vasudha",
                                   email="vasudha@example.com")
         coin = c.create_coin_event(creds["companyId"], "VICTIM_EVENT", 3)
-        user = c.as_user("9444400001", sandbox.core.settings.holder_password)
-        product = sandbox.core.catalog.products[0]
+        user = c.as_user("9444400001", sandbox.container.settings.holder_password)
+        product = sandbox.container.catalog.products[0]
         user.create_order(product.product_catalog_id, product.denominations[0].mrp, 1, "VICTIM-ORDER")
         user.close()
     ids = {"companyId": ref[0], "cardAccountId": ref[1], "enKashCardId": alloc["enKashCardId"],
            "enkashCardId": alloc["enKashCardId"], "userId": alloc["userId"], "coinConfigId": coin["coinConfigId"],
-           "productCatalogId": sandbox.core.catalog.products[0].product_catalog_id, "orderId": "VICTIM-ORDER",
-           "id": "VICTIM-ORDER", "product_catalog_id": sandbox.core.catalog.products[0].product_catalog_id}
+           "productCatalogId": sandbox.container.catalog.products[0].product_catalog_id, "orderId": "VICTIM-ORDER",
+           "id": "VICTIM-ORDER", "product_catalog_id": sandbox.container.catalog.products[0].product_catalog_id}
     secrets = ["Vasudha", "9444400001", "vasudha@example.com", "777", "VICTIM-1"]
     return creds, ids, secrets
 

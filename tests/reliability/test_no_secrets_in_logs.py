@@ -6,8 +6,8 @@ import json
 import logging
 
 import httpx
-
 from enkash_sandbox.client import EnKashClient
+
 from tests.conftest import basic, password_form
 
 

@@ -4,8 +4,8 @@ movement, and a clean audit afterwards."""
 from __future__ import annotations
 
 import pytest
-
 from enkash_sandbox.client import EnKashClient
+
 from tests.conftest import BACKENDS, postgres_database
 from tests.parallel import fire
 from tests.reliability.servers import ServerProcess

@@ -1,1 +1,0 @@
-"""Business rules: ledger, tenants, cards, rewards, redemption, coins. No HTTP in here."""

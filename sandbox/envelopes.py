@@ -1,0 +1,50 @@
+"""EnKash's envelopes: the one definition of success and failure bodies, used by the gateway and the routes.
+
+Success uses each endpoint's documented style: A = {code, message, payload}, B = {response_code,
+response_message, payload}. Failures use the documented failure example everywhere:
+{"response_code": 1, "response_message": msg, "payload": msg}. ENKASH_SANDBOX_ENVELOPE_STYLE forces one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from enkash_sandbox import jsonio
+from enkash_sandbox.vocabulary import EnvelopeStyle
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from enkash_sandbox.config import Settings
+
+A = EnvelopeStyle.A
+B = EnvelopeStyle.B
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=jsonio.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _style(settings: Settings, documented: EnvelopeStyle) -> EnvelopeStyle:
+    forced = settings.envelope_style
+    if forced == "code":
+        return A
+    if forced == "response_code":
+        return B
+    return documented
+
+
+def success_body(settings: Settings, payload: Any, style: EnvelopeStyle) -> dict[str, Any]:
+    if _style(settings, style) == A:
+        return {"code": 0, "message": "Success", "payload": payload}
+    return {"response_code": 0, "response_message": "Success", "payload": payload}
+
+
+def failure_body(settings: Settings, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any]
+    if settings.envelope_style == "code":
+        body = {"code": 1, "message": message, "payload": message}
+    else:
+        body = {"response_code": 1, "response_message": message, "payload": message}
+    if errors:
+        body["errors"] = errors
+    return body

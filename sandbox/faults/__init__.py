@@ -1,0 +1,1 @@
+"""Fault injection: one engine, three triggers (header, admin rules, magic values)."""

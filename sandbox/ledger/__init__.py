@@ -1,0 +1,1 @@
+"""The ledger: every money movement (and nothing else) changes a balance; the integrity audit."""

@@ -1,0 +1,165 @@
+"""The integrity audit: does every balance equal its ledger, and is money conserved?
+
+Discrepancies (any one means the store is corrupt; `ok` is false):
+- every card account's and card's balance equals the sum of its ledger rows, and none is negative;
+- every ledger row's balance-after chains from the previous one;
+- every pgReferenceNumber is used once per card account;
+- per tenant, money on accounts + money on cards = money funded - money redeemed (net of refunds);
+- every holder's coin balance equals their coin ledger;
+- every voucher order was settled exactly once: a SUCCESS order has exactly its quantity of vouchers and no
+  refund, a FAILED order exactly one refund of what it cost and no vouchers, a PENDING order neither;
+- no replaced card holds money (a replacement moves the balance; later credits follow the holder);
+- no holder has two live cards in one account.
+Notices (reported, not corruption): permanently blocked cards that still hold money — it can be recovered by
+replacing the card or unloading it to its account.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, REDEMPTION
+from enkash_sandbox.money import from_minor
+from enkash_sandbox.store.tables import (
+    Card,
+    CardAccount,
+    CardHolder,
+    CoinEntry,
+    LedgerEntry,
+    Order,
+    Transaction,
+    Voucher,
+)
+from sqlalchemy import func
+from sqlmodel import select
+
+if TYPE_CHECKING:
+    from enkash_sandbox.store.engine import Database
+
+
+
+class AuditService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def run(self, partner_id: str | None = None) -> dict:
+        problems: list[dict] = []
+        notices: list[dict] = []
+        with self.db.read() as s:
+            def scoped(query, model):
+                return query.where(model.partner_id == partner_id) if partner_id else query
+
+            sums = {(kind, holder): total for kind, holder, total in s.exec(scoped(
+                select(LedgerEntry.holder_kind, LedgerEntry.holder_id, func.sum(LedgerEntry.amount_minor))
+                .group_by(LedgerEntry.holder_kind, LedgerEntry.holder_id), LedgerEntry))}
+            accounts = s.exec(scoped(select(CardAccount), CardAccount)).all()
+            cards = s.exec(scoped(select(Card.id, Card.partner_id, Card.balance_minor, Card.status, Card.replaced_by,
+                                         Card.account_id, Card.user_id), Card)).all()
+            for account in accounts:
+                self._balance(problems, ACCOUNT, account.id, account.balance_minor, sums.get((ACCOUNT, account.id), 0))
+            for card_id, _, balance, status, replaced_by, _, _ in cards:
+                self._balance(problems, CARD, card_id, balance, sums.get((CARD, card_id), 0))
+                if replaced_by and balance:
+                    problems.append({"check": "replaced_card_balance", "enKashCardId": card_id,
+                                     "replacedBy": replaced_by, "balance": from_minor(balance)})
+                elif status == "BL" and balance:
+                    notices.append({"check": "blocked_card_balance", "enKashCardId": card_id,
+                                    "balance": from_minor(balance),
+                                    "hint": "replace the card (the balance moves) or unload it to its account"})
+            live: dict[tuple[str, str], list[str]] = {}
+            for card_id, _, _, _, replaced_by, account_id, user_id in cards:
+                if not replaced_by:
+                    live.setdefault((account_id, user_id), []).append(card_id)
+            for (account_id, user_id), ids in live.items():
+                if len(ids) > 1:
+                    problems.append({"check": "duplicate_live_cards", "cardAccountId": account_id, "userId": user_id,
+                                     "enKashCardIds": sorted(ids)})
+            self._chains(s, problems, scoped)
+            for account_id, reference, count in s.exec(scoped(
+                    select(Transaction.account_id, Transaction.pg_reference_number, func.count())
+                    .where(Transaction.pg_reference_number != None)  # noqa: E711
+                    .group_by(Transaction.account_id, Transaction.pg_reference_number)
+                    .having(func.count() > 1), Transaction)):
+                problems.append({"check": "unique_reference", "cardAccountId": account_id,
+                                 "pgReferenceNumber": reference, "count": count})
+            self._conservation(s, problems, accounts, cards, partner_id)
+            self._orders(s, problems, scoped)
+            coin_sums = dict(s.exec(select(CoinEntry.user_id, func.sum(CoinEntry.amount))
+                                    .group_by(CoinEntry.user_id)).all())
+            for holder_id, balance in s.exec(scoped(select(CardHolder.id, CardHolder.coin_balance)
+                                                    .where(CardHolder.coin_balance != 0), CardHolder)):
+                if balance != coin_sums.get(holder_id, 0):
+                    problems.append({"check": "coin_balance", "userId": holder_id, "balance": balance,
+                                     "ledger": coin_sums.get(holder_id, 0)})
+            entries = s.exec(scoped(select(func.count()).select_from(LedgerEntry), LedgerEntry)).one()
+            counts = {"accounts": len(accounts), "cards": len(cards), "ledgerEntries": entries}
+        return {"ok": not problems, "checked": counts, "discrepancies": problems, "notices": notices}
+
+    @staticmethod
+    def _chains(s, problems: list, scoped) -> None:
+        """Balance-after chains: each row = previous row's balance + its amount."""
+        previous: dict[tuple[str, str], int] = {}
+        for kind, holder, amount, after, entry_id in s.exec(scoped(
+                select(LedgerEntry.holder_kind, LedgerEntry.holder_id, LedgerEntry.amount_minor,
+                       LedgerEntry.balance_after_minor, LedgerEntry.id), LedgerEntry)
+                .order_by(LedgerEntry.holder_kind, LedgerEntry.holder_id, LedgerEntry.id)):
+            expected = previous.get((kind, holder), 0) + amount
+            if after != expected:
+                problems.append({"check": "ledger_chain", "holderKind": kind, "holderId": holder,
+                                 "entry": entry_id, "balanceAfter": from_minor(after),
+                                 "expected": from_minor(expected)})
+            previous[(kind, holder)] = after
+
+    @staticmethod
+    def _orders(s, problems: list, scoped) -> None:
+        """Each voucher order settled exactly once, with the effects its status promises."""
+        refunds: dict[str, list[int]] = {}
+        for order_id, amount in s.exec(scoped(select(Transaction.order_id, Transaction.amount_minor)
+                                              .where(Transaction.type == "REFUND",
+                                                     Transaction.order_id != None), Transaction)):  # noqa: E711
+            refunds.setdefault(order_id, []).append(amount)
+        vouchers = dict(s.exec(scoped(select(Voucher.order_id, func.count()).group_by(Voucher.order_id), Voucher)).all())
+        for order_id, status, quantity, amount in s.exec(scoped(
+                select(Order.id, Order.order_status, Order.quantity, Order.amount_minor), Order)):
+            paid_back = refunds.get(order_id, [])
+            issued = vouchers.get(order_id, 0)
+            expected_refunds = [amount] if status == "FAILED" else []
+            expected_vouchers = quantity if status == "SUCCESS" else 0
+            if sorted(paid_back) != expected_refunds or issued != expected_vouchers:
+                problems.append({"check": "order_settlement", "orderId": order_id, "orderStatus": status,
+                                 "refunds": len(paid_back), "expectedRefunds": len(expected_refunds),
+                                 "vouchers": issued, "expectedVouchers": expected_vouchers})
+
+    @staticmethod
+    def _balance(problems: list, kind: str, holder_id: str, balance: int, ledger: int) -> None:
+        if balance != ledger:
+            problems.append({"check": "balance_equals_ledger", "holderKind": kind, "holderId": holder_id,
+                             "balance": from_minor(balance), "ledger": from_minor(ledger)})
+        if balance < 0:
+            problems.append({"check": "negative_balance", "holderKind": kind, "holderId": holder_id,
+                             "balance": from_minor(balance)})
+
+    @staticmethod
+    def _conservation(s, problems: list, accounts, cards, partner_id: str | None) -> None:
+        held: dict[str, int] = {}
+        for account in accounts:
+            held[account.partner_id] = held.get(account.partner_id, 0) + account.balance_minor
+        for card in cards:
+            held[card[1]] = held.get(card[1], 0) + card[2]
+        query = select(Transaction.partner_id, Transaction.type, Transaction.direction,
+                       func.sum(Transaction.amount_minor)).group_by(Transaction.partner_id, Transaction.type,
+                                                                     Transaction.direction)
+        if partner_id:
+            query = query.where(Transaction.partner_id == partner_id)
+        flows: dict[str, int] = {}
+        for pid, kind, direction, total in s.exec(query):
+            if kind == FUNDING:
+                flows[pid] = flows.get(pid, 0) + total
+            elif kind == REDEMPTION and direction == "DR":
+                flows[pid] = flows.get(pid, 0) - total
+            elif kind == "REFUND":
+                flows[pid] = flows.get(pid, 0) + total
+        for pid in set(held) | set(flows):
+            if held.get(pid, 0) != flows.get(pid, 0):
+                problems.append({"check": "conservation", "partnerId": pid, "held": from_minor(held.get(pid, 0)),
+                                 "fundedMinusRedeemed": from_minor(flows.get(pid, 0))})

@@ -1,1 +1,0 @@
-"""Pure ASGI layers: encryption envelope, fault injection, journal."""

@@ -1,0 +1,1 @@
+"""The token endpoint, token resolution, lockout, and the caller's identity (Principal)."""

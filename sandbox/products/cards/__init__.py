@@ -1,0 +1,1 @@
+"""Card accounts, cards, loads, card search and the transaction list."""

@@ -1,0 +1,216 @@
+"""Cards: issuing, loading and unloading, and the card views partners search."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from enkash_sandbox import ids
+from enkash_sandbox.errors import BusinessFailure, FieldError
+from enkash_sandbox.faults.magic import kyc_for_mobile
+from enkash_sandbox.ledger.movements import jsonable, replay_duplicates
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.products import scope
+from enkash_sandbox.products.auth.passwords import hash_password
+from enkash_sandbox.products.cards.schemas import CardSearch, CreateCard, HolderFields, LoadBalance
+from enkash_sandbox.products.cards.views import card_view
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
+from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation, Direction
+from sqlmodel import Session, select
+
+if TYPE_CHECKING:
+    from enkash_sandbox.clock import Clock
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.ledger.movements import Ledger
+    from enkash_sandbox.store.engine import Database
+
+
+DEFAULT_CONTROLS = {
+    "posAllowed": False, "posAllowedAdmin": False, "atmAllowed": False, "atmAllowedAdmin": False,
+    "onlineAllowed": False, "onlineAllowedAdmin": False, "contactlessAllowed": False,
+    "contactlessAllowedAdmin": False, "internationalAllowed": False, "internationalAllowedAdmin": False,
+}
+
+
+class CardService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, ledger: Ledger) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.ledger = ledger
+
+    # -- holders ---------------------------------------------------------------------------
+    def holder_row(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
+                   password: str | None = None) -> dict:
+        """The column values of a new card holder (shared by single creation and bulk inserts)."""
+        profile = {k: getattr(fields, k, None) for k in ("address", "address2", "city", "state", "country",
+                                                         "pincode")}
+        for key in ("physicalDeliveryAddressFlag", "deliveryAddress", "deliveryAddress2", "deliveryCity",
+                    "deliveryState", "deliveryCountry", "deliveryPincode"):
+            if hasattr(fields, key):
+                profile[key] = getattr(fields, key)
+        documents = [d.model_dump() for d in (fields.documents or [])]
+        pan = next((d["docNo"] for d in documents if d["docType"] == "PAN"), None)
+        profile["documents"] = documents
+        return {
+            "id": self.db.new_id(s, "user"), "partner_id": company.partner_id, "company_id": company.id,
+            "title": fields.title, "first_name": first_name or fields.firstName, "middle_name": fields.middleName,
+            "last_name": fields.lastName, "email": fields.email, "mobile": fields.mobile, "gender": fields.gender,
+            "special_date": fields.specialDate, "pan": pan,
+            "profile": {k: v for k, v in profile.items() if v is not None},
+            "password_hash": hash_password(password or self.settings.holder_password),
+            "failed_logins": 0, "locked": False, "coin_balance": 0, "created_at": self.clock.now(),
+        }
+
+    def new_holder(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
+                   password: str | None = None) -> CardHolder:
+        holder = CardHolder(**self.holder_row(s, company, fields, first_name=first_name, password=password))
+        s.add(holder)
+        s.flush()
+        return holder
+
+    def resolve_holder(self, s: Session, company: Company, fields: HolderFields, user_id: str | None,
+                       *, first_name: str | None = None) -> CardHolder:
+        if user_id:
+            return scope.get_holder(s, company.id, user_id)
+        if not fields.mobile and not fields.email:
+            raise FieldError("mobile", "one of userId, mobile or email is required",
+                             summary="One of userId, mobile or email is required to identify the card holder")
+        found = scope.find_holder(s, company.id, mobile=fields.mobile, email=fields.email)
+        return found or self.new_holder(s, company, fields, first_name=first_name)
+
+    # -- cards -----------------------------------------------------------------------------
+    def card_row(self, s: Session, account: CardAccount, user_id: str, *, pan: str | None = None,
+                 mobile: str | None = None, physical: bool = False, primary: bool = False, remarks: str | None = None,
+                 kyc_status: str | None = None) -> dict:
+        """The column values of a new card (shared by single creation and bulk inserts)."""
+        n = self.db.next_ids(s, "card")[0]
+        seed = self.db.seed
+        now = self.clock.now()
+        years = 2 if account.account_type in NON_RELOADABLE else 5
+        return {
+            "id": ids.format_id(seed, "card", n), "seq": n, "partner_id": account.partner_id,
+            "account_id": account.id, "user_id": user_id, "token": ids.hex_token(seed, "card-token", n),
+            "masked_number": "XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
+            "expiry_month": f"{now.month:02d}", "expiry_year": str(now.year + years), "balance_minor": 0,
+            "status": "UL",
+            "kyc_status": kyc_status or kyc_for_mobile(mobile) or ("MIN_KYC_VERIFIED" if pan else "NOT_UPLOADED"),
+            "bin_type": account.account_type, "kit_type": "RUPAY", "physical_card": physical,
+            "primary_card": primary, "card_activated": True, "load_amount_minor": 0, "last_allocated_minor": 0,
+            "remarks": remarks, "controls": dict(DEFAULT_CONTROLS), "replaced_by": None, "pin_hash": None,
+            "created_at": now, "modified_at": now,
+        }
+
+    def new_card(self, s: Session, account: CardAccount, holder: CardHolder, *, physical: bool = False,
+                 primary: bool = False, remarks: str | None = None, kyc_status: str | None = None) -> Card:
+        card = Card(**self.card_row(s, account, holder.id, pan=holder.pan, mobile=holder.mobile, physical=physical,
+                                    primary=primary,
+                                    remarks=remarks, kyc_status=kyc_status))
+        s.add(card)
+        s.flush()
+        if primary and not account.primary_card_id:
+            account.primary_card_id = card.id
+            s.add(account)
+        return card
+
+    def view(self, s: Session, card: Card, account: CardAccount | None = None) -> dict:
+        account = account or s.get(CardAccount, card.account_id)
+        return card_view(card, s.get(CardHolder, card.user_id), account, s.get(Company, account.company_id))
+
+    def create(self, partner_id: str, req: CreateCard) -> dict:
+        return replay_duplicates(self.settings, lambda: self._create(partner_id, req))
+
+    def _create(self, partner_id: str, req: CreateCard) -> dict:
+        with self.db.write() as s:
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            if account.account_type in NON_RELOADABLE and req.loadAmount is None:
+                raise FieldError("loadAmount", "is required for GIFT cards", status=400,
+                                 summary="loadAmount is required for GIFT card accounts")
+            if req.transactionType == "DR":
+                raise FieldError("transactionType", "must be CR",
+                                 summary="transactionType must be CR when creating a card")
+            company = s.get(Company, account.company_id)
+            holder = self.resolve_holder(s, company, req, req.userId)
+            existing = scope.card_of_holder(s, account.id, holder.id)
+            if existing is not None:
+                raise FieldError("userId", "already has a card in this account",
+                                 summary=f"Card already exists for userId: {holder.id} in cardAccountId: {account.id}"
+                                         f" (enKashCardId: {existing.id})")
+            card = self.new_card(s, account, holder, physical=req.physicalCard, primary=req.primaryEnKashCard,
+                                 remarks=req.remarks)
+            txn = None
+            if req.loadAmount is not None:
+                minor = to_minor(req.loadAmount)
+                txn = self.ledger.account_to_card(
+                    s, account, card, minor, type=req.type or "ALLOCATE_FUND",
+                    transaction_code=req.transactionCode or "ALLOCATION", reference=req.reference,
+                    remarks=req.remarks, created_by=req.createdBy,
+                )
+                card.load_amount_minor = card.last_allocated_minor = minor
+                s.add(card)
+            view = self.view(s, card, account)
+            view["enkashCardTxnId"] = txn.id if txn else None
+            view["pgReferenceNumber"] = req.reference
+            if txn is not None:
+                txn.response = jsonable(view)
+            return view
+
+    # -- balance ---------------------------------------------------------------------------
+    def load(self, partner_id: str, req: LoadBalance) -> dict:
+        return replay_duplicates(self.settings, lambda: self._load(partner_id, req))
+
+    def _load(self, partner_id: str, req: LoadBalance) -> dict:
+        with self.db.write() as s:
+            card = scope.get_card_of_partner(s, partner_id, req.enKashCardId)
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId or card.account_id)
+            if card.account_id != account.id:
+                scope.get_card(s, account, req.enKashCardId)  # raises the account-scoped 404
+            if account.account_type in NON_RELOADABLE:
+                raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
+            scope.ensure_usable(card, CardOperation.CREDIT if req.transactionType == Direction.CR else CardOperation.UNLOAD)
+            minor = to_minor(req.amount)
+            move = self.ledger.account_to_card if req.transactionType == "CR" else \
+                self.ledger.card_to_account
+            txn = move(s, account, card, minor,
+                       type=req.type or ("LOAD_MONEY" if req.transactionType == "CR" else "UNALLOCATE_POINT"),
+                       transaction_code=req.transactionCode or "PRINCIPLE", reference=req.reference,
+                       description=req.description, remarks=req.remarks, created_by=req.createdBy)
+            if req.transactionType == "CR":
+                card.last_allocated_minor = minor
+                s.add(card)
+            payload = {
+                "enKashCardId": card.id,
+                "cardAccountId": account.id,
+                "companyId": account.company_id,
+                "userId": card.user_id,
+                "maskedNumber": card.masked_number,
+                "enkashCardTxnId": txn.id,
+                "pgReferenceNumber": req.reference,
+                "amount": req.amount,
+                "transactionType": req.transactionType,
+                "type": txn.type,
+                "transactionCode": txn.transaction_code,
+                "status": txn.status,
+                "otbBalance": from_minor(card.balance_minor),
+                "accountBalance": from_minor(account.balance_minor),
+            }
+            txn.response = jsonable(payload)
+            return payload
+
+    # -- search ----------------------------------------------------------------------------
+    def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict]:
+        """('one', card view) when enKashCardId is given, else ('list', {recordsCount, data})."""
+        with self.db.read() as s:
+            if req.enKashCardId:
+                card, holder, account, company = scope.card_with_context(
+                    s, partner_id, req.companyId, req.cardAccountId, req.enKashCardId)
+                return "one", card_view(card, holder, account, company)
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            company = s.get(Company, account.company_id)
+            query = (select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
+                     .where(Card.account_id == account.id).order_by(Card.seq))
+            if req.offset:
+                query = query.offset(req.offset)
+            if req.limit:
+                query = query.limit(req.limit)
+            data = [card_view(card, holder, account, company) for card, holder in s.exec(query)]
+            return "list", {"recordsCount": len(data), "data": data}

@@ -1,0 +1,1 @@
+"""EnKash coins: event configurations, idempotent allocation, balances."""

@@ -1,0 +1,176 @@
+"""What vendor routes declare they need, as FastAPI dependencies: the caller, the parsed body, the services.
+
+Routes name their needs in their signatures (`PartnerDep`, `HolderDep`, `WorkDep`, a slice's service), the way
+the FastAPI project template does; this module is the one place that knows where the running sandbox keeps
+them. Every dependency here is `async`: FastAPI runs plain functions in its thread pool, which would cost a
+thread hop per dependency per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from enkash_sandbox import jsonio
+from enkash_sandbox.config import Settings
+from enkash_sandbox.envelopes import json_response, success_body
+from enkash_sandbox.errors import AuthError, BadRequest, Unprocessable, UnsupportedMediaType
+from enkash_sandbox.products.auth.service import Principal
+from enkash_sandbox.products.validation import validation_error
+from enkash_sandbox.vocabulary import EnvelopeStyle, PrincipalKind
+from enkash_sandbox.work import Work
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def service(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency handing a route one part of the running sandbox (built in container.py)."""
+
+    async def provide(request: Request) -> Any:
+        return getattr(request.app.state.container, name)
+
+    provide.__name__ = f"provide_{name}"
+    return provide
+
+
+WorkDep = Annotated[Work, Depends(service("work"))]
+SettingsDep = Annotated[Settings, Depends(service("settings"))]
+
+
+def ok(request: Request, payload: Any, style: EnvelopeStyle = EnvelopeStyle.A) -> Response:
+    """EnKash's success envelope (the route's documented style, unless the settings force one)."""
+    return json_response(success_body(request.app.state.container.settings, payload, style))
+
+
+# -- routes' declared needs, read by the gateway before routing ---------------------------------------------
+@dataclass(frozen=True)
+class RouteNeeds:
+    """What a route declares beyond the defaults: a body limit larger than the sandbox's default, granted only
+    to an authenticated partner."""
+
+    body_limit: int | None = None
+
+
+DECLARED: dict[tuple[str, str], RouteNeeds] = {}
+
+
+def declare(method: str, path: str, needs: RouteNeeds) -> None:
+    DECLARED[(method.upper(), path)] = needs
+
+
+def needs_of(method: str, path: str) -> RouteNeeds:
+    return DECLARED.get((method.upper(), path), RouteNeeds())
+
+
+# -- bodies -------------------------------------------------------------------------------------------------
+def parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def body(model: type[M], *, allow_empty: bool = False) -> Callable[[Request], Awaitable[M]]:
+    """A dependency that reads the (already decrypted) JSON body into `model`."""
+
+    async def dependency(request: Request) -> M:
+        raw = await request.body()
+        if not raw.strip():
+            if allow_empty:
+                return model()
+            raise BadRequest("Request body is missing")
+        content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(f"Content-Type {content_type[:60]} is not supported; use application/json")
+        try:
+            data = jsonio.loads(raw)
+        except jsonio.JSONDecodeError:
+            raise BadRequest("Malformed JSON request body") from None
+        if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
+            raise BadRequest("Encrypted body received but encryption is off for this partner; send plain JSON")
+        if not isinstance(data, dict):
+            raise BadRequest("Request body must be a JSON object")
+        return parse(model, data)
+
+    dependency.__name__ = f"body_{model.__name__}"
+    return dependency
+
+
+def list_body(max_items: int = 10_000) -> Callable[[Request], Awaitable[list[Any]]]:
+    """A dependency for endpoints whose body is a JSON array (bulk APIs); rows are validated one by one."""
+
+    async def dependency(request: Request) -> list[Any]:
+        raw = await request.body()
+        try:
+            data = jsonio.loads(raw) if raw.strip() else None
+        except jsonio.JSONDecodeError:
+            raise BadRequest("Malformed JSON request body") from None
+        if not isinstance(data, list):
+            raise BadRequest("Request body must be a JSON array")
+        if len(data) > max_items:
+            raise Unprocessable(f"At most {max_items} rows are accepted in one call")
+        return data
+
+    return dependency
+
+
+# -- callers ------------------------------------------------------------------------------------------------
+def _bearer(request: Request) -> Principal:
+    """The caller the gateway resolved from the Bearer token (in a worker thread, before the body was read)."""
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    if principal is not None:
+        return principal
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthError(401, "unauthorized", "Full authentication is required to access this resource")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, "unauthorized", "Full authentication is required to access this resource")
+    raise AuthError(401, "invalid_token", "Invalid access token")
+
+
+def _partner_token(request: Request) -> Principal:
+    principal = _bearer(request)
+    if principal.kind != PrincipalKind.PARTNER:
+        raise AuthError(403, "access_denied", "Access is denied: this endpoint needs a partner token")
+    return principal
+
+
+async def partner_with_header(request: Request) -> Principal:
+    """A partner token and a partnerId header that names the token's partner (the card APIs)."""
+    principal = _partner_token(request)
+    values = request.headers.getlist("partnerid")
+    if not values:
+        raise BadRequest("Mandatory header missing: partnerId")
+    if len(set(values)) > 1:
+        raise BadRequest("partnerId header was sent more than once with different values")
+    if values[0] != principal.partner_id:
+        raise AuthError(401, "invalid_token", "partnerId does not match the access token")
+    return principal
+
+
+async def partner_token(request: Request) -> Principal:
+    """A partner token; no partnerId header is documented for these APIs (coins)."""
+    return _partner_token(request)
+
+
+async def holder(request: Request) -> Principal:
+    """A card holder's token: password grant as the user, or an SSO token."""
+    principal = _bearer(request)
+    if principal.kind not in (PrincipalKind.USER, PrincipalKind.SSO):
+        raise AuthError(403, "access_denied", "Access is denied: this endpoint needs a card holder's token")
+    return principal
+
+
+async def any_caller(request: Request) -> Principal:
+    return _bearer(request)
+
+
+PartnerDep = Annotated[Principal, Depends(partner_with_header)]
+PartnerTokenDep = Annotated[Principal, Depends(partner_token)]
+HolderDep = Annotated[Principal, Depends(holder)]
+CallerDep = Annotated[Principal, Depends(any_caller)]

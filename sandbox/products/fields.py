@@ -1,0 +1,83 @@
+"""The field types every slice's request models share, typed as the EnKash docs document them.
+
+Lenient where a Java/Jackson server is (numbers as strings, unknown fields ignored), strict where
+the docs set a rule (patterns, enums, positive amounts with two decimals).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from enkash_sandbox.money import AmountError, parse_amount
+from enkash_sandbox.timefmt import parse_iso
+from enkash_sandbox.vocabulary import TRANSACTION_TYPES
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+
+# the largest offset a page may start at (every store's integers hold it; no account has more rows)
+MAX_OFFSET = 10**9
+EMAIL_PATTERN = r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$"
+MOBILE_PATTERN = r"^\d{10}$"
+PAN_PATTERN = r"^[A-Z]{5}[0-9]{4}[A-Z]$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        return parse_amount(value)
+    except AmountError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _amount_or_zero(value: object) -> Decimal:
+    try:
+        return parse_amount(value, allow_zero=True)
+    except AmountError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _special_date(value: str) -> str:
+    for fmt in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            datetime.strptime(value, fmt)
+            return value
+        except ValueError:
+            continue
+    raise ValueError("must be a date as dd-MM-yyyy (e.g. 02-09-2001)")
+
+
+def _instant(value: str) -> str:
+    try:
+        parse_iso(value)
+    except ValueError as exc:
+        raise ValueError("must be an ISO-8601 date-time such as 2025-01-24T08:47:01.505Z") from exc
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+OptionalAmountBound = Annotated[Decimal, BeforeValidator(_amount_or_zero)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
+Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_printable)]
+Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_printable)]
+Mobile = Annotated[str, StringConstraints(pattern=MOBILE_PATTERN)]
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
+Title = Literal["Mr", "Ms", "Mrs"]
+Gender = Literal["M", "F"]
+Direction = Literal["CR", "DR"]
+TxnType = Literal[TRANSACTION_TYPES]  # type: ignore[valid-type]
+Instant = Annotated[str, AfterValidator(_instant)]
+
+
+class VendorModel(BaseModel):
+    # strict types (a string is a string, a boolean a boolean); amounts and limits are the documented
+    # exception: they accept numeric strings through their own validators, as Jackson's BigDecimal does
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)

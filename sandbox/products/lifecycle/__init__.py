@@ -1,0 +1,1 @@
+"""Card lifecycle: OTP inbox, PIN, block/unlock, replacement, usage controls, VKYC."""

@@ -1,0 +1,1 @@
+"""The redemption marketplace: voucher catalog, carts, orders, vouchers."""

@@ -1,0 +1,1 @@
+"""Rewards & incentives: create-and-allocate, bulk allocation, SSO tokens and the SSO pages."""

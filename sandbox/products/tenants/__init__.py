@@ -1,0 +1,1 @@
+"""Sandbox tenants (provisioning, funding, per-tenant reset) and the seeded demo tenant."""

@@ -1,0 +1,28 @@
+"""Seeded fake names and places for the demo data and new tenants (Faker, en_IN).
+
+Faker is imported on first use: it costs a large share of start-up time and most runs never need it."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from enkash_sandbox.store.engine import Database
+
+
+class Names:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._faker: Any = None
+        self._lock = threading.Lock()
+
+    def faker(self, salt: str) -> Any:
+        """A Faker re-seeded from the store's seed and a salt: the same seed gives the same names."""
+        with self._lock:
+            if self._faker is None:
+                from faker import Faker
+
+                self._faker = Faker("en_IN")
+            self._faker.seed_instance(f"{self.db.seed}:{salt}")
+            return self._faker

@@ -1,0 +1,164 @@
+"""Tenants: a partner with its credentials, one company, and a funded card account of each common type."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from enkash_sandbox import ids
+from enkash_sandbox.money import from_minor, to_minor
+from enkash_sandbox.products.auth.passwords import hash_password
+from enkash_sandbox.products.cards.schemas import HolderFields
+from enkash_sandbox.store.tables import CardAccount, Company, Partner, TenantBaseline
+from enkash_sandbox.vocabulary import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
+from sqlmodel import Session, select
+
+if TYPE_CHECKING:
+    from enkash_sandbox.clock import Clock
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.ledger.movements import Ledger
+    from enkash_sandbox.products.cards.accounts import AccountService
+    from enkash_sandbox.products.cards.service import CardService
+    from enkash_sandbox.products.tenants.names import Names
+    from enkash_sandbox.store.control import ControlStore
+    from enkash_sandbox.store.engine import Database
+    from enkash_sandbox.store.snapshots import StateStore
+
+
+
+class TenantService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, ledger: Ledger, cards: CardService, accounts: AccountService, control: ControlStore, state: StateStore, names: Names) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.ledger = ledger
+        self.cards = cards
+        self.accounts = accounts
+        self.control = control
+        self.state = state
+        self.names = names
+
+    def provision(
+        self,
+        *,
+        encryption: str | None = None,
+        fund_balance: Decimal | None = None,
+        name: str | None = None,
+        fixed: dict | None = None,
+        account_types: tuple[str, ...] = DEFAULT_ACCOUNT_TYPES,
+    ) -> dict:
+        """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture).
+        Its reset baseline is saved in the same transaction, so no reset can fall between the two."""
+        with self.db.write() as s:
+            creds = self.provision_in(s, encryption=encryption, fund_balance=fund_balance, name=name,
+                                      fixed=fixed, account_types=account_types)
+            self.save_baseline(s, creds["partnerId"])
+        return creds
+
+    def save_baseline(self, s: Session, partner_id: str) -> None:
+        """Remember the tenant's rows as they are in this transaction: POST /_sandbox/partners/{id}/reset
+        returns to them."""
+        s.flush()
+        data = self.state.dump(s, partner_id)
+        row = s.get(TenantBaseline, partner_id)
+        if row is None:
+            s.add(TenantBaseline(partner_id=partner_id, data=data))
+        else:
+            row.data = data
+            s.add(row)
+
+    def reset(self, partner_id: str) -> bool:
+        """Put one tenant back to its provisioned state; other tenants are untouched. The store lock is taken
+        exclusively (PostgreSQL), so no request of that tenant runs across the reset."""
+        with self.db.write(exclusive=True) as s:
+            row = s.get(TenantBaseline, partner_id)
+            if row is None:
+                return False
+            self.state.restore_tenant(s, partner_id, row.data)
+            partner = s.get(Partner, partner_id)
+            if partner is not None:
+                partner.locked, partner.failed_logins = False, 0
+                s.add(partner)
+            self.control.stamp(s, epoch=True)
+        self.control.published()
+        return True
+
+    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types,
+                     funded_at=None) -> dict:
+        settings = self.settings
+        db = self.db
+        fixed = fixed or {}
+        n = db.next_ids(s, "tenant")[0]
+        seed = db.seed
+        faker = self.names.faker(f"tenant:{n}")
+        partner_id = fixed.get("partnerId") or db.new_id(s, "partner")
+        company_id = fixed.get("companyId") or db.new_id(s, "company")
+        company_name = fixed.get("companyName") or name or faker.company()
+        secret = fixed.get("clientSecret") or ids.hex_token(seed, "client-secret", n, 40)
+        username = str(fixed.get("username") or "6" + ids.digits(seed, "partner-username", n, 9))
+        password = fixed.get("password") or "Sbx@" + ids.hex_token(seed, "partner-password", n, 8)
+        mode = encryption or fixed.get("encryption") or settings.default_encryption
+        now = self.clock.now()
+        s.add(Partner(id=partner_id, name=fixed.get("name") or company_name, client_id=company_id,
+                      client_secret=secret, username=username, password_hash=hash_password(password),
+                      encryption=mode, created_at=now))
+        s.flush()
+        domain = "".join(ch for ch in company_name.lower() if ch.isalnum())[:20] or "company"
+        company = Company(id=company_id, partner_id=partner_id, name=company_name,
+                          email=f"admin@{domain}.example", mobile=username, created_at=now)
+        s.add(company)
+        s.flush()
+        # the company admin, whose primary card EnKash creates at onboarding (the HR-admin SSO card)
+        admin = self.cards.new_holder(
+            s, company,
+            HolderFields(title="Mr", firstName="Admin", lastName=company_name.split()[0][:40],
+                         email=f"hr@{domain}.example", mobile="7" + ids.digits(seed, "admin-mobile", n, 9)),
+        )
+        fund = Decimal(settings.default_fund_balance) if fund_balance is None else fund_balance
+        accounts: dict[str, str] = {}
+        for account_type in account_types:
+            account = self.accounts.new_account(
+                s, company, account_type, f"{company_name} {account_type.replace('_', ' ').title()}",
+                plan_master_id=db.new_id(s, "plan"),
+            )
+            self.cards.new_card(s, account, admin, primary=True,
+                                     kyc_status="VERIFIED" if account_type in REWARD_ACCOUNTS else None)
+            if fund > 0:
+                self.ledger.fund_account(s, account, to_minor(fund), remarks="Sandbox prefunding", at=funded_at)
+            accounts[account_type] = account.id
+        return {
+            "partnerId": partner_id,
+            "clientId": company_id,
+            "clientSecret": secret,
+            "username": username,
+            "password": password,
+            "companyId": company_id,
+            "companyName": company_name,
+            "cardAccounts": accounts,
+            "encryption": mode,
+        }
+
+    def list_partners(self) -> list[Partner]:
+        with self.db.read() as s:
+            return list(s.exec(select(Partner).order_by(Partner.created_at, Partner.id)))
+
+    def set_encryption(self, partner_id: str, mode: str) -> bool:
+        with self.db.write() as s:
+            partner = s.get(Partner, partner_id)
+            if partner is None:
+                return False
+            partner.encryption = mode
+            s.add(partner)
+            # every worker caches principals with their partner's mode: a new epoch makes them all re-read
+            self.control.stamp(s, epoch=True)
+        self.control.published()
+        return True
+
+    def fund(self, account_id: str, amount: Decimal, remarks: str | None = None) -> dict | None:
+        with self.db.write() as s:
+            account = s.get(CardAccount, account_id)
+            if account is None:
+                return None
+            txn = self.ledger.fund_account(s, account, to_minor(amount), remarks=remarks)
+            return {"cardAccountId": account.id, "enkashCardTxnId": txn.id,
+                    "availableBalance": from_minor(account.balance_minor)}

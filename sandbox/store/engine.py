@@ -1,0 +1,212 @@
+"""The database: engine, pragmas, and the two ways in — read() and write().
+
+Concurrency model (docs/ARCHITECTURE.md, "Concurrency model"):
+- write() serialises writers of one process with an in-process lock (threads queue instead of spinning on
+  SQLite's busy handler) and starts `BEGIN IMMEDIATE` on SQLite, so worker processes sharing the file queue
+  on the database lock before they read anything they will write back. On PostgreSQL writers run
+  concurrently; every balance or status change is a guarded UPDATE or happens under a row lock.
+- On PostgreSQL every session holds the store lock in shared mode (a transaction-scoped advisory lock);
+  replacing the whole state (reset, restore, tenant reset) takes it exclusively, so a request either runs
+  before the replacement or after it, never across it. SQLite gets the same from its single writer and
+  WAL snapshots.
+- Every session starts by asking `before_session` (the control state) whether the clock, the fault rules or
+  the epoch changed in another process, so whichever worker answers sees the same sandbox.
+- Nothing here ever runs on the event loop: routers hand store work to worker threads (`enkash_sandbox.work`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from enkash_sandbox import ids
+from enkash_sandbox.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from enkash_sandbox.store.tables import IdSequence, Meta
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
+# the PostgreSQL advisory lock key of "the store's state" (any 64-bit number, fixed for the project)
+STORE_LOCK_KEY = 0x454E4B534258  # "ENKSBX"
+
+
+class Database:
+    def __init__(self, url: str, *, seed: int = 42):
+        self.url = url
+        self.seed = seed
+        self.is_sqlite = url.startswith("sqlite")
+        self.is_postgres = url.startswith("postgresql")
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        # set by the sandbox: refreshes the control state at the start of every session
+        self.before_session: Callable[[Session], None] | None = None
+        if self.is_sqlite:
+            # enough pooled connections for every worker thread: an overflow connection is opened (and its
+            # PRAGMAs run) per checkout, which under load cost more than the query itself
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                                pool_size=48, max_overflow=16, pool_timeout=60)
+            self._install_sqlite_hooks()
+        else:
+            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, pool_timeout=60)
+
+    def _install_sqlite_hooks(self) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised on every connect
+            # let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a process kill (only an OS crash can lose the last commits)
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def create_all(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+        self._ensure_sequences()
+
+    def _ensure_sequences(self) -> None:
+        """One counter row per kind, made up front so that concurrent first uses only ever UPDATE it."""
+        kinds = set(ids.KINDS) | {"tenant", "checkout"}
+        with Session(self.engine) as s:
+            present = set(s.exec(select(IdSequence.kind)))
+            for kind in sorted(kinds - present):
+                s.add(IdSequence(kind=kind, next_value=0))
+            try:
+                s.commit()
+            except IntegrityError:  # another process made them first
+                s.rollback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- sessions --------------------------------------------------------------------------
+    @property
+    def in_write(self) -> bool:
+        return getattr(self._local, "depth", 0) > 0
+
+    @contextmanager
+    def write(self, *, exclusive: bool = False) -> Iterator[Session]:
+        """One short write transaction: commits on success, rolls back on any exception.
+
+        exclusive=True is for operations that replace the whole state: on PostgreSQL it waits for every
+        running session to finish and holds every new one back until it commits."""
+        with self._write_lock:
+            token = _immediate.set(True)
+            self._local.depth = getattr(self._local, "depth", 0) + 1
+            try:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    try:
+                        self._start(session, exclusive=exclusive)
+                        yield session
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+            finally:
+                self._local.depth -= 1
+                _immediate.reset(token)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        # a read nested in a write (the clock, say) must not ask for the write lock its caller holds
+        token = _immediate.set(False)
+        try:
+            # close() (not rollback()) ends the read: objects stay loaded for the caller to render
+            with Session(self.engine, expire_on_commit=False) as session:
+                self._start(session, exclusive=False)
+                yield session
+        finally:
+            _immediate.reset(token)
+
+    def _start(self, session: Session, *, exclusive: bool) -> None:
+        if self.is_postgres:
+            fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            session.execute(text(f"SELECT {fn}(:key)"), {"key": STORE_LOCK_KEY})
+        if self.before_session is not None:
+            self.before_session(session)
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the in-process writer lock without opening a session (whole-store copies)."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
+    def raw_sqlite(self):
+        """A pooled connection's underlying sqlite3.Connection, outside any transaction."""
+        fairy = self.engine.raw_connection()
+        try:
+            yield fairy.driver_connection
+        finally:
+            fairy.close()
+
+    # -- ids -------------------------------------------------------------------------------
+    def next_ids(self, session: Session, kind: str, count: int = 1) -> list[int]:
+        """Reserve `count` consecutive counter values of a kind inside the caller's transaction."""
+        # the counter row is read once per session and kept, so a batch of inserts is not flushed
+        # piecemeal just to hand out ids; it is written with everything else at commit
+        rows = session.info.setdefault("id_sequences", {})
+        row = rows.get(kind)
+        if row is None:
+            # FOR UPDATE: on PostgreSQL two worker processes must not hand out the same counter value
+            # (SQLite's BEGIN IMMEDIATE already serialises writers, and ignores the clause)
+            row = session.exec(select(IdSequence).where(IdSequence.kind == kind).with_for_update()).first()
+            if row is None:
+                row = IdSequence(kind=kind, next_value=0)
+                session.add(row)
+            rows[kind] = row
+        start = row.next_value
+        row.next_value = start + count
+        return list(range(start, start + count))
+
+    def new_id(self, session: Session, kind: str) -> str:
+        return ids.format_id(self.seed, kind, self.next_ids(session, kind)[0])
+
+    def new_ids(self, session: Session, kind: str, count: int) -> list[str]:
+        return [ids.format_id(self.seed, kind, n) for n in self.next_ids(session, kind, count)]
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self.read() as s:
+            row = s.get(Meta, key)
+            return row.value if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as s:
+            row = s.get(Meta, key)
+            if row is None:
+                s.add(Meta(key=key, value=value))
+            else:
+                row.value = value
+
+    # -- wiping ----------------------------------------------------------------------------
+    def wipe(self, session: Session, *, keep: frozenset[str] = frozenset()) -> None:
+        """Delete every row of every table (children first), except tables that survive a reset. Tables are
+        read from the metadata, so a table added later is covered without anyone remembering to add it."""
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name not in keep and not table.info.get("survives_reset"):
+                session.execute(table.delete())
+
+    def table_names(self) -> list[str]:
+        return [t.name for t in SQLModel.metadata.sorted_tables]
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+
+    def raw(self, sql: str, **params):
+        with self.read() as s:
+            return s.execute(text(sql), params).all()

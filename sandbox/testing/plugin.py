@@ -1,0 +1,140 @@
+"""pytest plugin (registered as `enkash_sandbox` through the pytest11 entry point).
+
+Fixtures for a partner's own test suite:
+
+- `enkash_sandbox` (session): a sandbox on a free port in a thread with a throw-away store, or the one
+  at ENKASH_SANDBOX_URL if set (ENKASH_SANDBOX_ADMIN_TOKEN is sent to its control plane if set).
+- `enkash_tenant`: a fresh isolated tenant per test (so pytest-xdist workers never collide).
+- `enkash_client`: an EnKashClient logged in as that tenant (token, AES envelope, EnKash errors).
+- `enkash_faults`: add fault rules for that tenant, or get an X-Sandbox-Fault header; removed after the test.
+- `enkash_journal`: what the sandbox received from that tenant, decrypted, newest first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from enkash_sandbox.client import EnKashClient
+
+
+class RemoteSandbox:
+    def __init__(self, url: str, admin_token: str | None):
+        self.url = url.rstrip("/")
+        self.admin_token = admin_token
+
+    def __enter__(self) -> RemoteSandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+class Control:
+    """A small client for the /_sandbox control plane."""
+
+    def __init__(self, url: str, admin_token: str | None = None):
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self.http = httpx.Client(base_url=f"{url.rstrip('/')}/_sandbox", headers=headers, timeout=30)
+
+    def call(self, method: str, path: str, **kw):
+        response = self.http.request(method, path, **kw)
+        response.raise_for_status()
+        return response.json()
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class Faults:
+    def __init__(self, control: Control, partner_id: str):
+        self.control = control
+        self.partner_id = partner_id
+        self.created: list[str] = []
+
+    def add(self, action: dict, *, path: str = "*", method: str | None = None, times: int | None = None,
+            probability: float | None = None, seed: int = 0, body_field: dict | None = None) -> dict:
+        """Add a rule for this tenant, e.g. add({"type": "status", "status": 503}, path="*/balance", times=1)."""
+        body = {"action": action, "path": path, "partnerId": self.partner_id, "seed": seed}
+        for key, value in (("method", method), ("times", times), ("probability", probability),
+                           ("bodyField", body_field)):
+            if value is not None:
+                body[key] = value
+        rule = self.control.call("POST", "/faults", json=body)
+        self.created.append(rule["id"])
+        return rule
+
+    @staticmethod
+    def header(kind: str, delay_ms: int | None = None) -> dict:
+        """Headers that fault one request: client.request(..., headers=enkash_faults.header("500"))."""
+        return {"X-Sandbox-Fault": kind + (f";delay={delay_ms}" if delay_ms else "")}
+
+    def cleanup(self) -> None:
+        for rule_id in self.created:
+            self.control.http.delete(f"/faults/{rule_id}")
+
+
+class JournalView:
+    def __init__(self, control: Control, partner_id: str):
+        self.control = control
+        self.partner_id = partner_id
+
+    def requests(self, path: str | None = None, method: str | None = None, limit: int = 100) -> list[dict]:
+        params = {"partnerId": self.partner_id, "limit": limit}
+        if path:
+            params["path"] = path
+        if method:
+            params["method"] = method
+        return self.control.call("GET", "/requests", params=params)
+
+    def last(self, path: str | None = None) -> dict | None:
+        found = self.requests(path, limit=1)
+        return found[0] if found else None
+
+
+@pytest.fixture(scope="session")
+def enkash_sandbox(tmp_path_factory):
+    url = os.environ.get("ENKASH_SANDBOX_URL")
+    if url:
+        with RemoteSandbox(url, os.environ.get("ENKASH_SANDBOX_ADMIN_TOKEN")) as remote:
+            yield remote
+        return
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.testing.live import LiveSandbox
+
+    store = tmp_path_factory.mktemp("enkash-sandbox") / "enkash_sandbox.db"
+    with LiveSandbox(Settings(db=str(store), seed_demo=False, admin_token=None)) as live:
+        live.admin_token = None
+        yield live
+
+
+@pytest.fixture
+def enkash_control(enkash_sandbox) -> Iterator[Control]:
+    control = Control(enkash_sandbox.url, getattr(enkash_sandbox, "admin_token", None))
+    yield control
+    control.close()
+
+
+@pytest.fixture
+def enkash_tenant(enkash_control) -> dict:
+    return enkash_control.call("POST", "/partners")
+
+
+@pytest.fixture
+def enkash_client(enkash_sandbox, enkash_tenant) -> Iterator[EnKashClient]:
+    with EnKashClient.from_credentials(enkash_sandbox.url, enkash_tenant) as client:
+        yield client
+
+
+@pytest.fixture
+def enkash_faults(enkash_control, enkash_tenant) -> Iterator[Faults]:
+    faults = Faults(enkash_control, enkash_tenant["partnerId"])
+    yield faults
+    faults.cleanup()
+
+
+@pytest.fixture
+def enkash_journal(enkash_control, enkash_tenant) -> JournalView:
+    return JournalView(enkash_control, enkash_tenant["partnerId"])

@@ -1,0 +1,1 @@
+"""Templates and static files shared by the SSO portal, the VKYC page and the dashboard."""
