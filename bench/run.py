@@ -46,8 +46,14 @@ def free_port() -> int:
 
 
 def spawn(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     PROCS.append(proc)
     return proc
 
@@ -128,18 +134,40 @@ def run_wrk(url: str, load: Load, duration: float, connections: int) -> dict:
     with tempfile.NamedTemporaryFile("wb", delete=False, suffix=".json") as f:
         f.write(load.body or b"")
         body_file = f.name
-    env = {"WRK_METHOD": load.method, "WRK_BODY_FILE": body_file if load.body else "",
-           "WRK_AUTH": load.headers.get("Authorization", ""), "WRK_PARTNER": load.headers.get("partnerId", "")}
+    env = {
+        "WRK_METHOD": load.method,
+        "WRK_BODY_FILE": body_file if load.body else "",
+        "WRK_AUTH": load.headers.get("Authorization", ""),
+        "WRK_PARTNER": load.headers.get("partnerId", ""),
+    }
     seconds = max(1, round(duration))  # wrk takes whole seconds
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-                          str(HERE / "wrk" / "request.lua"), url + load.path], env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(HERE / "wrk" / "request.lua"),
+            url + load.path,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     os.unlink(body_file)
     line = next(li for li in out.stdout.splitlines() if li.startswith("WRKJSON "))
-    data = json.loads(line[len("WRKJSON "):])
+    data = json.loads(line[len("WRKJSON ") :])
     seconds = data["duration_us"] / 1e6
-    return {"rps": data["requests"] / seconds, "p50_ms": data["p50_us"] / 1000, "p99_ms": data["p99_us"] / 1000,
-            "errors": data["non2xx"] + data["socket_errors"], "requests": data["requests"]}
+    return {
+        "rps": data["requests"] / seconds,
+        "p50_ms": data["p50_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "errors": data["non2xx"] + data["socket_errors"],
+        "requests": data["requests"],
+    }
 
 
 def run_python_load(url: str, load: Load, duration: float, connections: int) -> dict:
@@ -155,8 +183,9 @@ def run_python_load(url: str, load: Load, duration: float, connections: int) -> 
         with httpx.Client(base_url=url, timeout=10) as c:
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
-                r = c.request(load.method, load.path, content=load.body,
-                              headers={**load.headers, "Content-Type": "application/json"})
+                r = c.request(
+                    load.method, load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"}
+                )
                 latencies.append(time.perf_counter() - t)
                 errors += r.status_code >= 300
 
@@ -165,8 +194,13 @@ def run_python_load(url: str, load: Load, duration: float, connections: int) -> 
         list(pool.map(worker, range(min(connections, 8))))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"rps": len(latencies) / elapsed, "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "errors": errors, "requests": len(latencies)}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "errors": errors,
+        "requests": len(latencies),
+    }
 
 
 def measure(url: str, load: Load, duration: float, connections: int, use_wrk: bool) -> dict:
@@ -186,8 +220,9 @@ class Target:
 class SandboxTarget(Target):
     persists = True
 
-    def __init__(self, name: str, encryption: str, workers: int = 1, db: Path | None = None,
-                 demo: bool = True, card: dict | None = None):
+    def __init__(
+        self, name: str, encryption: str, workers: int = 1, db: Path | None = None, demo: bool = True, card: dict | None = None
+    ):
         self.name, self.encryption, self.workers = name, encryption, workers
         self.db = db
         self.demo = demo
@@ -200,9 +235,18 @@ class SandboxTarget(Target):
         if self.db is None:
             self.db = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "enkash_sandbox.db"
         started = time.perf_counter()
-        self.proc = spawn([shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(self.port),
-                           "--quiet", "--workers", str(self.workers)],
-                          env={"ENKASH_SANDBOX_DB": str(self.db), "ENKASH_SANDBOX_SEED_DEMO": str(self.demo).lower()})
+        self.proc = spawn(
+            [
+                shutil.which("enkash-sandbox") or "enkash-sandbox",
+                "serve",
+                "--port",
+                str(self.port),
+                "--quiet",
+                "--workers",
+                str(self.workers),
+            ],
+            env={"ENKASH_SANDBOX_DB": str(self.db), "ENKASH_SANDBOX_SEED_DEMO": str(self.demo).lower()},
+        )
         wait_ready(self.url + "/_sandbox/health")
         ready = time.perf_counter() - started
         if self.card is None:
@@ -229,14 +273,19 @@ class SandboxTarget(Target):
 def prepare_card(url: str, encryption: str, fund: int = 10**11) -> dict:
     from enkash_sandbox.client import EnKashClient
 
-    creds = httpx.post(f"{url}/_sandbox/partners", json={"encryption": encryption, "fundBalance": fund},
-                       timeout=60).json()
+    creds = httpx.post(f"{url}/_sandbox/partners", json={"encryption": encryption, "fundBalance": fund}, timeout=60).json()
     with EnKashClient.from_credentials(url, creds, encrypt=encryption != "off") as c:
         ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])
         card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9876543210", firstName="Bench")
         token = c.access_token()
-    return {"partnerId": creds["partnerId"], "clientSecret": creds["clientSecret"], "companyId": ref[0],
-            "cardAccountId": ref[1], "enKashCardId": card["enKashCardId"], "token": token}
+    return {
+        "partnerId": creds["partnerId"],
+        "clientSecret": creds["clientSecret"],
+        "companyId": ref[0],
+        "cardAccountId": ref[1],
+        "enKashCardId": card["enKashCardId"],
+        "token": token,
+    }
 
 
 class CeilingTarget(Target):
@@ -246,8 +295,20 @@ class CeilingTarget(Target):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         started = time.perf_counter()
-        self.proc = spawn([sys.executable, "-m", "uvicorn", "ceiling:app", "--port", str(self.port), "--log-level",
-                           "warning", "--no-access-log"], cwd=HERE)
+        self.proc = spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "ceiling:app",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=HERE,
+        )
         wait_ready(self.url + "/_sandbox/health")
         return time.perf_counter() - started
 
@@ -269,8 +330,19 @@ class PrismTarget(Target):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         started = time.perf_counter()
-        self.proc = spawn([str(HERE / "node_modules" / ".bin" / "prism"), "mock", str(ROOT / "openapi" / "enkash.yaml"),
-                           "-p", str(self.port), "-h", "127.0.0.1", "--errors", "false"])
+        self.proc = spawn(
+            [
+                str(HERE / "node_modules" / ".bin" / "prism"),
+                "mock",
+                str(ROOT / "openapi" / "enkash.yaml"),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "--errors",
+                "false",
+            ]
+        )
         wait_ready(self.url + "/openapi-health-probe")
         return time.perf_counter() - started
 
@@ -282,8 +354,10 @@ class PrismTarget(Target):
         headers = {"Authorization": "Bearer bench", "partnerId": c["partnerId"]}
         search = {"companyId": c["companyId"], "cardAccountId": c["cardAccountId"], "enKashCardId": c["enKashCardId"]}
         load = {**search, "amount": 1, "transactionType": "CR"}
-        return {"read": Load(f"{CARD}/search", json.dumps(search).encode(), headers),
-                "write": Load(f"{CARD}/balance", json.dumps(load).encode(), headers)}
+        return {
+            "read": Load(f"{CARD}/search", json.dumps(search).encode(), headers),
+            "write": Load(f"{CARD}/balance", json.dumps(load).encode(), headers),
+        }
 
 
 class WireMockTarget(Target):
@@ -299,12 +373,30 @@ class WireMockTarget(Target):
         root = Path(tempfile.mkdtemp(prefix="bench-wiremock-"))
         (root / "mappings").mkdir()
         for i, (path, body) in enumerate(self.bodies.items()):
-            (root / "mappings" / f"stub{i}.json").write_text(json.dumps({
-                "request": {"method": "POST", "url": path},
-                "response": {"status": 200, "body": body.decode(), "headers": {"Content-Type": "application/json"}}}))
+            (root / "mappings" / f"stub{i}.json").write_text(
+                json.dumps(
+                    {
+                        "request": {"method": "POST", "url": path},
+                        "response": {"status": 200, "body": body.decode(), "headers": {"Content-Type": "application/json"}},
+                    }
+                )
+            )
         started = time.perf_counter()
-        self.proc = spawn(["java", "-jar", self.jar, "--port", str(self.port), "--root-dir", str(root),
-                           "--disable-banner", "--no-request-journal", "--async-response-enabled", "true"])
+        self.proc = spawn(
+            [
+                "java",
+                "-jar",
+                self.jar,
+                "--port",
+                str(self.port),
+                "--root-dir",
+                str(root),
+                "--disable-banner",
+                "--no-request-journal",
+                "--async-response-enabled",
+                "true",
+            ]
+        )
         wait_ready(self.url + "/__admin/health")
         return time.perf_counter() - started
 
@@ -328,8 +420,7 @@ def throughput(targets: list[Target], rounds: int, duration: float, connections:
                 idle = rss_mb(target.proc.pid)
                 for kind, load in target.loads().items():
                     measure(target.url, load, min(1.0, duration / 4), connections, use_wrk)  # warm-up
-                    samples.setdefault((target.name, kind), []).append(
-                        measure(target.url, load, duration, connections, use_wrk))
+                    samples.setdefault((target.name, kind), []).append(measure(target.url, load, duration, connections, use_wrk))
                 peak = rss_mb(target.proc.pid, "VmHWM")
                 rss.setdefault(target.name, {"idle": [], "peak": []})
                 rss[target.name]["idle"].append(idle)
@@ -339,9 +430,12 @@ def throughput(targets: list[Target], rounds: int, duration: float, connections:
             print(f"  round {r + 1}/{rounds}: {target.name}", flush=True)
     out = {}
     for target in targets:
-        row = {"persists": target.persists, "start_to_ready_s": statistics.median(ready[target.name]),
-               "rss_idle_mb": statistics.median(rss[target.name]["idle"]),
-               "rss_peak_mb": statistics.median(rss[target.name]["peak"])}
+        row = {
+            "persists": target.persists,
+            "start_to_ready_s": statistics.median(ready[target.name]),
+            "rss_idle_mb": statistics.median(rss[target.name]["idle"]),
+            "rss_peak_mb": statistics.median(rss[target.name]["peak"]),
+        }
         for kind in ("read", "write"):
             runs = samples[(target.name, kind)]
             row[kind] = {k: statistics.median(run[k] for run in runs) for k in ("rps", "p50_ms", "p99_ms")}
@@ -359,9 +453,17 @@ def reset_and_bulk(rounds: int, rows: int) -> dict:
         creds = httpx.post(f"{target.url}/_sandbox/partners", json={"encryption": "off", "fundBalance": 10**9}).json()
         bulk, reset_server, reset_client = [], [], []
         for r in range(rounds):
-            data = [{"title": "Mr", "name": f"Bulk User {i}", "email": f"b{r}u{i}@example.com",
-                     "mobile": f"8{r:02d}{i:07d}", "loadAmount": 10, "uniqueReferenceNumber": f"B{r}-{i}"}
-                    for i in range(rows)]
+            data = [
+                {
+                    "title": "Mr",
+                    "name": f"Bulk User {i}",
+                    "email": f"b{r}u{i}@example.com",
+                    "mobile": f"8{r:02d}{i:07d}",
+                    "loadAmount": 10,
+                    "uniqueReferenceNumber": f"B{r}-{i}",
+                }
+                for i in range(rows)
+            ]
             with EnKashClient.from_credentials(target.url, creds, encrypt=False, timeout=300) as c:
                 t = time.perf_counter()
                 result = c.bulk_allocate(creds["companyId"], creds["cardAccounts"]["EMPLOYEE_REWARDS"], data)
@@ -371,10 +473,13 @@ def reset_and_bulk(rounds: int, rows: int) -> dict:
             answer = httpx.post(f"{target.url}/_sandbox/reset", timeout=60).json()
             reset_client.append((time.perf_counter() - t) * 1000)
             reset_server.append(answer["elapsedMs"])
-            creds = httpx.post(f"{target.url}/_sandbox/partners",
-                               json={"encryption": "off", "fundBalance": 10**9}).json()
-        return {"rows": rows, "bulk_s": statistics.median(bulk), "reset_server_ms": statistics.median(reset_server),
-                "reset_http_ms": statistics.median(reset_client)}
+            creds = httpx.post(f"{target.url}/_sandbox/partners", json={"encryption": "off", "fundBalance": 10**9}).json()
+        return {
+            "rows": rows,
+            "bulk_s": statistics.median(bulk),
+            "reset_server_ms": statistics.median(reset_server),
+            "reset_http_ms": statistics.median(reset_client),
+        }
     finally:
         target.stop()
 
@@ -404,8 +509,7 @@ def scale(sizes: list[int], samples: int) -> dict:
                     times = []
                     for _ in range(samples):
                         s0 = time.perf_counter()
-                        r = c.post(load.path, content=load.body, headers={**load.headers,
-                                                                            "Content-Type": "application/json"})
+                        r = c.post(load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"})
                         times.append((time.perf_counter() - s0) * 1000)
                         body = r.json()
                         assert r.status_code == 200 and body.get("code", body.get("response_code")) == 0, r.text[:200]
@@ -447,8 +551,10 @@ def workers_comparison(duration: float, connections: int, use_wrk: bool) -> dict
         target.start()
         try:
             loads = target.loads()
-            out[workers] = {"read": measure(target.url, loads["read"], duration, connections, use_wrk),
-                            "write": measure(target.url, loads["write"], duration, connections, use_wrk)}
+            out[workers] = {
+                "read": measure(target.url, loads["read"], duration, connections, use_wrk),
+                "write": measure(target.url, loads["write"], duration, connections, use_wrk),
+            }
             audit = httpx.get(f"{target.url}/_sandbox/audit", timeout=120).json()
             out[workers]["audit_ok"] = audit["ok"]
         finally:
@@ -460,35 +566,49 @@ def workers_comparison(duration: float, connections: int, use_wrk: bool) -> dict
 def report(results: dict) -> str:
     tp = results["throughput"]
     ceiling = tp.get(CeilingTarget.name)
-    lines = [f"# Benchmark ({results['mode']})", "",
-             f"{results['when']} · {results['machine']} · wrk {results['load']} · {results['rounds']} rounds, "
-             f"medians · command: `{results['command']}`", "",
-             "| target | persists writes | read req/s | read p50 / p99 ms | write req/s | write p50 / p99 ms "
-             "| read vs ceiling | start to ready s | RSS idle / peak MB |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Benchmark ({results['mode']})",
+        "",
+        f"{results['when']} · {results['machine']} · wrk {results['load']} · {results['rounds']} rounds, "
+        f"medians · command: `{results['command']}`",
+        "",
+        "| target | persists writes | read req/s | read p50 / p99 ms | write req/s | write p50 / p99 ms "
+        "| read vs ceiling | start to ready s | RSS idle / peak MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, row in tp.items():
         ratio = f"{row['read']['rps'] / ceiling['read']['rps']:.0%}" if ceiling else "—"
-        lines.append(f"| {name} | {'yes' if row['persists'] else 'no'} | {row['read']['rps']:,.0f} | "
-                     f"{row['read']['p50_ms']:.1f} / {row['read']['p99_ms']:.1f} | {row['write']['rps']:,.0f} | "
-                     f"{row['write']['p50_ms']:.1f} / {row['write']['p99_ms']:.1f} | {ratio} | "
-                     f"{row['start_to_ready_s']:.2f} | {row['rss_idle_mb']:.0f} / {row['rss_peak_mb']:.0f} |")
+        lines.append(
+            f"| {name} | {'yes' if row['persists'] else 'no'} | {row['read']['rps']:,.0f} | "
+            f"{row['read']['p50_ms']:.1f} / {row['read']['p99_ms']:.1f} | {row['write']['rps']:,.0f} | "
+            f"{row['write']['p50_ms']:.1f} / {row['write']['p99_ms']:.1f} | {ratio} | "
+            f"{row['start_to_ready_s']:.2f} | {row['rss_idle_mb']:.0f} / {row['rss_peak_mb']:.0f} |"
+        )
     if "reset" in results:
         r = results["reset"]
-        lines += ["", f"Bulk allocation of {r['rows']:,} rows in one call: **{r['bulk_s']:.2f} s**. "
-                      f"Full reset with {r['rows']:,} cards: **{r['reset_server_ms']:.1f} ms** in the server "
-                      f"({r['reset_http_ms']:.1f} ms over HTTP)."]
+        lines += [
+            "",
+            f"Bulk allocation of {r['rows']:,} rows in one call: **{r['bulk_s']:.2f} s**. "
+            f"Full reset with {r['rows']:,} cards: **{r['reset_server_ms']:.1f} ms** in the server "
+            f"({r['reset_http_ms']:.1f} ms over HTTP).",
+        ]
     if "scale" in results:
         lines += ["", "| cards in the store | search p50 ms | load p50 ms |", "|---|---|---|"]
         for size, row in results["scale"].items():
             lines.append(f"| {int(size):,} | {row['search_ms']:.2f} | {row['load_ms']:.2f} |")
         sizes = sorted(results["scale"], key=int)
         small, big = results["scale"][sizes[0]], results["scale"][sizes[-1]]
-        lines.append(f"\n{int(sizes[-1]):,} vs {int(sizes[0]):,} cards: search ×{big['search_ms'] / small['search_ms']:.2f}, "
-                     f"load ×{big['load_ms'] / small['load_ms']:.2f}.")
+        lines.append(
+            f"\n{int(sizes[-1]):,} vs {int(sizes[0]):,} cards: search ×{big['search_ms'] / small['search_ms']:.2f}, "
+            f"load ×{big['load_ms'] / small['load_ms']:.2f}."
+        )
     if "workers" in results:
         lines += ["", "| worker processes | read req/s | write req/s | audit after |", "|---|---|---|---|"]
         for w, row in results["workers"].items():
-            lines.append(f"| {w} | {row['read']['rps']:,.0f} | {row['write']['rps']:,.0f} | "
-                         f"{'clean' if row['audit_ok'] else 'DISCREPANCIES'} |")
+            lines.append(
+                f"| {w} | {row['read']['rps']:,.0f} | {row['write']['rps']:,.0f} | "
+                f"{'clean' if row['audit_ok'] else 'DISCREPANCIES'} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -517,17 +637,25 @@ def main() -> None:
             if tools.get("prism"):
                 targets.append(PrismTarget(card))
             if tools.get("wiremock_jar") and tools.get("java"):
-                bodies = {f"{CARD}/search": json.dumps({"code": 0, "message": "Success", "payload": {
-                    "enKashCardId": "EKC0000000", "otbBalance": 100}}).encode(),
-                          f"{CARD}/balance": json.dumps({"code": 0, "message": "Success", "payload": {
-                              "enKashCardId": "EKC0000000", "otbBalance": 101}}).encode()}
+                bodies = {
+                    f"{CARD}/search": json.dumps(
+                        {"code": 0, "message": "Success", "payload": {"enKashCardId": "EKC0000000", "otbBalance": 100}}
+                    ).encode(),
+                    f"{CARD}/balance": json.dumps(
+                        {"code": 0, "message": "Success", "payload": {"enKashCardId": "EKC0000000", "otbBalance": 101}}
+                    ).encode(),
+                }
                 targets.append(WireMockTarget(tools["wiremock_jar"], bodies))
         print("throughput:", flush=True)
-        results = {"mode": "smoke" if args.smoke else "full", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                   "machine": f"{platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}",
-                   "load": f"-t2 -c{args.connections} -d{args.duration:g}s" if use_wrk else "python fallback",
-                   "rounds": args.rounds, "command": "python bench/run.py" + (" --smoke" if args.smoke else ""),
-                   "throughput": throughput(targets, args.rounds, args.duration, args.connections, use_wrk)}
+        results = {
+            "mode": "smoke" if args.smoke else "full",
+            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}",
+            "load": f"-t2 -c{args.connections} -d{args.duration:g}s" if use_wrk else "python fallback",
+            "rounds": args.rounds,
+            "command": "python bench/run.py" + (" --smoke" if args.smoke else ""),
+            "throughput": throughput(targets, args.rounds, args.duration, args.connections, use_wrk),
+        }
         save(args, results)
         print("reset and bulk:", flush=True)
         results["reset"] = reset_and_bulk(1 if args.smoke else 3, 200 if args.smoke else 10_000)

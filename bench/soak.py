@@ -54,18 +54,21 @@ def main() -> None:
                     if action < 0.3:
                         c.allocate_points(*ref, rng.randint(1, 50), reference=f"S{n}-{i}", enkashCardId=card["enKashCardId"])
                     elif action < 0.45:
-                        c.allocate_points(*ref, 1, reference=f"S{n}-{i}", unallocate=True,
-                                          enKashCardId=card["enKashCardId"])
+                        c.allocate_points(*ref, 1, reference=f"S{n}-{i}", unallocate=True, enKashCardId=card["enKashCardId"])
                     elif action < 0.7:
                         c.search_cards(*ref, card["enKashCardId"])
                     elif action < 0.85:
                         c.transactions(*ref, enKashCardId=card["enKashCardId"], limit=20)
                     elif action < 0.95:
-                        holder.create_order(product["productCatalogId"], product["configResponses"][0]["mrp"], 1,
-                                            f"SO{n}-{i}")
+                        holder.create_order(product["productCatalogId"], product["configResponses"][0]["mrp"], 1, f"SO{n}-{i}")
                     else:
-                        c.request("POST", "/api/v0/partner/enKashCard/search", {"companyId": ref[0],
-                                  "cardAccountId": ref[1]}, headers={"X-Sandbox-Fault": "503"}, raw=True)
+                        c.request(
+                            "POST",
+                            "/api/v0/partner/enKashCard/search",
+                            {"companyId": ref[0], "cardAccountId": ref[1]},
+                            headers={"X-Sandbox-Fault": "503"},
+                            raw=True,
+                        )
                     with lock:
                         counts["requests"] += 1
                 except EnKashError as exc:
@@ -88,9 +91,11 @@ def main() -> None:
         for proc in list(PROCS):
             stop(proc)
     first = statistics.median(v for _, v in rss[: max(1, len(rss) // 5)])
-    last = statistics.median(v for _, v in rss[-max(1, len(rss) // 5):])
-    print(f"{args.minutes:g} min, {args.threads} threads, {args.workers} worker(s): {counts['requests']:,} requests, "
-          f"{counts['business_failures']} business failures, {counts['errors']} errors")
+    last = statistics.median(v for _, v in rss[-max(1, len(rss) // 5) :])
+    print(
+        f"{args.minutes:g} min, {args.threads} threads, {args.workers} worker(s): {counts['requests']:,} requests, "
+        f"{counts['business_failures']} business failures, {counts['errors']} errors"
+    )
     print(f"RSS: first fifth {first:.0f} MB -> last fifth {last:.0f} MB (max {max(v for _, v in rss):.0f} MB)")
     print(f"audit: {'clean' if audit['ok'] else audit['discrepancies'][:5]} ({audit['checked']})")
 

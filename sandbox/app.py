@@ -49,8 +49,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(title="EnKash Sandbox", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.container = container
 
-    for router in (auth_router.router, cards_router.router, lifecycle_router.router, rewards_router.router,
-                   coins_router.router, marketplace_router.router, sso_pages.router, contract_router.router):
+    for router in (
+        auth_router.router,
+        cards_router.router,
+        lifecycle_router.router,
+        rewards_router.router,
+        coins_router.router,
+        marketplace_router.router,
+        sso_pages.router,
+        contract_router.router,
+    ):
         app.include_router(router)
 
     control = build_control_app(container)
@@ -60,8 +68,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     _install_error_handlers(app, container)
     app.add_middleware(GatewayMiddleware, container=container)
-    app.add_middleware(BodyGuardMiddleware, limit=container.settings.max_body_bytes,
-                       timeout=container.settings.body_timeout_seconds)
+    app.add_middleware(
+        BodyGuardMiddleware, limit=container.settings.max_body_bytes, timeout=container.settings.body_timeout_seconds
+    )
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(container.settings))
     return app
 
@@ -92,8 +101,7 @@ def _install_error_handlers(app: FastAPI, container: Container) -> None:
     async def spring_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # Spring Boot's default error body, which is what EnKash answers for unknown paths and methods
         phrase = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
-        body = {"timestamp": iso_utc(container.clock.now()), "status": exc.status_code, "error": phrase,
-                "path": request.url.path}
+        body = {"timestamp": iso_utc(container.clock.now()), "status": exc.status_code, "error": phrase, "path": request.url.path}
         return json_response(body, exc.status_code)
 
     @app.exception_handler(Exception)

@@ -33,10 +33,10 @@ def render(base_url: str, creds: dict | None, db_target: str) -> str:
         f"  TOKEN=$(curl -s -u '{creds['clientId']}:{secret}' \\",
         f"    -d 'grant_type=password&username={creds['username']}&password={creds['password']}"
         f"&clientId={creds['clientId']}' {base_url}/oauth/token | python3 -c 'import sys,json;"
-        "print(json.load(sys.stdin)[\"access_token\"])')",
+        'print(json.load(sys.stdin)["access_token"])\')',
         f"  BODY=$(enkash-sandbox encrypt --secret {secret} "
-        f"'{{\"companyId\":\"{creds['companyId']}\",\"cardAccountId\":\"{account}\"}}')",
-        f"  curl -s {base_url}/api/v0/partner/enKashCard/cardAccount/get -H \"Authorization: Bearer $TOKEN\" \\",
+        f'\'{{"companyId":"{creds["companyId"]}","cardAccountId":"{account}"}}\')',
+        f'  curl -s {base_url}/api/v0/partner/enKashCard/cardAccount/get -H "Authorization: Bearer $TOKEN" \\',
         f"    -H 'partnerId: {creds['partnerId']}' -H 'Content-Type: application/json' -d \"$BODY\" \\",
         f"    | enkash-sandbox decrypt --secret {secret} -",
         "",

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="EnKash Sandbox: a local, stateful emulator of EnKash's partner APIs.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="EnKash Sandbox: a local, stateful emulator of EnKash's partner APIs."
+)
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -54,20 +55,36 @@ def serve(
     log_level = "warning" if quiet else "info"
     if reload or workers > 1:
         container.close()
-        uvicorn.run("enkash_sandbox.app:app_from_env", factory=True, host=host, port=port, reload=reload,
-                    workers=workers, log_level=log_level, http=GuardedHttpToolsProtocol, loop="asyncio")
+        uvicorn.run(
+            "enkash_sandbox.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            reload=reload,
+            workers=workers,
+            log_level=log_level,
+            http=GuardedHttpToolsProtocol,
+            loop="asyncio",
+        )
         return
     from enkash_sandbox.app import create_app
 
-    uvicorn.run(create_app(container=container), host=host, port=port, log_level=log_level, access_log=not quiet,
-                http=protocol_with_timeout(settings.header_timeout_seconds), loop="asyncio")
+    uvicorn.run(
+        create_app(container=container),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=not quiet,
+        http=protocol_with_timeout(settings.header_timeout_seconds),
+        loop="asyncio",
+    )
 
 
 @app.command()
 def encrypt(
     payload: Annotated[str, typer.Argument(help="JSON to encrypt, or - for stdin.")],
     secret: Annotated[str, typer.Option(help="The partner's client secret.")],
-    bare: Annotated[bool, typer.Option(help="Print only the Base64, not the {\"request\": ...} envelope.")] = False,
+    bare: Annotated[bool, typer.Option(help='Print only the Base64, not the {"request": ...} envelope.')] = False,
 ):
     """Encrypt a JSON request the way EnKash expects it."""
     from enkash_sandbox import crypto
@@ -158,9 +175,12 @@ AdminOption = Annotated[str | None, typer.Option(envvar="ENKASH_SANDBOX_ADMIN_TO
 
 
 @app.command()
-def reset(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None,
-          seed: Annotated[int | None, typer.Option(help="Re-seed with this seed.")] = None,
-          partner: Annotated[str | None, typer.Option(help="Reset only this tenant (partnerId).")] = None):
+def reset(
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+    seed: Annotated[int | None, typer.Option(help="Re-seed with this seed.")] = None,
+    partner: Annotated[str | None, typer.Option(help="Reset only this tenant (partnerId).")] = None,
+):
     """Reset a running sandbox to its seeded state (or one tenant to its provisioned state)."""
     if partner:
         result = _call(url, admin_token, "POST", f"/partners/{partner}/reset")
@@ -170,15 +190,21 @@ def reset(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None,
 
 
 @app.command()
-def snapshot(name: Annotated[str, typer.Argument(help="Name of the snapshot.")], url: UrlOption = DEFAULT_URL,
-             admin_token: AdminOption = None):
+def snapshot(
+    name: Annotated[str, typer.Argument(help="Name of the snapshot.")],
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
     """Capture the whole state of a running sandbox under a name."""
     print(json.dumps(_call(url, admin_token, "POST", "/snapshots", json={"name": name})))
 
 
 @app.command()
-def restore(name: Annotated[str, typer.Argument(help="Name of the snapshot.")], url: UrlOption = DEFAULT_URL,
-            admin_token: AdminOption = None):
+def restore(
+    name: Annotated[str, typer.Argument(help="Name of the snapshot.")],
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
     """Restore a snapshot into a running sandbox."""
     print(json.dumps(_call(url, admin_token, "POST", f"/snapshots/{name}/restore")))
 

@@ -25,8 +25,11 @@ class EnKashHTTPError(EnKashError):
     def __init__(self, status: int, body: Any):
         self.status = status
         self.body = body
-        message = body.get("response_message") or body.get("message") or body.get("error_description") \
-            if isinstance(body, dict) else body
+        message = (
+            body.get("response_message") or body.get("message") or body.get("error_description")
+            if isinstance(body, dict)
+            else body
+        )
         super().__init__(f"HTTP {status}: {message}")
 
 
@@ -41,69 +44,131 @@ class PartnerCalls:
     """Typed helpers for the card lifecycle, reward, redemption and coin calls."""
 
     def otp(self: EnKashClient, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> dict:
-        return self.payload(f"{CARD}/otp", {"cardAccountId": card_account_id, "enKashCardId": card_id,
-                                            "cardOtpAction": action})
+        return self.payload(f"{CARD}/otp", {"cardAccountId": card_account_id, "enKashCardId": card_id, "cardOtpAction": action})
 
     def set_pin(self: EnKashClient, company_id: str, card_account_id: str, card_id: str, pin: str, **proof) -> str:
-        return self.payload(f"{CARD}/setPin", {"companyId": company_id, "cardAccountId": card_account_id,
-                                               "enKashCardId": card_id, "pinBlock": pin,
-                                               "otpRequired": bool(proof), **proof})
+        return self.payload(
+            f"{CARD}/setPin",
+            {
+                "companyId": company_id,
+                "cardAccountId": card_account_id,
+                "enKashCardId": card_id,
+                "pinBlock": pin,
+                "otpRequired": bool(proof),
+                **proof,
+            },
+        )
 
-    def block(self: EnKashClient, company_id: str, card_account_id: str, card_id: str, block_code: str, *,
-              otp_medium: str = "MFA", **proof) -> dict:
-        return self.payload(f"{CARD}/block", {"companyId": company_id, "cardAccountId": card_account_id,
-                                              "enKashCardId": card_id, "blockCode": block_code,
-                                              "otpMedium": otp_medium, **proof})
+    def block(
+        self: EnKashClient,
+        company_id: str,
+        card_account_id: str,
+        card_id: str,
+        block_code: str,
+        *,
+        otp_medium: str = "MFA",
+        **proof,
+    ) -> dict:
+        return self.payload(
+            f"{CARD}/block",
+            {
+                "companyId": company_id,
+                "cardAccountId": card_account_id,
+                "enKashCardId": card_id,
+                "blockCode": block_code,
+                "otpMedium": otp_medium,
+                **proof,
+            },
+        )
 
     def replace_card(self: EnKashClient, card_id: str, *, otp_medium: str = "MFA", **proof) -> dict:
         return self.payload(f"{CARD}/replaceCard", {"enKashCardId": card_id, "otpMedium": otp_medium, **proof})
 
     def velocity(self: EnKashClient, company_id: str, card_account_id: str, card_ids: list[str], **rules) -> dict:
-        return self.payload(f"{CARD}/velocity/rule", {"companyId": company_id, "cardAccountId": card_account_id,
-                                                      "enKashCardIds": card_ids, **rules})
+        return self.payload(
+            f"{CARD}/velocity/rule",
+            {"companyId": company_id, "cardAccountId": card_account_id, "enKashCardIds": card_ids, **rules},
+        )
 
-    def allocate_points(self: EnKashClient, company_id: str, card_account_id: str, amount, *, reference: str,
-                        unallocate: bool = False, **holder) -> dict:
-        return self.payload(f"{CARD}/create-allocate-points", {
-            "companyId": company_id, "cardAccountId": card_account_id, "transactionCode": "ALLOCATION",
-            "transactionType": "DR" if unallocate else "CR", "type": "UNALLOCATE_POINT" if unallocate else
-            "ALLOCATE_POINT", "loadAmount": amount, "uniqueReferenceNumber": reference, **holder})
+    def allocate_points(
+        self: EnKashClient, company_id: str, card_account_id: str, amount, *, reference: str, unallocate: bool = False, **holder
+    ) -> dict:
+        return self.payload(
+            f"{CARD}/create-allocate-points",
+            {
+                "companyId": company_id,
+                "cardAccountId": card_account_id,
+                "transactionCode": "ALLOCATION",
+                "transactionType": "DR" if unallocate else "CR",
+                "type": "UNALLOCATE_POINT" if unallocate else "ALLOCATE_POINT",
+                "loadAmount": amount,
+                "uniqueReferenceNumber": reference,
+                **holder,
+            },
+        )
 
-    def bulk_allocate(self: EnKashClient, company_id: str, card_account_id: str, rows: list[dict], *,
-                      points_allocation: bool = True) -> dict:
-        return self.payload(f"{CARD}/bulk-create-allocate-points-json", rows, params={
-            "companyId": company_id, "cardAccountId": card_account_id,
-            "isPointsAllocation": str(points_allocation).lower()})
+    def bulk_allocate(
+        self: EnKashClient, company_id: str, card_account_id: str, rows: list[dict], *, points_allocation: bool = True
+    ) -> dict:
+        return self.payload(
+            f"{CARD}/bulk-create-allocate-points-json",
+            rows,
+            params={
+                "companyId": company_id,
+                "cardAccountId": card_account_id,
+                "isPointsAllocation": str(points_allocation).lower(),
+            },
+        )
 
     def sso_token(self: EnKashClient, company_id: str, card_account_id: str, card_id: str) -> dict:
-        return self.payload(f"{CARD}/sso-token", {"companyId": company_id, "cardAccountId": card_account_id,
-                                                  "enkashCardId": card_id})
+        return self.payload(
+            f"{CARD}/sso-token", {"companyId": company_id, "cardAccountId": card_account_id, "enkashCardId": card_id}
+        )
 
     def as_user(self: EnKashClient, mobile: str, password: str) -> EnKashClient:
         """A client for the redemption APIs, logged in as a card holder (password grant, username = mobile)."""
-        return EnKashClient(self.base_url, self.partner_id, self.client_id, self.client_secret, mobile, password,
-                            token_url=self.token_url, encrypt=self.encrypt)
+        return EnKashClient(
+            self.base_url,
+            self.partner_id,
+            self.client_id,
+            self.client_secret,
+            mobile,
+            password,
+            token_url=self.token_url,
+            encrypt=self.encrypt,
+        )
 
     def cart(self: EnKashClient) -> list[dict]:
         return self.request("GET", "/api/v0/cart", params={"product": "VOUCHER"})["payload"]
 
     def add_to_cart(self: EnKashClient, product_catalog_id: str, items: dict[str, int]) -> list[dict]:
-        return self.payload("/api/v0/cart", {"productCatalogId": product_catalog_id,
-                                             "items": {k: {"quantity": q, "description": ""} for k, q in items.items()}},
-                            params={"product": "VOUCHER"})
+        return self.payload(
+            "/api/v0/cart",
+            {"productCatalogId": product_catalog_id, "items": {k: {"quantity": q, "description": ""} for k, q in items.items()}},
+            params={"product": "VOUCHER"},
+        )
 
     def update_cart(self: EnKashClient, cart_id: int, items: dict[str, int]) -> list[dict]:
-        return self.request("PATCH", "/api/v0/cart", {"cartId": cart_id,
-                                                      "items": {k: {"quantity": q} for k, q in items.items()}},
-                            params={"product": "VOUCHER"})["payload"]
+        return self.request(
+            "PATCH",
+            "/api/v0/cart",
+            {"cartId": cart_id, "items": {k: {"quantity": q} for k, q in items.items()}},
+            params={"product": "VOUCHER"},
+        )["payload"]
 
     def product_configs(self: EnKashClient, product_catalog_id: str) -> dict:
         return self.request("GET", f"/api/v0/partner/search-config/{product_catalog_id}")["payload"]
 
     def create_order(self: EnKashClient, product_catalog_id: str, denomination, quantity: int, reference: str) -> dict:
-        return self.payload("/api/v0/partner/create-order", {"productCatalogId": product_catalog_id,
-                                                             "denomination": denomination, "quantity": quantity,
-                                                             "orderReferenceId": reference})
+        return self.payload(
+            "/api/v0/partner/create-order",
+            {
+                "productCatalogId": product_catalog_id,
+                "denomination": denomination,
+                "quantity": quantity,
+                "orderReferenceId": reference,
+            },
+        )
 
     def order_details(self: EnKashClient, reference: str) -> dict:
         return self.payload("/api/v0/order/orderDetails", {"orderId": reference})
@@ -111,23 +176,37 @@ class PartnerCalls:
     def search_orders(self: EnKashClient, limit: int = 10, offset: int = 0, **filters) -> dict:
         return self.payload("/api/v0/partner/search-order", filters, params={"limit": limit, "offset": offset})
 
-    def create_coin_event(self: EnKashClient, company_id: str, event: str, amount: int,
-                          configuration: str = "DEFAULT") -> dict:
-        return self.payload("/api/v0/enkash-coins/create-coins-config", {
-            "companyId": company_id, "event": event, "amount": amount, "configuration": configuration})
+    def create_coin_event(self: EnKashClient, company_id: str, event: str, amount: int, configuration: str = "DEFAULT") -> dict:
+        return self.payload(
+            "/api/v0/enkash-coins/create-coins-config",
+            {"companyId": company_id, "event": event, "amount": amount, "configuration": configuration},
+        )
 
     def allocate_coins(self: EnKashClient, company_id: str, event: str, user_id: str, request_id: str) -> str:
-        return self.payload("/api/v0/enkash-coins/allocate-coin", {"companyId": company_id, "event": event,
-                                                                   "userId": user_id, "requestId": request_id})
+        return self.payload(
+            "/api/v0/enkash-coins/allocate-coin",
+            {"companyId": company_id, "event": event, "userId": user_id, "requestId": request_id},
+        )
 
     def coin_balance(self: EnKashClient, user_id: str) -> int:
         return self.request("GET", "/api/v0/coins/balance", params={"userId": user_id})["payload"]
 
 
 class EnKashClient(PartnerCalls):
-    def __init__(self, base_url: str, partner_id: str, client_id: str, client_secret: str, username: str,
-                 password: str, *, token_url: str | None = None, encrypt: bool = True, timeout: float = 30.0,
-                 http: httpx.Client | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        partner_id: str,
+        client_id: str,
+        client_secret: str,
+        username: str,
+        password: str,
+        *,
+        token_url: str | None = None,
+        encrypt: bool = True,
+        timeout: float = 30.0,
+        http: httpx.Client | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.partner_id = partner_id
         self.client_id = client_id
@@ -144,8 +223,9 @@ class EnKashClient(PartnerCalls):
     @classmethod
     def from_credentials(cls, base_url: str, creds: dict, **kw) -> EnKashClient:
         """Build from the dict POST /_sandbox/partners (or the start banner) gives."""
-        return cls(base_url, creds["partnerId"], creds["clientId"], creds["clientSecret"], creds["username"],
-                   creds["password"], **kw)
+        return cls(
+            base_url, creds["partnerId"], creds["clientId"], creds["clientSecret"], creds["username"], creds["password"], **kw
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -161,9 +241,16 @@ class EnKashClient(PartnerCalls):
         return "Basic " + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
 
     def fetch_token(self, username: str | None = None, password: str | None = None) -> dict:
-        response = self.http.post(self.token_url, headers={"Authorization": self._basic()}, data={
-            "username": username or self.username, "password": password or self.password,
-            "grant_type": "password", "clientId": self.client_id})
+        response = self.http.post(
+            self.token_url,
+            headers={"Authorization": self._basic()},
+            data={
+                "username": username or self.username,
+                "password": password or self.password,
+                "grant_type": "password",
+                "clientId": self.client_id,
+            },
+        )
         if response.status_code != 200:
             raise EnKashHTTPError(response.status_code, _json(response))
         return response.json()
@@ -172,9 +259,15 @@ class EnKashClient(PartnerCalls):
         with self._lock:
             if self._token is None or time.monotonic() >= self._token_expiry:
                 if self._token is not None:
-                    refreshed = self.http.post(self.token_url, headers={"Authorization": self._basic()}, data={
-                        "grant_type": "refresh_token", "refresh_token": self._token["refresh_token"],
-                        "clientId": self.client_id})
+                    refreshed = self.http.post(
+                        self.token_url,
+                        headers={"Authorization": self._basic()},
+                        data={
+                            "grant_type": "refresh_token",
+                            "refresh_token": self._token["refresh_token"],
+                            "clientId": self.client_id,
+                        },
+                    )
                     self._token = refreshed.json() if refreshed.status_code == 200 else self.fetch_token()
                 else:
                     self._token = self.fetch_token()
@@ -183,8 +276,16 @@ class EnKashClient(PartnerCalls):
             return self._token["access_token"]
 
     # -- calls -----------------------------------------------------------------------------
-    def request(self, method: str, path: str, body: Any = None, *, params: dict | None = None,
-                headers: dict | None = None, raw: bool = False) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        raw: bool = False,
+    ) -> Any:
         """Send one call the way a partner does and return the decrypted JSON envelope."""
         hdrs = {"Authorization": f"Bearer {self.access_token()}", "partnerId": self.partner_id}
         hdrs.update(headers or {})
@@ -193,8 +294,7 @@ class EnKashClient(PartnerCalls):
             payload = crypto.encrypt_json(body, self.client_secret) if self.encrypt else body
             content = _dumps(payload)
             hdrs["Content-Type"] = "application/json"
-        response = self.http.request(method, f"{self.base_url}{path}", content=content, params=params,
-                                     headers=hdrs)
+        response = self.http.request(method, f"{self.base_url}{path}", content=content, params=params, headers=hdrs)
         data = _json(response)
         if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
             data = crypto.decrypt_json(data, self.client_secret)
@@ -219,10 +319,25 @@ class EnKashClient(PartnerCalls):
     def create_card(self, **fields) -> dict:
         return self.payload(CARD, fields)
 
-    def load(self, company_id: str, card_account_id: str, card_id: str, amount, *, transaction_type: str = "CR",
-             reference: str | None = None, **extra) -> dict:
-        body = {"companyId": company_id, "cardAccountId": card_account_id, "enKashCardId": card_id,
-                "amount": amount, "transactionType": transaction_type, **extra}
+    def load(
+        self,
+        company_id: str,
+        card_account_id: str,
+        card_id: str,
+        amount,
+        *,
+        transaction_type: str = "CR",
+        reference: str | None = None,
+        **extra,
+    ) -> dict:
+        body = {
+            "companyId": company_id,
+            "cardAccountId": card_account_id,
+            "enKashCardId": card_id,
+            "amount": amount,
+            "transactionType": transaction_type,
+            **extra,
+        }
         if reference:
             body["uniqueReferenceNumber"] = reference
         return self.payload(f"{CARD}/balance", body)
@@ -234,8 +349,7 @@ class EnKashClient(PartnerCalls):
         return self.payload(f"{CARD}/search", body)
 
     def transactions(self, company_id: str, card_account_id: str, **filters) -> dict:
-        return self.payload(f"{CARD}/transaction/all",
-                            {"companyId": company_id, "cardAccountId": card_account_id, **filters})
+        return self.payload(f"{CARD}/transaction/all", {"companyId": company_id, "cardAccountId": card_account_id, **filters})
 
 
 def _json(response: httpx.Response) -> Any:

@@ -62,7 +62,7 @@ INIT_LOCK_KEY = 0x454E4B494E4954  # "ENKINIT"
 
 
 def sqlite_path(url: str) -> Path | None:
-    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+    return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
 
 
 def schema_fingerprint(engine: Engine) -> str:
@@ -165,8 +165,9 @@ class Container:
             os.replace(path, aside)
             for suffix in ("-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
-            log.warning("the store %s was made by another version of the sandbox; it was moved to %s and a new "
-                        "one is seeded", path, aside)
+            log.warning(
+                "the store %s was made by another version of the sandbox; it was moved to %s and a new one is seeded", path, aside
+            )
             return
         log.warning("the store was made by another version of the sandbox; its tables are dropped and re-created")
         SQLModel.metadata.drop_all(self.db.engine)
@@ -194,8 +195,13 @@ class Container:
             else:
                 with self.db.write(exclusive=True) as s:
                     self.db.wipe(s)
-                    s.execute(text("INSERT INTO control_state (id, epoch, seed, faults_version, clock_offset_us) "
-                                   "VALUES (1, :epoch, :seed, 0, 0)"), {"epoch": os.urandom(8).hex(), "seed": target})
+                    s.execute(
+                        text(
+                            "INSERT INTO control_state (id, epoch, seed, faults_version, clock_offset_us) "
+                            "VALUES (1, :epoch, :seed, 0, 0)"
+                        ),
+                        {"epoch": os.urandom(8).hex(), "seed": target},
+                    )
                 self.db.create_all()
                 self.control.published()
                 self.db.set_meta("schema", schema_fingerprint(self.db.engine))
@@ -254,13 +260,26 @@ def build(settings: Settings | None = None) -> Container:
     otp = OtpService(db, clock, settings)
     marketplace = RedemptionService(db, clock, settings, ledger, catalog)
     container = Container(
-        settings=settings, url=url, db=db, clock=clock, control=control, state=state, work=work, names=names,
-        catalog=catalog, ledger=ledger, auth=auth, accounts=accounts, cards=cards,
-        transactions=TransactionService(db), otp=otp,
+        settings=settings,
+        url=url,
+        db=db,
+        clock=clock,
+        control=control,
+        state=state,
+        work=work,
+        names=names,
+        catalog=catalog,
+        ledger=ledger,
+        auth=auth,
+        accounts=accounts,
+        cards=cards,
+        transactions=TransactionService(db),
+        otp=otp,
         lifecycle=LifecycleService(db, clock, settings, ledger, cards, otp),
         tenants=TenantService(db, clock, settings, ledger, cards, accounts, control, state, names),
         rewards=RewardService(db, settings, ledger, cards, auth, work),
-        coins=CoinService(db, clock), marketplace=marketplace,
+        coins=CoinService(db, clock),
+        marketplace=marketplace,
         portal=PortalService(db, auth, accounts, marketplace, catalog),
         audit=AuditService(db),
         faults=FaultEngine(db, clock, control, settings),

@@ -34,11 +34,11 @@ class Unprocessable(VendorError):
 class FieldError(Unprocessable):
     """One field failed validation: the message names it, and the `errors` list carries it alone."""
 
-    def __init__(self, field: str, message: str, *more: tuple[str, str], summary: str | None = None,
-                 status: int | None = None):
+    def __init__(self, field: str, message: str, *more: tuple[str, str], summary: str | None = None, status: int | None = None):
         fields = [(field, message), *more]
-        super().__init__(summary or "; ".join(f"{f}: {m}" for f, m in fields),
-                         errors=[{"field": f, "message": m} for f, m in fields])
+        super().__init__(
+            summary or "; ".join(f"{f}: {m}" for f, m in fields), errors=[{"field": f, "message": m} for f, m in fields]
+        )
         if status is not None:
             self.status = status
 

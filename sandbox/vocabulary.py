@@ -89,18 +89,39 @@ class CardOperation(StrEnum):
     SPEND = "spend"  # money out to a merchant or a voucher
     UNLOAD = "unload"  # money back to its account (DR load, unallocation)
 
+
 ACCOUNT_TYPES = (
-    "RELOADABLE_GPR", "CORPORATE", "GIFT", "MEAL", "FUEL", "VIRTUAL_ACCOUNT", "INVOICE_DISCOUNTING",
-    "EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE", "ENKASH_COIN", "PETTY_CASH", "FREEDOM_REWARDS", "PAYOUT",
+    "RELOADABLE_GPR",
+    "CORPORATE",
+    "GIFT",
+    "MEAL",
+    "FUEL",
+    "VIRTUAL_ACCOUNT",
+    "INVOICE_DISCOUNTING",
+    "EMPLOYEE_REWARDS",
+    "CHANNEL_INCENTIVE",
+    "ENKASH_COIN",
+    "PETTY_CASH",
+    "FREEDOM_REWARDS",
+    "PAYOUT",
     "E_RUPI_VOUCHER",
 )
 
 ACCOUNT_TYPE_LABELS = {
-    "RELOADABLE_GPR": "Reloadable GPR", "CORPORATE": "Corporate", "GIFT": "Gift", "MEAL": "Meal",
-    "FUEL": "Fuel", "VIRTUAL_ACCOUNT": "Virtual Account", "INVOICE_DISCOUNTING": "Invoice Discounting",
-    "EMPLOYEE_REWARDS": "Employee Rewards", "CHANNEL_INCENTIVE": "Channel Incentive",
-    "ENKASH_COIN": "EnKash Coin", "PETTY_CASH": "Petty Cash", "FREEDOM_REWARDS": "Freedom Rewards",
-    "PAYOUT": "Payout", "E_RUPI_VOUCHER": "E-Rupi Voucher",
+    "RELOADABLE_GPR": "Reloadable GPR",
+    "CORPORATE": "Corporate",
+    "GIFT": "Gift",
+    "MEAL": "Meal",
+    "FUEL": "Fuel",
+    "VIRTUAL_ACCOUNT": "Virtual Account",
+    "INVOICE_DISCOUNTING": "Invoice Discounting",
+    "EMPLOYEE_REWARDS": "Employee Rewards",
+    "CHANNEL_INCENTIVE": "Channel Incentive",
+    "ENKASH_COIN": "EnKash Coin",
+    "PETTY_CASH": "Petty Cash",
+    "FREEDOM_REWARDS": "Freedom Rewards",
+    "PAYOUT": "Payout",
+    "E_RUPI_VOUCHER": "E-Rupi Voucher",
 }
 
 # The six account types a sandbox tenant gets by default.
@@ -125,11 +146,20 @@ KIT_TYPES = {"RUPAY": "Rupay", "VISA": "Visa", "MASTERCARD": "Mastercard"}
 CARD_STATUS_LABELS = {"L": "Locked", "UL": "UnLocked", "BL": "Blocked", "AP": "Activation InProgress"}
 
 KYC_STATUS_LABELS = {
-    "VERIFIED": "Verified", "PENDING": "Pending", "FAILED": "Failed", "UPLOADED": "Uploaded",
-    "CKYC_IN_PROGRESS": "CKYC In Progress", "CKYC_PENDING": "CKYC Pending",
-    "LIVENESS_PENDING": "Liveness Pending", "NOT_UPLOADED": "Not Uploaded", "OSV_VERIFIED": "OSV Verified",
-    "PAPER_KYC_PENDING": "Paper KYC Pending", "MIN_KYC_VERIFIED": "Min KYC Verified",
-    "KYC_NOT_ALLOWED": "KYC Not Allowed", "DRAFTED": "Drafted", "CREATED": "Created",
+    "VERIFIED": "Verified",
+    "PENDING": "Pending",
+    "FAILED": "Failed",
+    "UPLOADED": "Uploaded",
+    "CKYC_IN_PROGRESS": "CKYC In Progress",
+    "CKYC_PENDING": "CKYC Pending",
+    "LIVENESS_PENDING": "Liveness Pending",
+    "NOT_UPLOADED": "Not Uploaded",
+    "OSV_VERIFIED": "OSV Verified",
+    "PAPER_KYC_PENDING": "Paper KYC Pending",
+    "MIN_KYC_VERIFIED": "Min KYC Verified",
+    "KYC_NOT_ALLOWED": "KYC Not Allowed",
+    "DRAFTED": "Drafted",
+    "CREATED": "Created",
 }
 
 # the documented types a partner may send (the sandbox's own movement types are not accepted in requests)

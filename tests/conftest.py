@@ -55,8 +55,7 @@ def basic(creds: dict) -> str:
 
 
 def password_form(creds: dict, **over) -> dict:
-    form = {"username": creds["username"], "password": creds["password"], "grant_type": "password",
-            "clientId": creds["clientId"]}
+    form = {"username": creds["username"], "password": creds["password"], "grant_type": "password", "clientId": creds["clientId"]}
     form.update(over)
     return form
 

@@ -12,8 +12,11 @@ CARD = "/api/v0/partner/enKashCard"
 
 def ledger_sum(core, kind, holder_id):
     with core.db.read() as s:
-        return s.exec(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
-            LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)).one()
+        return s.exec(
+            select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+                LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id
+            )
+        ).one()
 
 
 def test_parallel_debits_never_overdraw_a_card(sandbox):
@@ -21,8 +24,10 @@ def test_parallel_debits_never_overdraw_a_card(sandbox):
     ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
     with EnKashClient.from_credentials(sandbox.url, creds) as c:
         card = c.create_card(**ref, mobile="9000011111", firstName="Racer", loadAmount=1000)
-    debit = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 10,  # noqa: E731
-                               transaction_type="DR")
+
+    def debit(cl):
+        return cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 10, transaction_type="DR")
+
     results = fire(sandbox.url, creds, [debit] * 200)
     assert results.count("ok") == 100
     assert set(results) - {"ok"} == {"Insufficient balance in card account"}
@@ -39,7 +44,10 @@ def test_parallel_loads_never_overdraw_the_account(sandbox):
     ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
     with EnKashClient.from_credentials(sandbox.url, creds) as c:
         card = c.create_card(**ref, mobile="9000022222", firstName="Loader")
-    load = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 30)  # noqa: E731
+
+    def load(cl):
+        return cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 30)
+
     results = fire(sandbox.url, creds, [load] * 60)
     assert results.count("ok") == 33
     with sandbox.container.db.read() as s:
@@ -53,8 +61,10 @@ def test_same_reference_fifty_times_at_once_moves_money_once(sandbox):
     ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
     with EnKashClient.from_credentials(sandbox.url, creds) as c:
         card = c.create_card(**ref, mobile="9000033333", firstName="Dup")
-    load = lambda cl: cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 7,  # noqa: E731
-                              reference="SAME-REF")
+
+    def load(cl):
+        return cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 7, reference="SAME-REF")
+
     results = fire(sandbox.url, creds, [load] * 50, workers=25)
     assert results.count("ok") == 1
     assert all(r.startswith("Duplicate uniqueReferenceNumber") for r in results if r != "ok")

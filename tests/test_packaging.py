@@ -70,7 +70,8 @@ def test_compose_structure_and_command():
     assert "8080:8080" in service["ports"]
     assert any(v.endswith(":/data") for v in service["volumes"]) and "sandbox-data" in compose["volumes"]
     assert {"ENKASH_SANDBOX_SEED", "ENKASH_SANDBOX_ADMIN_TOKEN", "ENKASH_SANDBOX_DEFAULT_ENCRYPTION"} <= set(
-        service["environment"])
+        service["environment"]
+    )
     health = service["healthcheck"]
     assert "/_sandbox/health" in " ".join(health["test"]) and health["start_period"]
     assert_valid_cli(service["command"])
@@ -93,8 +94,9 @@ def test_the_image_entry_command_serves_and_passes_its_healthcheck(tmp_path):
     env = {**os.environ, "ENKASH_SANDBOX_DATA_DIR": str(tmp_path / "data")}
     env.pop("ENKASH_SANDBOX_DB", None)
     started = time.monotonic()
-    proc = subprocess.Popen([shutil.which(cmd[0]) or cmd[0], *cmd[1:]], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [shutil.which(cmd[0]) or cmd[0], *cmd[1:]], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         while time.monotonic() - started < 20:
             try:

@@ -17,8 +17,9 @@ def _demo(seed):
     core = build(Settings(db=":memory:", seed=seed))
     core.start()
     creds = core.demo_credentials()
-    _, cards = core.cards.search(creds["partnerId"], CardSearch(companyId=creds["companyId"],
-                                 cardAccountId=creds["cardAccounts"]["EMPLOYEE_REWARDS"]))
+    _, cards = core.cards.search(
+        creds["partnerId"], CardSearch(companyId=creds["companyId"], cardAccountId=creds["cardAccounts"]["EMPLOYEE_REWARDS"])
+    )
     core.close()
     return creds, [(c["enKashCardId"], c["firstName"], c["mobile"], c["otbBalance"]) for c in cards["data"]]
 
@@ -28,8 +29,7 @@ def test_same_seed_same_ids_and_data_other_seed_other_data():
     assert a == b
     assert a[1] != c[1]
     creds, cards = a
-    assert set(creds["cardAccounts"]) == {"EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE", "GIFT", "MEAL", "FUEL",
-                                          "RELOADABLE_GPR"}
+    assert set(creds["cardAccounts"]) == {"EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE", "GIFT", "MEAL", "FUEL", "RELOADABLE_GPR"}
     assert len(cards) == 7  # the admin's primary card and six holders
     assert sum(card[3] for card in cards) == 2500 + 1200 + 800 + 5000 + 300 + 1500
 
@@ -50,8 +50,7 @@ def test_store_keeps_its_seed_and_state_across_restarts(tmp_path):
 
 
 def test_encrypt_and_decrypt_commands_round_trip():
-    out = runner.invoke(app, ["encrypt", "--secret", "enkash-secret",
-                              '{"companyId":"CEKEP5GSGP","cardAccountId":"CAA8W45"}'])
+    out = runner.invoke(app, ["encrypt", "--secret", "enkash-secret", '{"companyId":"CEKEP5GSGP","cardAccountId":"CAA8W45"}'])
     assert out.exit_code == 0
     envelope = json.loads(out.stdout)
     assert envelope["request"].startswith("1xarTaeNFLv4")
@@ -70,9 +69,17 @@ def test_token_command_against_a_live_sandbox(sandbox):
 
 
 def test_banner_prints_every_credential():
-    creds = {"partnerId": "CRX", "clientId": "CEKX", "clientSecret": "sec", "username": "9000000001",
-             "password": "pw", "companyId": "CEKX", "companyName": "Co", "cardAccounts": {"GIFT": "CA1"},
-             "holders": [{"userId": "EK1", "name": "A B", "mobile": "9111111111", "password": "h"}]}
+    creds = {
+        "partnerId": "CRX",
+        "clientId": "CEKX",
+        "clientSecret": "sec",
+        "username": "9000000001",
+        "password": "pw",
+        "companyId": "CEKX",
+        "companyName": "Co",
+        "cardAccounts": {"GIFT": "CA1"},
+        "holders": [{"userId": "EK1", "name": "A B", "mobile": "9111111111", "password": "h"}],
+    }
     text = render("http://127.0.0.1:8080", creds, "sqlite:///x.db")
     for value in ("CRX", "CEKX", "sec", "9000000001", "pw", "CA1", "9111111111", "enkash-sandbox encrypt"):
         assert value in text

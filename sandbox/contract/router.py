@@ -23,13 +23,21 @@ def openapi_yaml():
 
 @router.get("/docs")
 def swagger_ui():
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="EnKash partner APIs — sandbox contract",
-                               swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-                               swagger_css_url=f"{ASSETS}/swagger-ui.css", swagger_favicon_url=f"{ASSETS}/favicon.png")
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="EnKash partner APIs — sandbox contract",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS}/favicon.png",
+    )
 
 
 @router.get("/redoc")
 def redoc():
-    return get_redoc_html(openapi_url="/openapi.json", title="EnKash partner APIs — sandbox contract",
-                          redoc_js_url=f"{ASSETS}/redoc.standalone.js", redoc_favicon_url=f"{ASSETS}/favicon.png",
-                          with_google_fonts=False)
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title="EnKash partner APIs — sandbox contract",
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=f"{ASSETS}/favicon.png",
+        with_google_fonts=False,
+    )

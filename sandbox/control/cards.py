@@ -16,8 +16,13 @@ router = APIRouter()
 
 
 @router.get("/otps", tags=["inboxes"])
-def otp_inbox(request: Request, enKashCardId: str | None = None, mobile: str | None = None,
-              partnerId: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+def otp_inbox(
+    request: Request,
+    enKashCardId: str | None = None,
+    mobile: str | None = None,
+    partnerId: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
     """OTPs the sandbox "sent" by SMS, newest first (the OTP value is shown: this is a sandbox). A mobile
     number needs partnerId (or enKashCardId) beside it: tenants may share numbers."""
     return ops(request).otps(card_id=enKashCardId, mobile=mobile, partner_id=partnerId, limit=limit)
@@ -57,5 +62,7 @@ def _vkyc(request: Request, token: str, error: str | None = None, status: int = 
     if error is None and not session.completed and session.expires_at <= running.clock.now():
         error, status = "This VKYC link has expired. Ask the partner app for a new one.", 410
     name = " ".join(p for p in (holder.first_name, holder.last_name) if p)
-    return HTMLResponse(render("vkyc.html", session=session, card=card, holder_name=name, error=error,
-                               expires=java_medium(session.expires_at)), status_code=status)
+    return HTMLResponse(
+        render("vkyc.html", session=session, card=card, holder_name=name, error=error, expires=java_medium(session.expires_at)),
+        status_code=status,
+    )

@@ -33,13 +33,18 @@ def clear_faults(request: Request):
 
 
 @router.get("/requests", tags=["journal"])
-def journal(request: Request, partnerId: str | None = None, path: str | None = None, method: str | None = None,
-            status: Annotated[int | None, Query(ge=100, le=599)] = None, since: str | None = None,
-            limit: Annotated[int, Query(ge=1, le=10_000)] = 100):
+def journal(
+    request: Request,
+    partnerId: str | None = None,
+    path: str | None = None,
+    method: str | None = None,
+    status: Annotated[int | None, Query(ge=100, le=599)] = None,
+    since: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+):
     """Requests the vendor surface received (by this worker process), newest first, with decrypted bodies and
     secrets redacted. `path` may end with * to match a prefix; `since` is an ISO-8601 UTC instant."""
-    return ops(request).journal(partner_id=partnerId, path=path, method=method, status=status, since=since,
-                                limit=limit)
+    return ops(request).journal(partner_id=partnerId, path=path, method=method, status=status, since=since, limit=limit)
 
 
 @router.delete("/requests", tags=["journal"])

@@ -20,8 +20,7 @@ def catalog_image(product_catalog_id: str, kind: str, request: Request):
     product = sandbox(request).catalog.get(product_catalog_id)
     if product is None or kind not in ("BRAND_IMAGE", "LOGO_IMAGE", "LOGO_IMAGE_SMALL"):
         raise HTTPException(404, "no such image")
-    return Response(product.logo_svg(kind), media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(product.logo_svg(kind), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.post("/orders/settle", tags=["marketplace"])

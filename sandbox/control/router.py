@@ -42,10 +42,14 @@ def build_control_app(container: Container) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     def control_docs():
-        return get_swagger_ui_html(openapi_url="/_sandbox/openapi.json", title="EnKash Sandbox control plane",
-                                   swagger_js_url="/_sandbox/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/_sandbox/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/_sandbox/docs-assets/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url="/_sandbox/openapi.json",
+            title="EnKash Sandbox control plane",
+            swagger_js_url="/_sandbox/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/_sandbox/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/_sandbox/docs-assets/favicon.png",
+        )
+
     app.state.container = container
     app.include_router(card_controls.router)
     app.include_router(marketplace.router)
@@ -66,9 +70,17 @@ def build_control_app(container: Container) -> FastAPI:
 
     @app.get("/partners", tags=["tenants"])
     def list_partners(request: Request):
-        return [{"partnerId": p.id, "name": p.name, "clientId": p.client_id, "username": p.username,
-                 "encryption": p.encryption, "locked": p.locked}
-                for p in sandbox(request).tenants.list_partners()]
+        return [
+            {
+                "partnerId": p.id,
+                "name": p.name,
+                "clientId": p.client_id,
+                "username": p.username,
+                "encryption": p.encryption,
+                "locked": p.locked,
+            }
+            for p in sandbox(request).tenants.list_partners()
+        ]
 
     @app.get("/demo", tags=["tenants"])
     def demo_credentials(request: Request):

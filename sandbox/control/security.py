@@ -44,9 +44,13 @@ def foreign_origin(scope, headers: dict) -> str | None:
 
 async def _refuse(send, status: int, error: str, detail: str, extra: list | None = None) -> None:
     body = jsonio.dumps({"error": error, "detail": detail})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(extra or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(extra or [])],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -62,23 +66,37 @@ class AdminTokenMiddleware:
         if scope["method"] not in SAFE_METHODS:
             origin = foreign_origin(scope, headers)
             if origin is not None:
-                return await _refuse(send, 403, "forbidden", f"a request from {origin[:100]} may not change this "
-                                     "sandbox's state; call it from the dashboard, a script or the CLI")
+                return await _refuse(
+                    send,
+                    403,
+                    "forbidden",
+                    f"a request from {origin[:100]} may not change this "
+                    "sandbox's state; call it from the dashboard, a script or the CLI",
+                )
         if not self.token or self._open(scope) or self._presented(headers):
             return await self.app(scope, receive, send)
         if self._relative(scope).startswith("/ui"):
             root = scope.get("root_path", "")
-            await send({"type": "http.response.start", "status": 303,
-                        "headers": [(b"location", f"{root}/ui/login".encode()), (b"content-length", b"0")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", f"{root}/ui/login".encode()), (b"content-length", b"0")],
+                }
+            )
             return await send({"type": "http.response.body", "body": b""})
-        await _refuse(send, 401, "unauthorized",
-                      "this control plane needs Authorization: Bearer <ENKASH_SANDBOX_ADMIN_TOKEN>",
-                      [(b"www-authenticate", b'Bearer realm="enkash-sandbox-control"')])
+        await _refuse(
+            send,
+            401,
+            "unauthorized",
+            "this control plane needs Authorization: Bearer <ENKASH_SANDBOX_ADMIN_TOKEN>",
+            [(b"www-authenticate", b'Bearer realm="enkash-sandbox-control"')],
+        )
 
     @staticmethod
     def _relative(scope) -> str:
         path, root = scope["path"], scope.get("root_path", "")
-        return path[len(root):] if root and path.startswith(root) else path
+        return path[len(root) :] if root and path.startswith(root) else path
 
     def _open(self, scope) -> bool:
         path = self._relative(scope)

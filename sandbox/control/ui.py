@@ -33,16 +33,20 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 BASE = "/_sandbox/ui"
 
 
-
-
 _POST_FORM = re.compile(r'(<form\b[^>]*\bmethod="post"[^>]*>)', re.I)
 
 
 def _page(request: Request, template: str, **context) -> HTMLResponse:
     params = request.query_params
     running = sandbox(request)
-    html = render(template, base=BASE, notice=params.get("notice"), error=params.get("error"),
-                  admin=bool(running.settings.admin_token), **context)
+    html = render(
+        template,
+        base=BASE,
+        notice=params.get("notice"),
+        error=params.get("error"),
+        admin=bool(running.settings.admin_token),
+        **context,
+    )
     # every form that posts carries the CSRF token: added here once rather than in each template, so a new
     # form cannot forget it
     field = f'<input type="hidden" name="csrf" value="{running.csrf_token()}">'
@@ -86,8 +90,9 @@ async def _act(path: str, fn, *args, notice: str) -> RedirectResponse:
 def overview(request: Request):
     running = sandbox(request)
     running.control.refresh()
-    return _page(request, "ui_overview.html", data=running.dashboard.overview(), clock=running.clock.state(),
-                 seed=running.db.seed)
+    return _page(
+        request, "ui_overview.html", data=running.dashboard.overview(), clock=running.clock.state(), seed=running.db.seed
+    )
 
 
 @router.get("/partners/{partner_id}", response_class=HTMLResponse)
@@ -108,9 +113,13 @@ def account(account_id: str, request: Request):
     data = sandbox(request).dashboard.account(account_id)
     if data is None:
         raise HTTPException(404, f"unknown card account {account_id}")
-    return _page(request, "ui_account.html", data=data,
-                 balance_chart=charts.line(data["series"], title="Available balance over time"),
-                 monthly_chart=charts.bars(data["monthly"], title="Allocations vs redemptions per month"))
+    return _page(
+        request,
+        "ui_account.html",
+        data=data,
+        balance_chart=charts.line(data["series"], title="Available balance over time"),
+        monthly_chart=charts.bars(data["monthly"], title="Allocations vs redemptions per month"),
+    )
 
 
 @router.get("/cards/{card_id}", response_class=HTMLResponse)
@@ -118,8 +127,7 @@ def card(card_id: str, request: Request):
     data = sandbox(request).dashboard.card(card_id)
     if data is None:
         raise HTTPException(404, f"unknown card {card_id}")
-    return _page(request, "ui_card.html", data=data,
-                 balance_chart=charts.line(data["series"], title="Card balance over time"))
+    return _page(request, "ui_card.html", data=data, balance_chart=charts.line(data["series"], title="Card balance over time"))
 
 
 @router.get("/journal", response_class=HTMLResponse)
@@ -132,8 +140,12 @@ def faults(request: Request):
     running = sandbox(request)
     running.control.refresh()
     s = running.settings
-    return _page(request, "ui_faults.html", rules=running.faults.stored_rules(),
-                 magic=magic.table(s.magic_slow_seconds, s.fault_timeout_seconds, s.pending_order_seconds))
+    return _page(
+        request,
+        "ui_faults.html",
+        rules=running.faults.stored_rules(),
+        magic=magic.table(s.magic_slow_seconds, s.fault_timeout_seconds, s.pending_order_seconds),
+    )
 
 
 @router.get("/snapshots", response_class=HTMLResponse)
@@ -178,9 +190,15 @@ async def allocate(account_id: str, request: Request):
     data = await run_in_threadpool(running.dashboard.account, account_id)
     if data is None:
         raise HTTPException(404, f"unknown card account {account_id}")
-    body = {"companyId": data["account"].company_id, "cardAccountId": account_id, "transactionType": "CR",
-            "type": "ALLOCATE_POINT", "transactionCode": "ALLOCATION", "loadAmount": form.get("amount", ""),
-            "uniqueReferenceNumber": form.get("reference") or None}
+    body = {
+        "companyId": data["account"].company_id,
+        "cardAccountId": account_id,
+        "transactionType": "CR",
+        "type": "ALLOCATE_POINT",
+        "transactionCode": "ALLOCATION",
+        "loadAmount": form.get("amount", ""),
+        "uniqueReferenceNumber": form.get("reference") or None,
+    }
     for key in ("mobile", "email", "firstName", "enkashCardId"):
         if form.get(key):
             body[key] = form[key]
@@ -188,8 +206,13 @@ async def allocate(account_id: str, request: Request):
         req = AllocatePoints.model_validate({k: v for k, v in body.items() if v is not None})
     except ValidationError as exc:
         return _back(f"/accounts/{account_id}", error=validation_error(exc).message)
-    return await _act(f"/accounts/{account_id}", running.rewards.allocate, data["partner_id"], req,
-                      notice="Allocated ₹{result[loadAmount]:,.2f} to {result[enKashCardId]}")
+    return await _act(
+        f"/accounts/{account_id}",
+        running.rewards.allocate,
+        data["partner_id"],
+        req,
+        notice="Allocated ₹{result[loadAmount]:,.2f} to {result[enKashCardId]}",
+    )
 
 
 @router.post("/cards/{card_id}/status")

@@ -33,11 +33,18 @@ if TYPE_CHECKING:
 
 
 HEADER = "x-sandbox-fault"
-STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity", 429: "Too Many Requests",
-               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+STATUS_TEXT = {
+    400: "Bad Request",
+    404: "Not Found",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 HEADER_KINDS = {"insufficient_balance", "timeout", "reset", "drop", "malformed", "latency", "429"}
-ACTIONS = ("status", "business_failure", "insufficient_balance", "latency", "drop", "malformed", "rate_limit",
-           "timeout")
+ACTIONS = ("status", "business_failure", "insufficient_balance", "latency", "drop", "malformed", "rate_limit", "timeout")
 # the longest delay any fault may add (header, rule or range), so no rule can hold a request for ever
 MAX_DELAY_MS = 120_000
 
@@ -58,8 +65,12 @@ class Fault:
         return self.kind == "latency"
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "status": self.status, "source": self.source,
-                **({"delayMs": self.delay_ms} if self.delay_ms else {})}
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "source": self.source,
+            **({"delayMs": self.delay_ms} if self.delay_ms else {}),
+        }
 
 
 def parse_header(value: str) -> Fault:
@@ -87,8 +98,10 @@ def parse_header(value: str) -> Fault:
         return Fault("drop", 0, delay_ms=delay, source="header")
     if name in HEADER_KINDS:
         return Fault(name, 504 if name == "timeout" else 200, delay_ms=delay, source="header")
-    raise BadRequest(f"Unknown X-Sandbox-Fault value {name[:40]!r}; use insufficient_balance, 404, 422, 500, 503, 429, "
-                     "timeout, reset, malformed or latency (optionally ;delay=ms)")
+    raise BadRequest(
+        f"Unknown X-Sandbox-Fault value {name[:40]!r}; use insufficient_balance, 404, 422, 500, 503, 429, "
+        "timeout, reset, malformed or latency (optionally ;delay=ms)"
+    )
 
 
 @dataclass
@@ -137,8 +150,9 @@ class FaultEngine:
 
     def add_rule(self, spec: dict, partner_id: str | None, times: int | None) -> FaultRule:
         with self.db.write() as s:
-            rule = FaultRule(id=self.db.new_id(s, "fault"), partner_id=partner_id, spec=spec, remaining=times,
-                             created_at=self.clock.now())
+            rule = FaultRule(
+                id=self.db.new_id(s, "fault"), partner_id=partner_id, spec=spec, remaining=times, created_at=self.clock.now()
+            )
             s.add(rule)
             self.control.stamp(s, faults=True)
         self.control.published()
@@ -160,8 +174,7 @@ class FaultEngine:
         with self.db.write() as s:
             stmt = update(FaultRule).where(FaultRule.id == rule.id)
             if rule.remaining is not None:
-                stmt = stmt.where(FaultRule.remaining > 0).values(remaining=FaultRule.remaining - 1,
-                                                                  hits=FaultRule.hits + 1)
+                stmt = stmt.where(FaultRule.remaining > 0).values(remaining=FaultRule.remaining - 1, hits=FaultRule.hits + 1)
             else:
                 stmt = stmt.values(hits=FaultRule.hits + 1)
             claimed = s.execute(stmt, execution_options={"synchronize_session": False}).rowcount == 1
@@ -175,8 +188,9 @@ class FaultEngine:
             return rng
 
     # -- deciding (pure: runs on the event loop) -------------------------------------------
-    def evaluate(self, method: str, path: str, headers: dict, partner_id: str | None, body: object,
-                 *, magic_values: bool = True) -> Decision:
+    def evaluate(
+        self, method: str, path: str, headers: dict, partner_id: str | None, body: object, *, magic_values: bool = True
+    ) -> Decision:
         header = headers.get(HEADER)
         if header:
             return Decision(header=parse_header(header))
@@ -193,8 +207,7 @@ class FaultEngine:
             kind, status, trigger = found
             settings = self.settings
             if kind == "slow":
-                decision.magic = Fault("latency", 200, delay_ms=settings.magic_slow_seconds * 1000,
-                                       source=f"magic:{trigger}")
+                decision.magic = Fault("latency", 200, delay_ms=settings.magic_slow_seconds * 1000, source=f"magic:{trigger}")
             elif kind == "rate_limit":
                 decision.magic = Fault("rate_limit", 429, retry_after=1, source=f"magic:{trigger}")
             else:
@@ -229,8 +242,14 @@ class FaultEngine:
             latency = random.Random(f"{rule.id}:{rule.hits}").uniform(low, high)
         latency = min(max(float(latency), 0.0), MAX_DELAY_MS)
         status = {"status": action.get("status", 500), "rate_limit": 429, "timeout": 504, "drop": 0}.get(kind, 200)
-        return Fault(kind, status, message=action.get("message"), delay_ms=latency,
-                     retry_after=action.get("retryAfter", 1 if kind == "rate_limit" else None), source=f"rule:{rule.id}")
+        return Fault(
+            kind,
+            status,
+            message=action.get("message"),
+            delay_ms=latency,
+            retry_after=action.get("retryAfter", 1 if kind == "rate_limit" else None),
+            source=f"rule:{rule.id}",
+        )
 
 
 async def delay(fault: Fault) -> None:

@@ -72,7 +72,7 @@ def table(slow_seconds: float, timeout_seconds: float, pending_seconds: int) -> 
     """The documented table, one row per magic value."""
     outcome = {
         "insufficient_balance": 'HTTP 200 {"response_code":1,"response_message":"Insufficient balance in card account"}; '
-                                "nothing moves",
+        "nothing moves",
         "status": "HTTP {status} in EnKash's failure envelope; nothing moves",
         "rate_limit": "HTTP 429 with Retry-After: 1; nothing moves",
         "timeout": f"no answer for {timeout_seconds:g} s, then HTTP 504; nothing moves",
@@ -80,20 +80,41 @@ def table(slow_seconds: float, timeout_seconds: float, pending_seconds: int) -> 
     }
     rows = []
     for amount, (kind, status) in MAGIC_AMOUNTS.items():
-        rows.append({"trigger": f"amount / loadAmount / denomination = {amount}", "endpoints": "any vendor POST",
-                     "outcome": outcome[kind].replace("{status}", str(status))})
+        rows.append(
+            {
+                "trigger": f"amount / loadAmount / denomination = {amount}",
+                "endpoints": "any vendor POST",
+                "outcome": outcome[kind].replace("{status}", str(status)),
+            }
+        )
     for prefix, (kind, status) in MAGIC_REFERENCES.items():
-        rows.append({"trigger": f"uniqueReferenceNumber / uniqueReferenceNum / orderReferenceId / requestId "
-                                f"starting with {prefix}", "endpoints": "any vendor POST",
-                     "outcome": outcome[kind].replace("{status}", str(status))})
+        rows.append(
+            {
+                "trigger": f"uniqueReferenceNumber / uniqueReferenceNum / orderReferenceId / requestId starting with {prefix}",
+                "endpoints": "any vendor POST",
+                "outcome": outcome[kind].replace("{status}", str(status)),
+            }
+        )
     rows += [
-        {"trigger": f"holder mobile {KYC_PENDING_MOBILE}", "endpoints": "create card, create-allocate-points, bulk",
-         "outcome": "the card is issued with kycStatus PENDING"},
-        {"trigger": f"holder mobile {KYC_FAILED_MOBILE}", "endpoints": "create card, create-allocate-points, bulk",
-         "outcome": "the card is issued with kycStatus FAILED"},
-        {"trigger": f"orderReferenceId starting with {PENDING_THEN_SUCCESS}", "endpoints": "create-order",
-         "outcome": f"order PENDING (points debited), SUCCESS with vouchers {pending_seconds} s later (sandbox clock)"},
-        {"trigger": f"orderReferenceId starting with {PENDING_THEN_FAILURE}", "endpoints": "create-order",
-         "outcome": f"order PENDING (points debited), FAILED and refunded through the ledger {pending_seconds} s later"},
+        {
+            "trigger": f"holder mobile {KYC_PENDING_MOBILE}",
+            "endpoints": "create card, create-allocate-points, bulk",
+            "outcome": "the card is issued with kycStatus PENDING",
+        },
+        {
+            "trigger": f"holder mobile {KYC_FAILED_MOBILE}",
+            "endpoints": "create card, create-allocate-points, bulk",
+            "outcome": "the card is issued with kycStatus FAILED",
+        },
+        {
+            "trigger": f"orderReferenceId starting with {PENDING_THEN_SUCCESS}",
+            "endpoints": "create-order",
+            "outcome": f"order PENDING (points debited), SUCCESS with vouchers {pending_seconds} s later (sandbox clock)",
+        },
+        {
+            "trigger": f"orderReferenceId starting with {PENDING_THEN_FAILURE}",
+            "endpoints": "create-order",
+            "outcome": f"order PENDING (points debited), FAILED and refunded through the ledger {pending_seconds} s later",
+        },
     ]
     return rows

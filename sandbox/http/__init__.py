@@ -1,1 +1,2 @@
-"""The pure-ASGI layers in front of the routes: gateway (envelope, faults, journal capture), host and body guards, the uvicorn protocol."""
+"""The pure-ASGI layers in front of the routes: the gateway (envelope, faults, journal capture), the host and
+body guards, and the uvicorn protocol."""

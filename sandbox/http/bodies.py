@@ -24,15 +24,24 @@ class BodyGuardMiddleware:
         try:
             body = await asyncio.wait_for(read_body(receive, self.limit), self.timeout)
         except BodyTooLarge:
-            return await _answer(send, 413, b'{"error":"payload_too_large","detail":"the body is larger than the '
-                                            b'sandbox accepts"}')
+            return await _answer(
+                send, 413, b'{"error":"payload_too_large","detail":"the body is larger than the sandbox accepts"}'
+            )
         except TimeoutError:
             return await _answer(send, 408, b'{"error":"request_timeout","detail":"the body did not arrive in time"}')
         await self.app(scope, replay_receive(body, receive), send)
 
 
 async def _answer(send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

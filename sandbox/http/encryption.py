@@ -19,12 +19,16 @@ class EnvelopeRejected(Exception):
         super().__init__(message)
 
 
-UNREADABLE = ("Invalid encrypted request: the request does not decrypt to JSON with this partner's key "
-              "(AES-128-ECB, PKCS#7, key = SHA-256(clientSecret)[:16])")
+UNREADABLE = (
+    "Invalid encrypted request: the request does not decrypt to JSON with this partner's key "
+    "(AES-128-ECB, PKCS#7, key = SHA-256(clientSecret)[:16])"
+)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
-MANDATORY = ('Invalid encrypted request: encryption is mandatory for this partner; send '
-             '{"request": "<Base64 of AES-128-ECB(JSON) keyed by SHA-256(clientSecret)[:16]>"}')
+MANDATORY = (
+    "Invalid encrypted request: encryption is mandatory for this partner; send "
+    '{"request": "<Base64 of AES-128-ECB(JSON) keyed by SHA-256(clientSecret)[:16]>"}'
+)
 
 
 def open_body(principal: Principal | None, body: bytes) -> tuple[bytes, bool]:

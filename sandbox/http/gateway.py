@@ -98,11 +98,20 @@ class GatewayMiddleware:
         state = scope.setdefault("state", {})
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
         path = redact_path(scope["path"])
-        entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "method": scope["method"],
-                 "path": path, "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
-                 "partnerId": None, "encrypted": False, "fault": None,
-                 "requestHeaders": {k: redact_header(k, v) for k, v in headers.items()
-                                    if k in ("authorization", "partnerid", "content-type", "x-sandbox-fault")}}
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "method": scope["method"],
+            "path": path,
+            "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
+            "partnerId": None,
+            "encrypted": False,
+            "fault": None,
+            "requestHeaders": {
+                k: redact_header(k, v)
+                for k, v in headers.items()
+                if k in ("authorization", "partnerid", "content-type", "x-sandbox-fault")
+            },
+        }
         recorder = _Recorder(send)
         try:
             await self._handle(scope, receive, recorder, state, headers, entry)
@@ -114,9 +123,12 @@ class GatewayMiddleware:
             entry["status"] = recorder.status
             entry["latencyMs"] = round((time.perf_counter() - started) * 1000, 2)
             # bodies are kept raw (up to a limit) and decoded and redacted only when someone reads the journal
-            entry["responseBody"] = RawBody(state.get("plain_response", recorder.body), recorder.content_type,
-                                            self.container.settings.journal_body_bytes, PATH_SECRET_KEYS.get(scope["path"],
-                                                                                                        frozenset()))
+            entry["responseBody"] = RawBody(
+                state.get("plain_response", recorder.body),
+                recorder.content_type,
+                self.container.settings.journal_body_bytes,
+                PATH_SECRET_KEYS.get(scope["path"], frozenset()),
+            )
             self.journal.record(entry)
 
     async def _handle(self, scope, receive, send, state, headers, entry):
@@ -140,8 +152,9 @@ class GatewayMiddleware:
         except BodyTooLarge:
             return await _send_json(send, 413, failure_body(settings, f"Request body is larger than {limit} bytes"))
         except TimeoutError:
-            return await _send_json(send, 408, failure_body(
-                settings, f"Request body not received within {settings.body_timeout_seconds:g} s"))
+            return await _send_json(
+                send, 408, failure_body(settings, f"Request body not received within {settings.body_timeout_seconds:g} s")
+            )
         keep = settings.journal_body_bytes
         try:
             plain, encrypted = open_body(principal, body)
@@ -167,9 +180,14 @@ class GatewayMiddleware:
         await self.app(scope, replay_receive(plain, receive), out)
 
     async def _decide(self, scope, headers, principal, parsed) -> Fault | None:
-        decision = self.faults.evaluate(scope["method"], scope["path"], headers,
-                                        principal.partner_id if principal else None, parsed,
-                                        magic_values=self.container.settings.magic_values)
+        decision = self.faults.evaluate(
+            scope["method"],
+            scope["path"],
+            headers,
+            principal.partner_id if principal else None,
+            parsed,
+            magic_values=self.container.settings.magic_values,
+        )
         if decision.header is not None:
             return decision.header
         for rule in decision.candidates:
@@ -181,15 +199,24 @@ class GatewayMiddleware:
         settings = self.container.settings
         if fault.kind == "drop":
             # promise a body, send none, and let the server close the connection under the client
-            await raw_send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            await raw_send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+                }
+            )
             await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         if fault.kind == "malformed":
             body = b'{"response_code":0,"response_message":"Success","payload":{"enKashCardId":"EKC'
-            await raw_send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
+            await raw_send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await raw_send({"type": "http.response.body", "body": body})
             return
         if fault.kind == "timeout":

@@ -22,7 +22,7 @@ def allowed_hosts(settings) -> frozenset[str] | None:
 def host_name(value: str) -> str:
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
+        return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -41,8 +41,15 @@ class HostCheckMiddleware:
                 break
         if host_name(host) in self.allowed:
             return await self.app(scope, receive, send)
-        body = (b'{"error":"invalid_host","detail":"this sandbox answers only requests addressed to a loopback '
-                b'host; set ENKASH_SANDBOX_ALLOWED_HOSTS to add a name"}')
-        await send({"type": "http.response.start", "status": 400,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = (
+            b'{"error":"invalid_host","detail":"this sandbox answers only requests addressed to a loopback '
+            b'host; set ENKASH_SANDBOX_ALLOWED_HOSTS to add a name"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

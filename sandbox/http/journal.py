@@ -19,9 +19,26 @@ from urllib.parse import parse_qsl, urlencode
 
 from enkash_sandbox import jsonio
 
-SECRET_KEYS = {"authorization", "password", "clientsecret", "client_secret", "pinblock", "pin", "otp", "mfacode",
-               "access_token", "refresh_token", "accesstoken", "refreshtoken", "cvv", "token_secret", "voucherpin",
-               "secret", "admin_token", "admintoken"}
+SECRET_KEYS = {
+    "authorization",
+    "password",
+    "clientsecret",
+    "client_secret",
+    "pinblock",
+    "pin",
+    "otp",
+    "mfacode",
+    "access_token",
+    "refresh_token",
+    "accesstoken",
+    "refreshtoken",
+    "cvv",
+    "token_secret",
+    "voucherpin",
+    "secret",
+    "admin_token",
+    "admintoken",
+}
 # keys that hold a credential only on some operations (a card view's `token` is a card token, not a login)
 PATH_SECRET_KEYS = {"/api/v0/partner/enKashCard/sso-token": {"token"}}
 PAN_LIKE = re.compile(r"(?<!\d)(\d{4})\d{5,11}(\d{4})(?!\d)")
@@ -46,8 +63,14 @@ def _mask_text(text: str) -> str:
 def redact(value, extra_keys: frozenset[str] | set[str] = frozenset()):
     """Mask secret fields, tokens in URLs and card-number-like digit runs anywhere in a JSON value."""
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and (k.lower() in SECRET_KEYS or k in extra_keys)
-                    and v not in (None, "") else redact(v, extra_keys)) for k, v in value.items()}
+        return {
+            k: (
+                MASK
+                if isinstance(k, str) and (k.lower() in SECRET_KEYS or k in extra_keys) and v not in (None, "")
+                else redact(v, extra_keys)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact(v, extra_keys) for v in value]
     if isinstance(value, str):
@@ -98,8 +121,13 @@ class RawBody:
 
     __slots__ = ("raw", "content_type", "size", "extra_keys")
 
-    def __init__(self, raw: bytes | None, content_type: str = "", limit: int = 64 * 1024,
-                 extra_keys: frozenset[str] | set[str] = frozenset()):
+    def __init__(
+        self,
+        raw: bytes | None,
+        content_type: str = "",
+        limit: int = 64 * 1024,
+        extra_keys: frozenset[str] | set[str] = frozenset(),
+    ):
         self.size = len(raw) if raw else 0
         self.raw = raw[:limit] if raw else raw
         self.content_type = content_type
@@ -140,8 +168,9 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, entry: dict) -> None:
-        weight = 512 + sum(body.kept_bytes for body in (entry.get("requestBody"), entry.get("responseBody"))
-                           if isinstance(body, RawBody))
+        weight = 512 + sum(
+            body.kept_bytes for body in (entry.get("requestBody"), entry.get("responseBody")) if isinstance(body, RawBody)
+        )
         entry["_bytes"] = weight
         with self._lock:
             entry["id"] = next(self._ids)
@@ -161,8 +190,16 @@ class Journal:
     def bytes(self) -> int:
         return self._bytes
 
-    def query(self, *, partner_id: str | None = None, path: str | None = None, method: str | None = None,
-              status: int | None = None, since: str | None = None, limit: int = 100) -> list[dict]:
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        since: str | None = None,
+        limit: int = 100,
+    ) -> list[dict]:
         with self._lock:
             entries = list(self._entries)
         out = []

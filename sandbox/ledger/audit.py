@@ -31,11 +31,10 @@ from enkash_sandbox.store.tables import (
     Voucher,
 )
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
-
 
 
 class AuditService:
@@ -46,51 +45,89 @@ class AuditService:
         problems: list[dict] = []
         notices: list[dict] = []
         with self.db.read() as s:
+
             def scoped(query, model):
                 return query.where(model.partner_id == partner_id) if partner_id else query
 
-            sums = {(kind, holder): total for kind, holder, total in s.exec(scoped(
-                select(LedgerEntry.holder_kind, LedgerEntry.holder_id, func.sum(LedgerEntry.amount_minor))
-                .group_by(LedgerEntry.holder_kind, LedgerEntry.holder_id), LedgerEntry))}
+            sums = {
+                (kind, holder): total
+                for kind, holder, total in s.exec(
+                    scoped(
+                        select(LedgerEntry.holder_kind, LedgerEntry.holder_id, func.sum(LedgerEntry.amount_minor)).group_by(
+                            LedgerEntry.holder_kind, LedgerEntry.holder_id
+                        ),
+                        LedgerEntry,
+                    )
+                )
+            }
             accounts = s.exec(scoped(select(CardAccount), CardAccount)).all()
-            cards = s.exec(scoped(select(Card.id, Card.partner_id, Card.balance_minor, Card.status, Card.replaced_by,
-                                         Card.account_id, Card.user_id), Card)).all()
+            cards = s.exec(
+                scoped(
+                    select(
+                        Card.id, Card.partner_id, Card.balance_minor, Card.status, Card.replaced_by, Card.account_id, Card.user_id
+                    ),
+                    Card,
+                )
+            ).all()
             for account in accounts:
                 self._balance(problems, ACCOUNT, account.id, account.balance_minor, sums.get((ACCOUNT, account.id), 0))
             for card_id, _, balance, status, replaced_by, _, _ in cards:
                 self._balance(problems, CARD, card_id, balance, sums.get((CARD, card_id), 0))
                 if replaced_by and balance:
-                    problems.append({"check": "replaced_card_balance", "enKashCardId": card_id,
-                                     "replacedBy": replaced_by, "balance": from_minor(balance)})
+                    problems.append(
+                        {
+                            "check": "replaced_card_balance",
+                            "enKashCardId": card_id,
+                            "replacedBy": replaced_by,
+                            "balance": from_minor(balance),
+                        }
+                    )
                 elif status == "BL" and balance:
-                    notices.append({"check": "blocked_card_balance", "enKashCardId": card_id,
-                                    "balance": from_minor(balance),
-                                    "hint": "replace the card (the balance moves) or unload it to its account"})
+                    notices.append(
+                        {
+                            "check": "blocked_card_balance",
+                            "enKashCardId": card_id,
+                            "balance": from_minor(balance),
+                            "hint": "replace the card (the balance moves) or unload it to its account",
+                        }
+                    )
             live: dict[tuple[str, str], list[str]] = {}
             for card_id, _, _, _, replaced_by, account_id, user_id in cards:
                 if not replaced_by:
                     live.setdefault((account_id, user_id), []).append(card_id)
             for (account_id, user_id), ids in live.items():
                 if len(ids) > 1:
-                    problems.append({"check": "duplicate_live_cards", "cardAccountId": account_id, "userId": user_id,
-                                     "enKashCardIds": sorted(ids)})
+                    problems.append(
+                        {
+                            "check": "duplicate_live_cards",
+                            "cardAccountId": account_id,
+                            "userId": user_id,
+                            "enKashCardIds": sorted(ids),
+                        }
+                    )
             self._chains(s, problems, scoped)
-            for account_id, reference, count in s.exec(scoped(
+            for account_id, reference, count in s.exec(
+                scoped(
                     select(Transaction.account_id, Transaction.pg_reference_number, func.count())
-                    .where(Transaction.pg_reference_number != None)  # noqa: E711
+                    .where(col(Transaction.pg_reference_number).is_not(None))
                     .group_by(Transaction.account_id, Transaction.pg_reference_number)
-                    .having(func.count() > 1), Transaction)):
-                problems.append({"check": "unique_reference", "cardAccountId": account_id,
-                                 "pgReferenceNumber": reference, "count": count})
+                    .having(func.count() > 1),
+                    Transaction,
+                )
+            ):
+                problems.append(
+                    {"check": "unique_reference", "cardAccountId": account_id, "pgReferenceNumber": reference, "count": count}
+                )
             self._conservation(s, problems, accounts, cards, partner_id)
             self._orders(s, problems, scoped)
-            coin_sums = dict(s.exec(select(CoinEntry.user_id, func.sum(CoinEntry.amount))
-                                    .group_by(CoinEntry.user_id)).all())
-            for holder_id, balance in s.exec(scoped(select(CardHolder.id, CardHolder.coin_balance)
-                                                    .where(CardHolder.coin_balance != 0), CardHolder)):
+            coin_sums = dict(s.exec(select(CoinEntry.user_id, func.sum(CoinEntry.amount)).group_by(CoinEntry.user_id)).all())
+            for holder_id, balance in s.exec(
+                scoped(select(CardHolder.id, CardHolder.coin_balance).where(CardHolder.coin_balance != 0), CardHolder)
+            ):
                 if balance != coin_sums.get(holder_id, 0):
-                    problems.append({"check": "coin_balance", "userId": holder_id, "balance": balance,
-                                     "ledger": coin_sums.get(holder_id, 0)})
+                    problems.append(
+                        {"check": "coin_balance", "userId": holder_id, "balance": balance, "ledger": coin_sums.get(holder_id, 0)}
+                    )
             entries = s.exec(scoped(select(func.count()).select_from(LedgerEntry), LedgerEntry)).one()
             counts = {"accounts": len(accounts), "cards": len(cards), "ledgerEntries": entries}
         return {"ok": not problems, "checked": counts, "discrepancies": problems, "notices": notices}
@@ -99,45 +136,82 @@ class AuditService:
     def _chains(s, problems: list, scoped) -> None:
         """Balance-after chains: each row = previous row's balance + its amount."""
         previous: dict[tuple[str, str], int] = {}
-        for kind, holder, amount, after, entry_id in s.exec(scoped(
-                select(LedgerEntry.holder_kind, LedgerEntry.holder_id, LedgerEntry.amount_minor,
-                       LedgerEntry.balance_after_minor, LedgerEntry.id), LedgerEntry)
-                .order_by(LedgerEntry.holder_kind, LedgerEntry.holder_id, LedgerEntry.id)):
+        for kind, holder, amount, after, entry_id in s.exec(
+            scoped(
+                select(
+                    LedgerEntry.holder_kind,
+                    LedgerEntry.holder_id,
+                    LedgerEntry.amount_minor,
+                    LedgerEntry.balance_after_minor,
+                    LedgerEntry.id,
+                ),
+                LedgerEntry,
+            ).order_by(LedgerEntry.holder_kind, LedgerEntry.holder_id, LedgerEntry.id)
+        ):
             expected = previous.get((kind, holder), 0) + amount
             if after != expected:
-                problems.append({"check": "ledger_chain", "holderKind": kind, "holderId": holder,
-                                 "entry": entry_id, "balanceAfter": from_minor(after),
-                                 "expected": from_minor(expected)})
+                problems.append(
+                    {
+                        "check": "ledger_chain",
+                        "holderKind": kind,
+                        "holderId": holder,
+                        "entry": entry_id,
+                        "balanceAfter": from_minor(after),
+                        "expected": from_minor(expected),
+                    }
+                )
             previous[(kind, holder)] = after
 
     @staticmethod
     def _orders(s, problems: list, scoped) -> None:
         """Each voucher order settled exactly once, with the effects its status promises."""
         refunds: dict[str, list[int]] = {}
-        for order_id, amount in s.exec(scoped(select(Transaction.order_id, Transaction.amount_minor)
-                                              .where(Transaction.type == "REFUND",
-                                                     Transaction.order_id != None), Transaction)):  # noqa: E711
+        for order_id, amount in s.exec(
+            scoped(
+                select(Transaction.order_id, Transaction.amount_minor).where(
+                    Transaction.type == "REFUND", col(Transaction.order_id).is_not(None)
+                ),
+                Transaction,
+            )
+        ):
             refunds.setdefault(order_id, []).append(amount)
         vouchers = dict(s.exec(scoped(select(Voucher.order_id, func.count()).group_by(Voucher.order_id), Voucher)).all())
-        for order_id, status, quantity, amount in s.exec(scoped(
-                select(Order.id, Order.order_status, Order.quantity, Order.amount_minor), Order)):
+        for order_id, status, quantity, amount in s.exec(
+            scoped(select(Order.id, Order.order_status, Order.quantity, Order.amount_minor), Order)
+        ):
             paid_back = refunds.get(order_id, [])
             issued = vouchers.get(order_id, 0)
             expected_refunds = [amount] if status == "FAILED" else []
             expected_vouchers = quantity if status == "SUCCESS" else 0
             if sorted(paid_back) != expected_refunds or issued != expected_vouchers:
-                problems.append({"check": "order_settlement", "orderId": order_id, "orderStatus": status,
-                                 "refunds": len(paid_back), "expectedRefunds": len(expected_refunds),
-                                 "vouchers": issued, "expectedVouchers": expected_vouchers})
+                problems.append(
+                    {
+                        "check": "order_settlement",
+                        "orderId": order_id,
+                        "orderStatus": status,
+                        "refunds": len(paid_back),
+                        "expectedRefunds": len(expected_refunds),
+                        "vouchers": issued,
+                        "expectedVouchers": expected_vouchers,
+                    }
+                )
 
     @staticmethod
     def _balance(problems: list, kind: str, holder_id: str, balance: int, ledger: int) -> None:
         if balance != ledger:
-            problems.append({"check": "balance_equals_ledger", "holderKind": kind, "holderId": holder_id,
-                             "balance": from_minor(balance), "ledger": from_minor(ledger)})
+            problems.append(
+                {
+                    "check": "balance_equals_ledger",
+                    "holderKind": kind,
+                    "holderId": holder_id,
+                    "balance": from_minor(balance),
+                    "ledger": from_minor(ledger),
+                }
+            )
         if balance < 0:
-            problems.append({"check": "negative_balance", "holderKind": kind, "holderId": holder_id,
-                             "balance": from_minor(balance)})
+            problems.append(
+                {"check": "negative_balance", "holderKind": kind, "holderId": holder_id, "balance": from_minor(balance)}
+            )
 
     @staticmethod
     def _conservation(s, problems: list, accounts, cards, partner_id: str | None) -> None:
@@ -146,9 +220,9 @@ class AuditService:
             held[account.partner_id] = held.get(account.partner_id, 0) + account.balance_minor
         for card in cards:
             held[card[1]] = held.get(card[1], 0) + card[2]
-        query = select(Transaction.partner_id, Transaction.type, Transaction.direction,
-                       func.sum(Transaction.amount_minor)).group_by(Transaction.partner_id, Transaction.type,
-                                                                     Transaction.direction)
+        query = select(
+            Transaction.partner_id, Transaction.type, Transaction.direction, func.sum(Transaction.amount_minor)
+        ).group_by(Transaction.partner_id, Transaction.type, Transaction.direction)
         if partner_id:
             query = query.where(Transaction.partner_id == partner_id)
         flows: dict[str, int] = {}
@@ -161,5 +235,11 @@ class AuditService:
                 flows[pid] = flows.get(pid, 0) + total
         for pid in set(held) | set(flows):
             if held.get(pid, 0) != flows.get(pid, 0):
-                problems.append({"check": "conservation", "partnerId": pid, "held": from_minor(held.get(pid, 0)),
-                                 "fundedMinusRedeemed": from_minor(flows.get(pid, 0))})
+                problems.append(
+                    {
+                        "check": "conservation",
+                        "partnerId": pid,
+                        "held": from_minor(held.get(pid, 0)),
+                        "fundedMinusRedeemed": from_minor(flows.get(pid, 0)),
+                    }
+                )

@@ -45,9 +45,7 @@ class DuplicateReference(BusinessFailure):
     def __init__(self, reference: str, account_id: str, first_response: dict | None = None):
         # copied now: the first transaction's row is gone from the session once this rolls back
         self.first_response = first_response
-        super().__init__(
-            f"Duplicate uniqueReferenceNumber: {reference} was already used on card account {account_id}"
-        )
+        super().__init__(f"Duplicate uniqueReferenceNumber: {reference} was already used on card account {account_id}")
 
 
 class CardReplaced(BusinessFailure):
@@ -101,8 +99,7 @@ class Ledger:
         if not reference:
             return None
         return s.exec(
-            select(Transaction).where(Transaction.account_id == account_id,
-                                      Transaction.pg_reference_number == reference)
+            select(Transaction).where(Transaction.account_id == account_id, Transaction.pg_reference_number == reference)
         ).first()
 
     def guard_reference(self, s: Session, account_id: str, reference: str | None) -> None:
@@ -164,9 +161,7 @@ class Ledger:
         # the same rows in opposite directions queue instead of deadlocking on PostgreSQL; a shortfall raises,
         # and the caller's rollback undoes any leg already applied
         for leg in sorted(legs, key=lambda leg: (leg.kind != ACCOUNT, leg.holder.id)):
-            balances[(leg.kind, leg.holder.id)] = self._apply(
-                s, leg, insufficient=insufficient or InsufficientBalance()
-            )
+            balances[(leg.kind, leg.holder.id)] = self._apply(s, leg, insufficient=insufficient or InsufficientBalance())
         seq = self.db.next_ids(s, "txn")[0]
         txn = Transaction(
             id=ids.format_id(self.db.seed, "txn", seq),
@@ -198,45 +193,91 @@ class Ledger:
                 raise DuplicateReference(reference, account_id) from None
             raise
         # ledger rows are written with a Core insert: no ORM object is needed for them afterwards
-        s.connection().execute(insert(LedgerEntry.__table__), [
-            {"txn_id": txn.id, "partner_id": account.partner_id, "holder_kind": leg.kind, "holder_id": leg.holder.id,
-             "amount_minor": leg.delta, "balance_after_minor": balances[(leg.kind, leg.holder.id)], "created_at": now}
-            for leg in legs])
+        s.connection().execute(
+            insert(LedgerEntry.__table__),
+            [
+                {
+                    "txn_id": txn.id,
+                    "partner_id": account.partner_id,
+                    "holder_kind": leg.kind,
+                    "holder_id": leg.holder.id,
+                    "amount_minor": leg.delta,
+                    "balance_after_minor": balances[(leg.kind, leg.holder.id)],
+                    "created_at": now,
+                }
+                for leg in legs
+            ],
+        )
         if card is not None:
             card.modified_at = now
             s.add(card)
         return txn
 
     # -- the movements the product has -----------------------------------------------------
-    def fund_account(self, s: Session, account: CardAccount, amount_minor: int, *, remarks: str | None = None,
-                     reference: str | None = None, at: datetime | None = None) -> Transaction:
+    def fund_account(
+        self,
+        s: Session,
+        account: CardAccount,
+        amount_minor: int,
+        *,
+        remarks: str | None = None,
+        reference: str | None = None,
+        at: datetime | None = None,
+    ) -> Transaction:
         """Money arriving from outside (the partner prefunding its account)."""
-        return self.move(s, legs=[Leg(ACCOUNT, account, amount_minor)], account=account, card=None,
-                         direction="CR", type=FUNDING, transaction_code="PREFUND", amount_minor=amount_minor,
-                         reference=reference, remarks=remarks, at=at)
+        return self.move(
+            s,
+            legs=[Leg(ACCOUNT, account, amount_minor)],
+            account=account,
+            card=None,
+            direction="CR",
+            type=FUNDING,
+            transaction_code="PREFUND",
+            amount_minor=amount_minor,
+            reference=reference,
+            remarks=remarks,
+            at=at,
+        )
 
     def account_to_card(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
         kw.setdefault("insufficient", InsufficientBalance())
-        return self.move(s, legs=[Leg(ACCOUNT, account, -amount_minor), Leg(CARD, card, amount_minor)],
-                         account=account, card=card, direction="CR", amount_minor=amount_minor, **kw)
+        return self.move(
+            s,
+            legs=[Leg(ACCOUNT, account, -amount_minor), Leg(CARD, card, amount_minor)],
+            account=account,
+            card=card,
+            direction="CR",
+            amount_minor=amount_minor,
+            **kw,
+        )
 
     def card_to_account(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
         kw.setdefault("insufficient", InsufficientBalance())
-        return self.move(s, legs=[Leg(CARD, card, -amount_minor), Leg(ACCOUNT, account, amount_minor)],
-                         account=account, card=card, direction="DR", amount_minor=amount_minor, **kw)
+        return self.move(
+            s,
+            legs=[Leg(CARD, card, -amount_minor), Leg(ACCOUNT, account, amount_minor)],
+            account=account,
+            card=card,
+            direction="DR",
+            amount_minor=amount_minor,
+            **kw,
+        )
 
     def card_spend(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
         """Money leaving the system from a card (a redemption, a purchase)."""
         kw.setdefault("insufficient", InsufficientBalance())
-        return self.move(s, legs=[Leg(CARD, card, -amount_minor)], account=account, card=card,
-                         direction="DR", amount_minor=amount_minor, **kw)
+        return self.move(
+            s, legs=[Leg(CARD, card, -amount_minor)], account=account, card=card, direction="DR", amount_minor=amount_minor, **kw
+        )
 
     def card_refund(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
-        return self.move(s, legs=[Leg(CARD, card, amount_minor)], account=account, card=card,
-                         direction="CR", amount_minor=amount_minor, **kw)
+        return self.move(
+            s, legs=[Leg(CARD, card, amount_minor)], account=account, card=card, direction="CR", amount_minor=amount_minor, **kw
+        )
 
-    def bulk_account_to_cards(self, s: Session, account: CardAccount, items: list[BulkItem], *, type: str,
-                              transaction_code: str) -> list[dict]:
+    def bulk_account_to_cards(
+        self, s: Session, account: CardAccount, items: list[BulkItem], *, type: str, transaction_code: str
+    ) -> list[dict]:
         """Many account->card moves in one go (bulk allocation), written with Core inserts: one
         conditional debit of the account for the total, one credit per card, and the same Transaction and
         LedgerEntry rows `move` writes, with running balances. The caller has already decided which
@@ -245,8 +286,10 @@ class Ledger:
             return []
         total = sum(item.amount_minor for item in items)
         row = s.execute(
-            update(CardAccount).where(CardAccount.id == account.id, CardAccount.balance_minor >= total)
-            .values(balance_minor=CardAccount.balance_minor - total).returning(CardAccount.balance_minor),
+            update(CardAccount)
+            .where(CardAccount.id == account.id, CardAccount.balance_minor >= total)
+            .values(balance_minor=CardAccount.balance_minor - total)
+            .returning(CardAccount.balance_minor),
             execution_options={"synchronize_session": False},
         ).first()
         if row is None:
@@ -263,20 +306,50 @@ class Ledger:
             account_balance -= minor
             balances[item.card_id] = balances.get(item.card_id, item.start_balance_minor) + minor
             txn_id = ids.format_id(seed, "txn", seq)
-            txns.append({
-                "id": txn_id, "seq": seq, "partner_id": account.partner_id, "account_id": account.id,
-                "card_id": item.card_id, "user_id": item.user_id, "direction": "CR", "type": type,
-                "transaction_code": transaction_code, "amount_minor": minor,
-                "card_balance_after_minor": balances[item.card_id], "account_balance_after_minor": account_balance,
-                "pg_reference_number": item.reference, "status": "SUCCESS", "description": None,
-                "remarks": item.remarks, "created_by": None, "created_at": now,
-            })
-            entries.append({"txn_id": txn_id, "partner_id": account.partner_id, "holder_kind": ACCOUNT,
-                            "holder_id": account.id, "amount_minor": -minor, "balance_after_minor": account_balance,
-                            "created_at": now})
-            entries.append({"txn_id": txn_id, "partner_id": account.partner_id, "holder_kind": CARD,
-                            "holder_id": item.card_id, "amount_minor": minor,
-                            "balance_after_minor": balances[item.card_id], "created_at": now})
+            txns.append(
+                {
+                    "id": txn_id,
+                    "seq": seq,
+                    "partner_id": account.partner_id,
+                    "account_id": account.id,
+                    "card_id": item.card_id,
+                    "user_id": item.user_id,
+                    "direction": "CR",
+                    "type": type,
+                    "transaction_code": transaction_code,
+                    "amount_minor": minor,
+                    "card_balance_after_minor": balances[item.card_id],
+                    "account_balance_after_minor": account_balance,
+                    "pg_reference_number": item.reference,
+                    "status": "SUCCESS",
+                    "description": None,
+                    "remarks": item.remarks,
+                    "created_by": None,
+                    "created_at": now,
+                }
+            )
+            entries.append(
+                {
+                    "txn_id": txn_id,
+                    "partner_id": account.partner_id,
+                    "holder_kind": ACCOUNT,
+                    "holder_id": account.id,
+                    "amount_minor": -minor,
+                    "balance_after_minor": account_balance,
+                    "created_at": now,
+                }
+            )
+            entries.append(
+                {
+                    "txn_id": txn_id,
+                    "partner_id": account.partner_id,
+                    "holder_kind": CARD,
+                    "holder_id": item.card_id,
+                    "amount_minor": minor,
+                    "balance_after_minor": balances[item.card_id],
+                    "created_at": now,
+                }
+            )
             upd = card_updates.setdefault(item.card_id, {"cid": item.card_id, "delta": 0, "first": minor})
             upd["delta"] += minor
             upd["last"] = minor
@@ -285,11 +358,12 @@ class Ledger:
         conn.execute(insert(LedgerEntry.__table__), entries)
         cards = Card.__table__
         conn.execute(
-            update(cards).where(cards.c.id == bindparam("cid")).values(
+            update(cards)
+            .where(cards.c.id == bindparam("cid"))
+            .values(
                 balance_minor=cards.c.balance_minor + bindparam("delta"),
                 last_allocated_minor=bindparam("last"),
-                load_amount_minor=case((cards.c.load_amount_minor == 0, bindparam("first")),
-                                       else_=cards.c.load_amount_minor),
+                load_amount_minor=case((cards.c.load_amount_minor == 0, bindparam("first")), else_=cards.c.load_amount_minor),
                 modified_at=bindparam("now"),
             ),
             [{**card_updates[cid], "now": now} for cid in sorted(card_updates)],

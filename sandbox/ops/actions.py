@@ -75,14 +75,14 @@ class SnapshotSpec(Spec):
 
 
 class RestoreSpec(Spec):
-    adoptSeed: bool = Field(default=False, description="restore a snapshot taken under another seed, and "
-                                                       "switch the store to that seed")
+    adoptSeed: bool = Field(
+        default=False, description="restore a snapshot taken under another seed, and switch the store to that seed"
+    )
 
 
 class ProvisionSpec(Spec):
     encryption: Literal["required", "optional", "off"] | None = None
-    fundBalance: Decimal = Field(default=Decimal("100000"), ge=0, le=MAX_AMOUNT, decimal_places=2,
-                                 allow_inf_nan=False)
+    fundBalance: Decimal = Field(default=Decimal("100000"), ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
     companyName: str | None = Field(default=None, min_length=1, max_length=100)
 
 
@@ -110,8 +110,9 @@ class SettleSpec(Spec):
 class ClockSpec(Spec):
     action: Literal["freeze", "unfreeze", "set", "advance", "reset"]
     at: datetime | None = Field(default=None, description="ISO-8601 instant, for set (and optionally freeze)")
-    seconds: float | None = Field(default=None, allow_inf_nan=False, ge=-100 * 366 * 86400, le=100 * 366 * 86400,
-                                  description="for advance; may be negative")
+    seconds: float | None = Field(
+        default=None, allow_inf_nan=False, ge=-100 * 366 * 86400, le=100 * 366 * 86400, description="for advance; may be negative"
+    )
 
     @model_validator(mode="after")
     def _needs(self):
@@ -141,8 +142,9 @@ class FaultAction(Spec):
     type: Literal[ACTIONS]  # type: ignore[valid-type]
     status: int | None = Field(default=None, ge=400, le=599, description="for type=status")
     message: str | None = Field(default=None, min_length=1, max_length=500)
-    latencyMs: Latency | list[Latency] | None = Field(default=None, description="fixed ms, or [min, max] per hit "
-                                                                                 f"(at most {MAX_DELAY_MS})")
+    latencyMs: Latency | list[Latency] | None = Field(
+        default=None, description=f"fixed ms, or [min, max] per hit (at most {MAX_DELAY_MS})"
+    )
     retryAfter: int | None = Field(default=None, ge=0, le=3600)
 
     @model_validator(mode="after")
@@ -160,19 +162,18 @@ class FaultAction(Spec):
 
 class FaultRuleSpec(Spec):
     method: str | None = Field(default=None, pattern=r"^[A-Za-z]{1,10}$")
-    path: str = Field(default="*", min_length=1, max_length=300,
-                      description="glob over the request path, e.g. /api/v0/partner/*")
+    path: str = Field(default="*", min_length=1, max_length=300, description="glob over the request path, e.g. /api/v0/partner/*")
     partnerId: str | None = Field(default=None, min_length=1, max_length=64, description="only this tenant's requests")
     bodyField: BodyField | None = None
     action: FaultAction
     times: int | None = Field(default=None, ge=1, le=1_000_000, description="apply to the next N matching requests")
-    probability: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False,
-                                      description="apply with this probability")
+    probability: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False, description="apply with this probability")
     seed: int = Field(default=0, ge=0, le=2**62, description="seed of the probability draws: same seed, same sequence")
 
 
 def fault_spec_from_form(form: dict[str, str]) -> FaultRuleSpec:
     """The dashboard's fault form, read into the same spec the JSON API takes (empty fields are absent)."""
+
     def given(key: str) -> str | None:
         value = (form.get(key) or "").strip()
         return value or None
@@ -239,8 +240,7 @@ class Ops:
 
     # tenants and money
     def provision(self, spec: ProvisionSpec) -> dict:
-        return self.sandbox.tenants.provision(encryption=spec.encryption, fund_balance=spec.fundBalance,
-                                           name=spec.companyName)
+        return self.sandbox.tenants.provision(encryption=spec.encryption, fund_balance=spec.fundBalance, name=spec.companyName)
 
     def set_encryption(self, partner_id: str, spec: EncryptionSpec) -> dict:
         if not self.sandbox.tenants.set_encryption(partner_id, spec.encryption):

@@ -45,15 +45,31 @@ class DashboardService:
                 "transactions": s.exec(select(func.count()).select_from(Transaction)).one(),
                 "orders": s.exec(select(func.count()).select_from(Order)).one(),
             }
-            per_partner = {pid: (n, bal) for pid, n, bal in s.exec(
-                select(CardAccount.partner_id, func.count(CardAccount.id), func.sum(CardAccount.balance_minor))
-                .group_by(CardAccount.partner_id))}
+            per_partner = {
+                pid: (n, bal)
+                for pid, n, bal in s.exec(
+                    select(CardAccount.partner_id, func.count(CardAccount.id), func.sum(CardAccount.balance_minor)).group_by(
+                        CardAccount.partner_id
+                    )
+                )
+            }
             cards_per_partner = dict(s.exec(select(Card.partner_id, func.count(Card.id)).group_by(Card.partner_id)).all())
         demo = (self.sandbox.demo_credentials() or {}).get("partnerId")
-        rows = [{"id": p.id, "name": p.name, "clientId": p.client_id, "encryption": p.encryption, "locked": p.locked,
-                 "demo": p.id == demo, "accounts": per_partner.get(p.id, (0, 0))[0],
-                 "balance": from_minor(per_partner.get(p.id, (0, 0))[1] or 0),
-                 "cards": cards_per_partner.get(p.id, 0), "created": java_medium(p.created_at)} for p in partners]
+        rows = [
+            {
+                "id": p.id,
+                "name": p.name,
+                "clientId": p.client_id,
+                "encryption": p.encryption,
+                "locked": p.locked,
+                "demo": p.id == demo,
+                "accounts": per_partner.get(p.id, (0, 0))[0],
+                "balance": from_minor(per_partner.get(p.id, (0, 0))[1] or 0),
+                "cards": cards_per_partner.get(p.id, 0),
+                "created": java_medium(p.created_at),
+            }
+            for p in partners
+        ]
         return {"counts": counts, "partners": rows}
 
     def partner(self, partner_id: str) -> dict | None:
@@ -62,14 +78,13 @@ class DashboardService:
             if partner is None:
                 return None
             companies = s.exec(select(Company).where(Company.partner_id == partner_id)).all()
-            accounts = s.exec(select(CardAccount).where(CardAccount.partner_id == partner_id)
-                              .order_by(CardAccount.created_at, CardAccount.id)).all()
+            accounts = s.exec(
+                select(CardAccount).where(CardAccount.partner_id == partner_id).order_by(CardAccount.created_at, CardAccount.id)
+            ).all()
             views = [self.sandbox.accounts.view(s, a) for a in accounts]
             coins = s.exec(select(CoinConfig).where(CoinConfig.partner_id == partner_id)).all()
-            holders = s.exec(select(CardHolder).where(CardHolder.partner_id == partner_id,
-                                                      CardHolder.coin_balance > 0)).all()
-        return {"partner": partner, "companies": companies, "accounts": views, "coin_configs": coins,
-                "coin_holders": holders}
+            holders = s.exec(select(CardHolder).where(CardHolder.partner_id == partner_id, CardHolder.coin_balance > 0)).all()
+        return {"partner": partner, "companies": companies, "accounts": views, "coin_configs": coins, "coin_holders": holders}
 
     def account(self, account_id: str) -> dict | None:
         with self.sandbox.db.read() as s:
@@ -78,14 +93,25 @@ class DashboardService:
                 return None
             company = s.get(Company, account.company_id)
             view = self.sandbox.accounts.view(s, account)
-            rows = s.exec(select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
-                          .where(Card.account_id == account_id).order_by(Card.seq)).all()
+            rows = s.exec(
+                select(Card, CardHolder)
+                .join(CardHolder, CardHolder.id == Card.user_id)
+                .where(Card.account_id == account_id)
+                .order_by(Card.seq)
+            ).all()
             cards = [card_view(c, h, account, company) for c, h in rows]
             ledger = self._ledger(s, ACCOUNT, account_id, limit=200)
             series = self._balance_series(s, ACCOUNT, account_id)
             monthly = self._monthly(s, account_id)
-        return {"account": account, "view": view, "cards": cards, "ledger": ledger, "series": series,
-                "monthly": monthly, "partner_id": account.partner_id}
+        return {
+            "account": account,
+            "view": view,
+            "cards": cards,
+            "ledger": ledger,
+            "series": series,
+            "monthly": monthly,
+            "partner_id": account.partner_id,
+        }
 
     def card(self, card_id: str) -> dict | None:
         with self.sandbox.db.read() as s:
@@ -98,14 +124,25 @@ class DashboardService:
             ledger = self._ledger(s, CARD, card_id, limit=200)
             series = self._balance_series(s, CARD, card_id)
         orders = self.sandbox.marketplace.orders_of_user(holder.id, limit=50)
-        return {"card": view, "holder": holder, "account": account, "ledger": ledger, "series": series,
-                "orders": [o for o in orders if o["enKashCardId"] == card_id], "coins": holder.coin_balance}
+        return {
+            "card": view,
+            "holder": holder,
+            "account": account,
+            "ledger": ledger,
+            "series": series,
+            "orders": [o for o in orders if o["enKashCardId"] == card_id],
+            "coins": holder.coin_balance,
+        }
 
     def orders(self, partner_id: str, limit: int = 100) -> list[dict]:
         self.sandbox.marketplace.settle()
         with self.sandbox.db.read() as s:
-            orders = s.exec(select(Order).where(Order.partner_id == partner_id)
-                            .order_by(Order.created_at.desc(), Order.seq.desc()).limit(limit)).all()
+            orders = s.exec(
+                select(Order)
+                .where(Order.partner_id == partner_id)
+                .order_by(Order.created_at.desc(), Order.seq.desc())
+                .limit(limit)
+            ).all()
             return [self.sandbox.marketplace.order_view(s, o) for o in orders]
 
     # -- projections -----------------------------------------------------------------------
@@ -113,12 +150,16 @@ class DashboardService:
     def _ledger(s, kind: str, holder_id: str, limit: int) -> list[dict]:
         """Newest first: each movement with the balance it left behind (the running balance)."""
         rows = s.exec(
-            select(LedgerEntry, Transaction).join(Transaction, Transaction.id == LedgerEntry.txn_id)
+            select(LedgerEntry, Transaction)
+            .join(Transaction, Transaction.id == LedgerEntry.txn_id)
             .where(LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)
-            .order_by(LedgerEntry.id.desc()).limit(limit)).all()
+            .order_by(LedgerEntry.id.desc())
+            .limit(limit)
+        ).all()
         cards = {c.id: c for c in s.exec(select(Card).where(Card.id.in_({t.card_id for _, t in rows if t.card_id})))}
-        holders = {h.id: h for h in s.exec(select(CardHolder).where(
-            CardHolder.id.in_({t.user_id for _, t in rows if t.user_id})))}
+        holders = {
+            h.id: h for h in s.exec(select(CardHolder).where(CardHolder.id.in_({t.user_id for _, t in rows if t.user_id})))
+        }
         out = []
         for entry, txn in rows:
             account = s.get(CardAccount, txn.account_id)
@@ -130,9 +171,11 @@ class DashboardService:
 
     @staticmethod
     def _balance_series(s, kind: str, holder_id: str, points: int = 400) -> list[tuple[datetime, float]]:
-        rows = s.exec(select(LedgerEntry.created_at, LedgerEntry.balance_after_minor)
-                      .where(LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)
-                      .order_by(LedgerEntry.created_at, LedgerEntry.id)).all()
+        rows = s.exec(
+            select(LedgerEntry.created_at, LedgerEntry.balance_after_minor)
+            .where(LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)
+            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        ).all()
         step = max(1, len(rows) // points)
         return [(at, minor / 100) for at, minor in rows[::step]] + ([(rows[-1][0], rows[-1][1] / 100)] if rows else [])
 
@@ -140,9 +183,11 @@ class DashboardService:
     def _monthly(s, account_id: str) -> list[dict]:
         """Allocations vs redemptions per month (IST), oldest first."""
         months: OrderedDict[str, dict] = OrderedDict()
-        rows = s.exec(select(Transaction.created_at, Transaction.direction, Transaction.type, Transaction.amount_minor,
-                             Transaction.card_id).where(Transaction.account_id == account_id)
-                      .order_by(Transaction.created_at)).all()
+        rows = s.exec(
+            select(Transaction.created_at, Transaction.direction, Transaction.type, Transaction.amount_minor, Transaction.card_id)
+            .where(Transaction.account_id == account_id)
+            .order_by(Transaction.created_at)
+        ).all()
         for at, direction, kind, minor, card_id in rows:
             key = to_ist(at).strftime("%Y-%m")
             bucket = months.setdefault(key, {"month": key, "allocated": 0.0, "redeemed": 0.0})

@@ -13,11 +13,12 @@ from enkash_sandbox.errors import (
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
 from enkash_sandbox.vocabulary import CardOperation, CardStatus
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 
-def get_account(s: Session, partner_id: str, company_id: str | None, account_id: str | None,
-                *, for_update: bool = False) -> CardAccount:
+def get_account(
+    s: Session, partner_id: str, company_id: str | None, account_id: str | None, *, for_update: bool = False
+) -> CardAccount:
     account = s.get(CardAccount, account_id) if account_id else None
     if account is None or account.partner_id != partner_id or (company_id and account.company_id != company_id):
         raise AccountNotFound(company_id, account_id)
@@ -54,19 +55,18 @@ def get_holder(s: Session, company_id: str, user_id: str) -> CardHolder:
 
 def find_holder(s: Session, company_id: str, *, mobile: str | None, email: str | None) -> CardHolder | None:
     if mobile:
-        found = s.exec(select(CardHolder).where(CardHolder.company_id == company_id,
-                                                CardHolder.mobile == mobile)).first()
+        found = s.exec(select(CardHolder).where(CardHolder.company_id == company_id, CardHolder.mobile == mobile)).first()
         if found:
             return found
     if email:
-        return s.exec(select(CardHolder).where(CardHolder.company_id == company_id,
-                                               CardHolder.email == email)).first()
+        return s.exec(select(CardHolder).where(CardHolder.company_id == company_id, CardHolder.email == email)).first()
     return None
 
 
 def card_of_holder(s: Session, account_id: str, user_id: str) -> Card | None:
-    return s.exec(select(Card).where(Card.account_id == account_id, Card.user_id == user_id,
-                                     Card.replaced_by == None)).first()  # noqa: E711
+    return s.exec(
+        select(Card).where(Card.account_id == account_id, Card.user_id == user_id, col(Card.replaced_by).is_(None))
+    ).first()
 
 
 # built once: constructing a four-way join per request costs more than running it
@@ -79,13 +79,18 @@ _CARD_WITH_CONTEXT = (
 )
 
 
-def card_with_context(s: Session, partner_id: str, company_id: str | None, account_id: str | None,
-                      card_id: str) -> tuple[Card, CardHolder, CardAccount, Company]:
+def card_with_context(
+    s: Session, partner_id: str, company_id: str | None, account_id: str | None, card_id: str
+) -> tuple[Card, CardHolder, CardAccount, Company]:
     """A card with its holder, account and company in one query (the hot read path of /search).
     Unknown, foreign or mismatched ids answer exactly like the separate look-ups would."""
     row = s.exec(_CARD_WITH_CONTEXT, params={"card_id": card_id}).first()
-    if row is None or row[2].id != account_id or row[2].partner_id != partner_id or (
-            company_id and row[2].company_id != company_id):
+    if (
+        row is None
+        or row[2].id != account_id
+        or row[2].partner_id != partner_id
+        or (company_id and row[2].company_id != company_id)
+    ):
         account = get_account(s, partner_id, company_id, account_id)  # the account's own 404 comes first
         get_card(s, account, card_id)
     return row

@@ -47,8 +47,9 @@ class Database:
         if self.is_sqlite:
             # enough pooled connections for every worker thread: an overflow connection is opened (and its
             # PRAGMAs run) per checkout, which under load cost more than the query itself
-            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                                                pool_size=48, max_overflow=16, pool_timeout=60)
+            self.engine: Engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=48, max_overflow=16, pool_timeout=60
+            )
             self._install_sqlite_hooks()
         else:
             self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, pool_timeout=60)

@@ -48,8 +48,7 @@ class SnapshotConflict(ValueError):
 
 
 def tenant_tables():
-    return [t for t in SQLModel.metadata.sorted_tables
-            if "partner_id" in t.c and not t.info.get("survives_tenant_reset")]
+    return [t for t in SQLModel.metadata.sorted_tables if "partner_id" in t.c and not t.info.get("survives_tenant_reset")]
 
 
 def state_tables():
@@ -58,8 +57,7 @@ def state_tables():
 
 
 def _encode(row: dict) -> dict:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v.hex() if isinstance(v, bytes) else v)
-            for k, v in row.items()}
+    return {k: (v.isoformat() if isinstance(v, datetime) else v.hex() if isinstance(v, bytes) else v) for k, v in row.items()}
 
 
 def _decode(table, row: dict) -> dict:
@@ -88,8 +86,7 @@ class StateStore:
         if not isinstance(name, str) or not _NAME.match(name):
             raise SnapshotError("snapshot names use letters, digits, '.', '_' and '-' (1 to 64 characters)")
         if name.startswith(RESERVED_PREFIX) and not reserved_ok:
-            raise SnapshotError(f"names starting with {RESERVED_PREFIX!r} are reserved for the sandbox's own "
-                                "reset baseline")
+            raise SnapshotError(f"names starting with {RESERVED_PREFIX!r} are reserved for the sandbox's own reset baseline")
         return name
 
     @property
@@ -173,9 +170,11 @@ class StateStore:
             raise SnapshotError(f"snapshot {path.stem} is not a snapshot of this sandbox (no control state)")
         seed = int(row[0])
         if seed != self.db.seed and not adopt_seed:
-            raise SnapshotConflict(f"snapshot {path.stem} was taken under seed {seed} but this store runs seed "
-                                   f"{self.db.seed}; ids would no longer follow the store's seed. Restore with "
-                                   '{"adoptSeed": true} to switch the store to seed ' + str(seed))
+            raise SnapshotConflict(
+                f"snapshot {path.stem} was taken under seed {seed} but this store runs seed "
+                f"{self.db.seed}; ids would no longer follow the store's seed. Restore with "
+                '{"adoptSeed": true} to switch the store to seed ' + str(seed)
+            )
         return seed
 
     def _restore_rows(self, name: str, *, adopt_seed: bool) -> int:
@@ -184,8 +183,10 @@ class StateStore:
             if row is None:
                 raise KeyError(name)
             if row.seed != self.db.seed and not adopt_seed:
-                raise SnapshotConflict(f"snapshot {name} was taken under seed {row.seed} but this store runs seed "
-                                       f"{self.db.seed}. Restore with " + '{"adoptSeed": true} to switch seeds')
+                raise SnapshotConflict(
+                    f"snapshot {name} was taken under seed {row.seed} but this store runs seed "
+                    f"{self.db.seed}. Restore with " + '{"adoptSeed": true} to switch seeds'
+                )
             try:
                 dump = json.loads(zlib.decompress(row.data))
             except (zlib.error, ValueError) as exc:
@@ -235,8 +236,7 @@ class StateStore:
             row = s.get(SnapshotBlob, name)
             if row is None:
                 return {"name": name, "createdAt": None, "bytes": None}
-            return {"name": name, "createdAt": row.created_at.replace(tzinfo=UTC).isoformat(),
-                    "bytes": len(row.data)}
+            return {"name": name, "createdAt": row.created_at.replace(tzinfo=UTC).isoformat(), "bytes": len(row.data)}
 
     # -- row dumps (PostgreSQL snapshots, tenant baselines) ----------------------------------
     def dump(self, s: Session, partner_id: str | None = None) -> dict[str, list[dict]]:
@@ -263,9 +263,12 @@ class StateStore:
             for table in state_tables():
                 for column in table.primary_key.columns:
                     if isinstance(column.type, Integer):
-                        s.execute(text(
-                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), "
-                            f"GREATEST((SELECT COALESCE(MAX(\"{column.name}\"), 0) FROM \"{table.name}\"), 1))"))
+                        s.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), "
+                                f'GREATEST((SELECT COALESCE(MAX("{column.name}"), 0) FROM "{table.name}"), 1))'
+                            )
+                        )
 
     def restore_tenant(self, s: Session, partner_id: str, baseline: dict[str, list[dict]]) -> None:
         for table in reversed(tenant_tables()):

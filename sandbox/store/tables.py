@@ -111,8 +111,14 @@ class CardHolder(SQLModel, table=True):
     __tablename__ = "card_holder"
     __table_args__ = (
         # a mobile identifies one holder in a company: two racing creates cannot both make one
-        Index("ix_holder_company_mobile", "company_id", "mobile", unique=True,
-              sqlite_where=text("mobile IS NOT NULL"), postgresql_where=text("mobile IS NOT NULL")),
+        Index(
+            "ix_holder_company_mobile",
+            "company_id",
+            "mobile",
+            unique=True,
+            sqlite_where=text("mobile IS NOT NULL"),
+            postgresql_where=text("mobile IS NOT NULL"),
+        ),
         Index("ix_holder_company_email", "company_id", "email"),
         Index("ix_holder_partner_mobile", "partner_id", "mobile"),
     )
@@ -140,8 +146,7 @@ class CardHolder(SQLModel, table=True):
 class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_account_user", "account_id", "user_id"),
-        Index("uq_card_live_holder", "account_id", "user_id", unique=True, sqlite_where=LIVE_CARD,
-              postgresql_where=LIVE_CARD),
+        Index("uq_card_live_holder", "account_id", "user_id", unique=True, sqlite_where=LIVE_CARD, postgresql_where=LIVE_CARD),
         Index("ix_card_account_seq", "account_id", "seq"),
     )
     id: str = Field(primary_key=True)
@@ -180,8 +185,13 @@ class Transaction(SQLModel, table=True):
         Index("ix_txn_card_created", "card_id", "created_at"),
         Index("ix_txn_account_created", "account_id", "created_at"),
         # an order is refunded at most once, whichever worker or clock tick settles it
-        Index("uq_txn_order_refund", "order_id", unique=True, sqlite_where=text("type = 'REFUND'"),
-              postgresql_where=text("type = 'REFUND'")),
+        Index(
+            "uq_txn_order_refund",
+            "order_id",
+            unique=True,
+            sqlite_where=text("type = 'REFUND'"),
+            postgresql_where=text("type = 'REFUND'"),
+        ),
     )
     id: str = Field(primary_key=True)
     # the order transactions happened in, even when the (frozen) clock gives them one timestamp
@@ -284,8 +294,7 @@ class CoinEntry(SQLModel, table=True):
     """The coin ledger: one row per allocation, with the holder's balance after it."""
 
     __tablename__ = "coin_entry"
-    __table_args__ = (UniqueConstraint("partner_id", "request_id", name="uq_coin_request"),
-                      Index("ix_coin_user", "user_id"))
+    __table_args__ = (UniqueConstraint("partner_id", "request_id", name="uq_coin_request"), Index("ix_coin_user", "user_id"))
     id: int | None = Field(default=None, primary_key=True)
     partner_id: str = Field(index=True, foreign_key="partner.id")
     company_id: str
@@ -326,8 +335,10 @@ class Order(SQLModel, table=True):
     """A voucher order paid from a reward card (OR...). order_reference is the partner's orderReferenceId."""
 
     __tablename__ = "voucher_order"
-    __table_args__ = (UniqueConstraint("user_id", "order_reference", name="uq_order_user_reference"),
-                      Index("ix_order_partner_created", "partner_id", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("user_id", "order_reference", name="uq_order_user_reference"),
+        Index("ix_order_partner_created", "partner_id", "created_at"),
+    )
     id: str = Field(primary_key=True)
     seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     partner_id: str = Field(foreign_key="partner.id")

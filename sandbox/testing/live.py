@@ -32,9 +32,17 @@ class LiveSandbox:
         self.container: Container = self.app.state.container
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                http=protocol_with_timeout(settings.header_timeout_seconds), loop="asyncio",
-                                limit_concurrency=2000, timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            http=protocol_with_timeout(settings.header_timeout_seconds),
+            loop="asyncio",
+            limit_concurrency=2000,
+            timeout_graceful_shutdown=1,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="enkash-sandbox")
 

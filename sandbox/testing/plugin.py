@@ -54,12 +54,20 @@ class Faults:
         self.partner_id = partner_id
         self.created: list[str] = []
 
-    def add(self, action: dict, *, path: str = "*", method: str | None = None, times: int | None = None,
-            probability: float | None = None, seed: int = 0, body_field: dict | None = None) -> dict:
+    def add(
+        self,
+        action: dict,
+        *,
+        path: str = "*",
+        method: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+        seed: int = 0,
+        body_field: dict | None = None,
+    ) -> dict:
         """Add a rule for this tenant, e.g. add({"type": "status", "status": 503}, path="*/balance", times=1)."""
         body = {"action": action, "path": path, "partnerId": self.partner_id, "seed": seed}
-        for key, value in (("method", method), ("times", times), ("probability", probability),
-                           ("bodyField", body_field)):
+        for key, value in (("method", method), ("times", times), ("probability", probability), ("bodyField", body_field)):
             if value is not None:
                 body[key] = value
         rule = self.control.call("POST", "/faults", json=body)

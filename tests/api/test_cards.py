@@ -18,10 +18,20 @@ def account(client, creds, kind="RELOADABLE_GPR"):
 
 
 def test_create_card_account_then_get_it(client, tenant):
-    status, body = client.request("POST", f"{CARD}/cardAccount/create", {
-        "companyId": tenant["companyId"], "companyName": tenant["companyName"], "planMasterId": "PMGAZ7L5A",
-        "email": "admin@example.com", "mobile": "9000012345", "accountTitle": "Meal wallet", "accountType": "MEAL",
-    }, raw=True)
+    status, body = client.request(
+        "POST",
+        f"{CARD}/cardAccount/create",
+        {
+            "companyId": tenant["companyId"],
+            "companyName": tenant["companyName"],
+            "planMasterId": "PMGAZ7L5A",
+            "email": "admin@example.com",
+            "mobile": "9000012345",
+            "accountTitle": "Meal wallet",
+            "accountType": "MEAL",
+        },
+        raw=True,
+    )
     assert status == 200 and body["response_code"] == 0
     created = body["payload"]
     assert created["cardAccountId"].startswith("CA") and created["accountType"] == "MEAL"
@@ -31,9 +41,20 @@ def test_create_card_account_then_get_it(client, tenant):
 
 
 def test_card_account_create_validates_enum_and_patterns(client, tenant):
-    status, body = client.request("POST", f"{CARD}/cardAccount/create", {
-        "companyId": tenant["companyId"], "companyName": "x", "planMasterId": "PM1", "email": "bad",
-        "mobile": "12", "accountTitle": "t", "accountType": "SPACESHIP"}, raw=True)
+    status, body = client.request(
+        "POST",
+        f"{CARD}/cardAccount/create",
+        {
+            "companyId": tenant["companyId"],
+            "companyName": "x",
+            "planMasterId": "PM1",
+            "email": "bad",
+            "mobile": "12",
+            "accountTitle": "t",
+            "accountType": "SPACESHIP",
+        },
+        raw=True,
+    )
     assert status == 422
     fields = {e["field"] for e in body["errors"]}
     assert fields == {"email", "mobile", "accountType"}
@@ -42,19 +63,42 @@ def test_card_account_create_validates_enum_and_patterns(client, tenant):
 
 def test_get_card_account_has_documented_fields(client, tenant):
     payload = account(client, tenant, "EMPLOYEE_REWARDS")
-    for key in ("cardAccountId", "companyId", "companyName", "creditLimit", "dynamicLimit", "usedCreditLimit",
-                "availableBalance", "availableCardBalance", "primaryEnKashCard", "totalCards", "activeCards",
-                "totalAllocationPoint", "totalRedemptionPoint", "currentMonthAllocationPoint",
-                "currentMonthRedemptionPoint"):
+    for key in (
+        "cardAccountId",
+        "companyId",
+        "companyName",
+        "creditLimit",
+        "dynamicLimit",
+        "usedCreditLimit",
+        "availableBalance",
+        "availableCardBalance",
+        "primaryEnKashCard",
+        "totalCards",
+        "activeCards",
+        "totalAllocationPoint",
+        "totalRedemptionPoint",
+        "currentMonthAllocationPoint",
+        "currentMonthRedemptionPoint",
+    ):
         assert key in payload, key
     assert payload["availableBalance"] == 100000
     assert payload["primaryEnKashCard"]["primaryCard"] is True
 
 
 def test_create_card_with_load_moves_money_and_returns_the_documented_card(client, tenant):
-    status, body = create(client, tenant, loadAmount=500, email="asha@example.com", title="Ms", gender="F",
-                          lastName="Rao", specialDate="02-09-2001", pincode="323307",
-                          documents=[{"docType": "PAN", "docNo": "CPNPN9977R"}], uniqueReferenceNum="REF-C1")
+    status, body = create(
+        client,
+        tenant,
+        loadAmount=500,
+        email="asha@example.com",
+        title="Ms",
+        gender="F",
+        lastName="Rao",
+        specialDate="02-09-2001",
+        pincode="323307",
+        documents=[{"docType": "PAN", "docNo": "CPNPN9977R"}],
+        uniqueReferenceNum="REF-C1",
+    )
     assert status == 200 and body["code"] == 0 and body["message"] == "Success"
     card = body["payload"]
     assert card["enKashCardId"].startswith("EKC") and len(card["enKashCardId"]) == 10
@@ -63,8 +107,7 @@ def test_create_card_with_load_moves_money_and_returns_the_documented_card(clien
     assert card["otbBalance"] == 500 and card["loadAmount"] == 500
     assert card["cardStatus"] == {"name": "UL", "label": "UnLocked"}
     assert card["kycStatus"]["name"] == "MIN_KYC_VERIFIED" and card["pan"] == "CPNPN9977R"
-    assert card["accountType"] == {"name": "RELOADABLE_GPR", "label": "Reloadable GPR",
-                                   "description": "Reloadable GPR"}
+    assert card["accountType"] == {"name": "RELOADABLE_GPR", "label": "Reloadable GPR", "description": "Reloadable GPR"}
     assert card["binType"]["name"] == "GPR_CARD" and card["kitType"] == {"name": "RUPAY", "label": "Rupay"}
     assert card["enkashCardTxnId"].startswith("ECT") and card["pgReferenceNumber"] == "REF-C1"
     assert card["accountBalance"] == 100000 - 500
@@ -80,11 +123,22 @@ def test_gift_card_needs_load_amount(client, tenant):
     assert status == 200 and body["payload"]["binType"]["name"] == "GIFT_CARD"
 
 
-@pytest.mark.parametrize("field, value", [
-    ("mobile", "98765"), ("mobile", "98765432100"), ("email", "not-an-email"), ("gender", "X"),
-    ("title", "Dr"), ("loadAmount", -5), ("loadAmount", 0), ("loadAmount", "12.345"), ("loadAmount", "ten"),
-    ("specialDate", "2001/09/02"), ("documents", [{"docType": "PAN", "docNo": ""}]),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("mobile", "98765"),
+        ("mobile", "98765432100"),
+        ("email", "not-an-email"),
+        ("gender", "X"),
+        ("title", "Dr"),
+        ("loadAmount", -5),
+        ("loadAmount", 0),
+        ("loadAmount", "12.345"),
+        ("loadAmount", "ten"),
+        ("specialDate", "2001/09/02"),
+        ("documents", [{"docType": "PAN", "docNo": ""}]),
+    ],
+)
 def test_create_card_rejects_invalid_values_with_422_naming_the_field(client, tenant, field, value):
     status, body = create(client, tenant, **{field: value})
     assert status == 422, body
@@ -100,8 +154,11 @@ def test_create_card_missing_mandatory_field_is_400(client, tenant):
 def test_create_card_insufficient_account_balance_is_business_failure_and_creates_nothing(client, tenant):
     status, body = create(client, tenant, loadAmount=100001)
     assert status == 200
-    assert body == {"response_code": 1, "response_message": "Insufficient balance in card account",
-                    "payload": "Insufficient balance in card account"}
+    assert body == {
+        "response_code": 1,
+        "response_message": "Insufficient balance in card account",
+        "payload": "Insufficient balance in card account",
+    }
     acct = account(client, tenant)
     assert acct["availableBalance"] == 100000 and acct["totalCards"] == 1
 
@@ -115,12 +172,20 @@ def test_one_card_per_holder_per_account(client, tenant):
 def test_load_and_unload_balance(client, tenant):
     card = create(client, tenant, loadAmount=100)[1]["payload"]
     ref = account_ref(tenant)
-    loaded = client.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], "250.50", reference="L-1",
-                         type="LOAD_MONEY", transactionCode="PRINCIPLE")
+    loaded = client.load(
+        ref["companyId"],
+        ref["cardAccountId"],
+        card["enKashCardId"],
+        "250.50",
+        reference="L-1",
+        type="LOAD_MONEY",
+        transactionCode="PRINCIPLE",
+    )
     assert loaded["otbBalance"] == 350.5 and loaded["pgReferenceNumber"] == "L-1"
     assert loaded["enkashCardTxnId"].startswith("ECT") and loaded["accountBalance"] == 100000 - 350.5
-    unloaded = client.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 50, transaction_type="DR",
-                           reference="L-2")
+    unloaded = client.load(
+        ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 50, transaction_type="DR", reference="L-2"
+    )
     assert unloaded["otbBalance"] == 300.5 and unloaded["accountBalance"] == 100000 - 300.5
 
 
@@ -158,11 +223,11 @@ def test_load_validation(client, tenant):
     base = {**account_ref(tenant), "enKashCardId": card["enKashCardId"]}
     status, body = client.request("POST", f"{CARD}/balance", {**base, "transactionType": "CR"}, raw=True)
     assert status == 400 and "amount" in body["response_message"]
-    status, body = client.request("POST", f"{CARD}/balance", {**base, "amount": 5, "transactionType": "XX"},
-                                  raw=True)
+    status, body = client.request("POST", f"{CARD}/balance", {**base, "amount": 5, "transactionType": "XX"}, raw=True)
     assert status == 422 and "transactionType" in body["response_message"] and "'CR'" in body["response_message"]
-    status, body = client.request("POST", f"{CARD}/balance", {**base, "amount": 5, "transactionType": "CR",
-                                                              "enKashCardId": "EKC0000000"}, raw=True)
+    status, body = client.request(
+        "POST", f"{CARD}/balance", {**base, "amount": 5, "transactionType": "CR", "enKashCardId": "EKC0000000"}, raw=True
+    )
     assert status == 404 and body["response_code"] == 1
 
 
@@ -189,8 +254,7 @@ def test_transactions_filters(client, tenant):
 
     for i, amount in enumerate((5, 50, 500), start=1):
         client.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], amount, reference=f"T-{i}")
-    client.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 1, transaction_type="DR",
-                reference="T-4")
+    client.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 1, transaction_type="DR", reference="T-4")
     everything = txns(enKashCardId=card["enKashCardId"])
     assert everything["recordsCount"] == 5
     newest = everything["data"][0]

@@ -11,20 +11,25 @@ CARD = "/api/v0/partner/enKashCard"
 
 
 def headers(token, creds):
-    return {"Authorization": f"Bearer {token}", "partnerId": creds["partnerId"],
-            "Content-Type": "application/json"}
+    return {"Authorization": f"Bearer {token}", "partnerId": creds["partnerId"], "Content-Type": "application/json"}
 
 
 def balance(http, token, creds, kind="RELOADABLE_GPR"):
-    r = http.post(f"{CARD}/cardAccount/get", content=json.dumps(
-        crypto.encrypt_json(account_ref(creds, kind), creds["clientSecret"])), headers=headers(token, creds))
+    r = http.post(
+        f"{CARD}/cardAccount/get",
+        content=json.dumps(crypto.encrypt_json(account_ref(creds, kind), creds["clientSecret"])),
+        headers=headers(token, creds),
+    )
     return crypto.decrypt_json(r.json(), creds["clientSecret"])["payload"]["availableBalance"]
 
 
 def test_encrypted_request_gets_an_encrypted_response(http, tenant):
     token = token_for(http, tenant)
-    r = http.post(f"{CARD}/cardAccount/get", json=crypto.encrypt_json(account_ref(tenant), tenant["clientSecret"]),
-                  headers=headers(token, tenant))
+    r = http.post(
+        f"{CARD}/cardAccount/get",
+        json=crypto.encrypt_json(account_ref(tenant), tenant["clientSecret"]),
+        headers=headers(token, tenant),
+    )
     assert r.status_code == 200
     assert set(r.json()) == {"request"}
     body = crypto.decrypt_json(r.json(), tenant["clientSecret"])
@@ -33,9 +38,11 @@ def test_encrypted_request_gets_an_encrypted_response(http, tenant):
 
 def test_errors_of_an_encrypted_request_are_encrypted_too(http, tenant):
     token = token_for(http, tenant)
-    r = http.post(f"{CARD}/cardAccount/get", json=crypto.encrypt_json({"companyId": tenant["companyId"]},
-                                                                      tenant["clientSecret"]),
-                  headers=headers(token, tenant))
+    r = http.post(
+        f"{CARD}/cardAccount/get",
+        json=crypto.encrypt_json({"companyId": tenant["companyId"]}, tenant["clientSecret"]),
+        headers=headers(token, tenant),
+    )
     assert r.status_code == 400
     body = crypto.decrypt_json(r.json(), tenant["clientSecret"])
     assert body["response_code"] == 1 and "cardAccountId" in body["response_message"]
@@ -52,10 +59,11 @@ def _create_card_body(creds):
         (lambda c: json.dumps({"request": "@@not-base64@@"}), "Base64"),
         # wrong key, truncated ciphertext, bad padding and non-JSON plaintext get one answer (no padding oracle)
         (lambda c: json.dumps(crypto.encrypt_json(_create_card_body(c), "another-secret")), "does not decrypt"),
-        (lambda c: json.dumps({"request": crypto.encrypt_json(_create_card_body(c), c["clientSecret"])
-                               ["request"][:-24]}), "does not decrypt"),
-        (lambda c: json.dumps({"request": crypto.encrypt("not json at all", c["clientSecret"])}),
-         "does not decrypt"),
+        (
+            lambda c: json.dumps({"request": crypto.encrypt_json(_create_card_body(c), c["clientSecret"])["request"][:-24]}),
+            "does not decrypt",
+        ),
+        (lambda c: json.dumps({"request": crypto.encrypt("not json at all", c["clientSecret"])}), "does not decrypt"),
         (lambda c: json.dumps({"request": 12345}), "Base64"),
         (lambda c: json.dumps({"payload": "x"}), "encryption is mandatory"),
     ],
@@ -76,8 +84,11 @@ def test_optional_mode_accepts_plain_json_and_answers_plain(http, sandbox):
     token = token_for(http, creds)
     r = http.post(f"{CARD}/cardAccount/get", json=account_ref(creds), headers=headers(token, creds))
     assert r.status_code == 200 and r.json()["response_code"] == 0
-    enc = http.post(f"{CARD}/cardAccount/get", json=crypto.encrypt_json(account_ref(creds), creds["clientSecret"]),
-                    headers=headers(token, creds))
+    enc = http.post(
+        f"{CARD}/cardAccount/get",
+        json=crypto.encrypt_json(account_ref(creds), creds["clientSecret"]),
+        headers=headers(token, creds),
+    )
     assert set(enc.json()) == {"request"}
 
 
@@ -86,8 +97,11 @@ def test_off_mode_never_decrypts(http, sandbox):
     token = token_for(http, creds)
     r = http.post(f"{CARD}/cardAccount/get", json=account_ref(creds), headers=headers(token, creds))
     assert r.status_code == 200 and r.json()["payload"]["companyId"] == creds["companyId"]
-    enc = http.post(f"{CARD}/cardAccount/get", json=crypto.encrypt_json(account_ref(creds), creds["clientSecret"]),
-                    headers=headers(token, creds))
+    enc = http.post(
+        f"{CARD}/cardAccount/get",
+        json=crypto.encrypt_json(account_ref(creds), creds["clientSecret"]),
+        headers=headers(token, creds),
+    )
     assert enc.status_code == 400 and "encryption is off" in enc.json()["response_message"]
 
 

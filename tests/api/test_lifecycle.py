@@ -49,8 +49,9 @@ def test_otp_goes_to_the_inbox_not_an_sms(client, http, tenant, ref, card):
 
 
 def test_set_pin_without_otp_stores_only_a_hash(sandbox, client, ref, card):
-    status, body = client.request("POST", f"{CARD}/setPin", {**ref, "enKashCardId": card["enKashCardId"],
-                                                             "pinBlock": 9078}, raw=True)
+    status, body = client.request(
+        "POST", f"{CARD}/setPin", {**ref, "enKashCardId": card["enKashCardId"], "pinBlock": 9078}, raw=True
+    )
     assert status == 200 and body == {"code": 0, "message": "Success", "payload": "Success"}
     with sandbox.container.db.read() as s:
         stored = s.get(Card, card["enKashCardId"]).pin_hash
@@ -60,8 +61,7 @@ def test_set_pin_without_otp_stores_only_a_hash(sandbox, client, ref, card):
 
 def test_set_pin_with_otp_checks_it_counts_wrong_tries_and_is_single_use(client, http, ref, card):
     request_id, code = otp_for(client, http, ref, card, "SET_PIN")
-    body = {**ref, "enKashCardId": card["enKashCardId"], "pinBlock": "1234", "otpRequired": True,
-            "otpRequestId": request_id}
+    body = {**ref, "enKashCardId": card["enKashCardId"], "pinBlock": "1234", "otpRequired": True, "otpRequestId": request_id}
     with pytest.raises(EnKashBusinessError, match="2 attempt"):
         client.post(f"{CARD}/setPin", {**body, "otp": "000000"})
     assert client.payload(f"{CARD}/setPin", {**body, "otp": code}) == "Success"
@@ -83,8 +83,17 @@ def test_otp_expires_by_the_sandbox_clock(client, http, ref, card):
     http.post("/_sandbox/clock", json={"action": "advance", "seconds": 301})
     try:
         with pytest.raises(EnKashBusinessError, match="OTP expired"):
-            client.post(f"{CARD}/block", {**ref, "enKashCardId": card["enKashCardId"], "blockCode": "L",
-                                          "otpMedium": "MOBILE", "otpRequestId": request_id, "otp": code})
+            client.post(
+                f"{CARD}/block",
+                {
+                    **ref,
+                    "enKashCardId": card["enKashCardId"],
+                    "blockCode": "L",
+                    "otpMedium": "MOBILE",
+                    "otpRequestId": request_id,
+                    "otp": code,
+                },
+            )
     finally:
         http.post("/_sandbox/clock", json={"action": "reset"})
     assert status_of(client, ref, card)["name"] == "UL"
@@ -116,17 +125,22 @@ def test_wrong_mfa_code_changes_nothing(client, ref, card):
     assert status_of(client, ref, card)["name"] == "UL"
 
 
-@pytest.mark.parametrize("field, value, allowed", [
-    ("blockCode", "X", "'UL'"), ("otpMedium", "EMAIL", "'MFA'"),
-])
+@pytest.mark.parametrize(
+    "field, value, allowed",
+    [
+        ("blockCode", "X", "'UL'"),
+        ("otpMedium", "EMAIL", "'MFA'"),
+    ],
+)
 def test_bad_block_enums_are_422_naming_allowed_values(client, ref, card, field, value, allowed):
     status, body = block(client, ref, card, "L", **{field: value})
     assert status == 422 and field in body["response_message"] and allowed in body["response_message"]
 
 
 def test_bad_otp_action_is_422(client, ref, card):
-    status, body = client.request("POST", f"{CARD}/otp", {**ref, "enKashCardId": card["enKashCardId"],
-                                                          "cardOtpAction": "NOPE"}, raw=True)
+    status, body = client.request(
+        "POST", f"{CARD}/otp", {**ref, "enKashCardId": card["enKashCardId"], "cardOtpAction": "NOPE"}, raw=True
+    )
     assert status == 422 and "TRANSACTION_OTP" in body["response_message"]
 
 
@@ -135,19 +149,36 @@ def test_unknown_or_foreign_card_is_404(sandbox, client, ref):
     from enkash_sandbox.client import EnKashClient
 
     with EnKashClient.from_credentials(sandbox.url, other) as theirs:
-        foreign = theirs.create_card(companyId=other["companyId"], cardAccountId=other["cardAccounts"]["RELOADABLE_GPR"],
-                                     mobile="9000000077", firstName="Foreign")
+        foreign = theirs.create_card(
+            companyId=other["companyId"],
+            cardAccountId=other["cardAccounts"]["RELOADABLE_GPR"],
+            mobile="9000000077",
+            firstName="Foreign",
+        )
     for card_id in (foreign["enKashCardId"], "EKC0000000"):
-        status, _ = client.request("POST", f"{CARD}/block", {**ref, "enKashCardId": card_id, "blockCode": "L",
-                                                             "otpMedium": "MFA", "mfaCode": "123456"}, raw=True)
+        status, _ = client.request(
+            "POST",
+            f"{CARD}/block",
+            {**ref, "enKashCardId": card_id, "blockCode": "L", "otpMedium": "MFA", "mfaCode": "123456"},
+            raw=True,
+        )
         assert status == 404
 
 
 def test_replace_card_moves_the_balance_through_the_ledger(sandbox, client, http, ref, card):
     request_id, code = otp_for(client, http, ref, card, "REPLACE_CARD")
-    status, body = client.request("POST", f"{CARD}/replaceCard", {
-        "enKashCardId": card["enKashCardId"], "cardAccountId": ref["cardAccountId"], "otpMedium": "MOBILE",
-        "otpRequestId": request_id, "otp": code}, raw=True)
+    status, body = client.request(
+        "POST",
+        f"{CARD}/replaceCard",
+        {
+            "enKashCardId": card["enKashCardId"],
+            "cardAccountId": ref["cardAccountId"],
+            "otpMedium": "MOBILE",
+            "otpRequestId": request_id,
+            "otp": code,
+        },
+        raw=True,
+    )
     assert status == 200 and body["code"] == 0
     new = body["payload"]
     assert new["enKashCardId"] != card["enKashCardId"] and new["oldEnKashCardId"] == card["enKashCardId"]
@@ -155,8 +186,9 @@ def test_replace_card_moves_the_balance_through_the_ledger(sandbox, client, http
     assert new["maskedNumber"] != card["maskedNumber"] or new["token"] != card["token"]
     old = client.search_cards(ref["companyId"], ref["cardAccountId"], card["enKashCardId"])
     assert old["otbBalance"] == 0 and old["cardStatus"]["name"] == "BL"
-    moves = client.transactions(ref["companyId"], ref["cardAccountId"], pgReferenceNumbers=None,
-                                enKashTransactionIds=None, cardHolderName="Meera")["data"]
+    moves = client.transactions(
+        ref["companyId"], ref["cardAccountId"], pgReferenceNumbers=None, enKashTransactionIds=None, cardHolderName="Meera"
+    )["data"]
     kinds = [(m["enKashCardId"], m["cardTransactionType"], m["type"], m["amount"]) for m in moves[:2]]
     assert (new["enKashCardId"], "CR", "CARD_REPLACEMENT", 1000) in kinds
     assert (card["enKashCardId"], "DR", "CARD_REPLACEMENT", 1000) in kinds
@@ -169,11 +201,24 @@ def test_replace_card_moves_the_balance_through_the_ledger(sandbox, client, http
 
 def test_velocity_rules_accept_all_documented_shapes_and_read_back(client, ref, card):
     other = client.create_card(**ref, mobile="9988776600", firstName="Second")
-    updated = client.payload(f"{CARD}/velocity/rule", {
-        **ref, "enKashCardIds": [card["enKashCardId"], other["enKashCardId"]], "posAllowed": True,
-        "onlineAllowed": True, "internationalAllowed": False, "atmAllowed": False, "adminUser": True,
-        "perTxnLimit": {"present": True, "value": 5000}, "dtd": "20000", "mtd": 100000, "dtdCount": "5",
-        "posDailyLimit": "1220", "posDailyLimitCount": "1"})
+    updated = client.payload(
+        f"{CARD}/velocity/rule",
+        {
+            **ref,
+            "enKashCardIds": [card["enKashCardId"], other["enKashCardId"]],
+            "posAllowed": True,
+            "onlineAllowed": True,
+            "internationalAllowed": False,
+            "atmAllowed": False,
+            "adminUser": True,
+            "perTxnLimit": {"present": True, "value": 5000},
+            "dtd": "20000",
+            "mtd": 100000,
+            "dtdCount": "5",
+            "posDailyLimit": "1220",
+            "posDailyLimitCount": "1",
+        },
+    )
     assert updated["updatedCards"] == 2
     client.payload(f"{CARD}/velocity/rule", {**ref, "enKashCardIds": card["enKashCardId"], "mtd": {"present": False}})
     rules = client.payload(f"{CARD}/velocity/rule/get", {**ref, "enKashCardId": card["enKashCardId"]})
@@ -183,8 +228,9 @@ def test_velocity_rules_accept_all_documented_shapes_and_read_back(client, ref, 
     datetime.strptime(rules["createdOn"], "%b %d, %Y %I:%M:%S %p")
     view = client.search_cards(ref["companyId"], ref["cardAccountId"], card["enKashCardId"])
     assert view["posAllowed"] is True and view["onlineAllowed"] is True and view["internationalAllowed"] is False
-    status, body = client.request("POST", f"{CARD}/velocity/rule", {**ref, "enKashCardIds": [card["enKashCardId"]],
-                                                                    "dtd": "lots"}, raw=True)
+    status, body = client.request(
+        "POST", f"{CARD}/velocity/rule", {**ref, "enKashCardIds": [card["enKashCardId"]], "dtd": "lots"}, raw=True
+    )
     assert status == 422 and "dtd" in body["response_message"]
     status, _ = client.request("POST", f"{CARD}/velocity/rule", {**ref, "enKashCardIds": ["EKC0000000"]}, raw=True)
     assert status == 404
@@ -200,8 +246,7 @@ def test_vkyc_link_page_and_completion(sandbox, client, http, ref, card):
     view = client.search_cards(ref["companyId"], ref["cardAccountId"], card["enKashCardId"])
     assert view["kycStatus"] == {"name": "VERIFIED", "label": "Verified"}
     assert httpx.post(link["vkycLink"] + "/complete").status_code == 409
-    status, body = client.request("GET", f"{CARD}/vkyc/link", params={**ref, "enKashCardId": card["enKashCardId"]},
-                                  raw=True)
+    status, body = client.request("GET", f"{CARD}/vkyc/link", params={**ref, "enKashCardId": card["enKashCardId"]}, raw=True)
     assert body["response_code"] == 1 and "already verified" in body["response_message"]
 
 
@@ -209,8 +254,7 @@ def test_vkyc_working_hours_rule_when_enabled(sandbox, client, http, ref, card):
     sandbox.container.settings.vkyc_working_hours = True
     try:
         http.post("/_sandbox/clock", json={"action": "freeze", "at": "2026-11-15T06:00:00Z"})  # a past Sunday
-        status, body = client.request("GET", f"{CARD}/vkyc/link", params={"enKashCardId": card["enKashCardId"]},
-                                      raw=True)
+        status, body = client.request("GET", f"{CARD}/vkyc/link", params={"enKashCardId": card["enKashCardId"]}, raw=True)
         assert body["response_code"] == 1 and "working days" in body["response_message"]
         http.post("/_sandbox/clock", json={"action": "set", "at": "2026-11-20T06:00:00Z"})  # a Friday, 11:30 IST
         assert client.request("GET", f"{CARD}/vkyc/link", params={"enKashCardId": card["enKashCardId"]})["code"] == 0

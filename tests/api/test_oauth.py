@@ -28,8 +28,10 @@ def test_wrong_client_secret_is_401(http, tenant):
 def test_missing_basic_auth_is_401(http, tenant):
     response = http.post("/oauth/token", data=password_form(tenant))
     assert response.status_code == 401
-    assert response.json() == {"error": "unauthorized",
-                               "error_description": "Full authentication is required to access this resource"}
+    assert response.json() == {
+        "error": "unauthorized",
+        "error_description": "Full authentication is required to access this resource",
+    }
 
 
 def test_wrong_password_is_invalid_grant_and_three_lock_the_user(http, sandbox, tenant):
@@ -59,18 +61,25 @@ def test_a_good_login_resets_the_failure_count(http, tenant):
 def test_refresh_grant_issues_a_new_access_token_and_retires_the_old(http, tenant):
     auth = {"Authorization": basic(tenant)}
     first = http.post("/oauth/token", data=password_form(tenant), headers=auth).json()
-    refreshed = http.post("/oauth/token", headers=auth, data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "clientId": tenant["clientId"]})
+    refreshed = http.post(
+        "/oauth/token",
+        headers=auth,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "clientId": tenant["clientId"]},
+    )
     assert refreshed.status_code == 200
     new = refreshed.json()
     assert new["access_token"] != first["access_token"]
     assert new["refresh_token"] == first["refresh_token"]
     body = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["GIFT"]}
-    old = http.post(f"{CARD}/cardAccount/get", json=body,
-                    headers={"Authorization": f"Bearer {first['access_token']}", "partnerId": tenant["partnerId"]})
+    old = http.post(
+        f"{CARD}/cardAccount/get",
+        json=body,
+        headers={"Authorization": f"Bearer {first['access_token']}", "partnerId": tenant["partnerId"]},
+    )
     assert old.status_code == 401
-    bad = http.post("/oauth/token", headers=auth, data={"grant_type": "refresh_token", "refresh_token": "x",
-                                                        "clientId": tenant["clientId"]})
+    bad = http.post(
+        "/oauth/token", headers=auth, data={"grant_type": "refresh_token", "refresh_token": "x", "clientId": tenant["clientId"]}
+    )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
 
 
@@ -88,8 +97,9 @@ def test_vendor_calls_need_a_live_bearer_token(http, sandbox, tenant):
     body = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["GIFT"]}
     missing = http.post(f"{CARD}/cardAccount/get", json=body, headers={"partnerId": tenant["partnerId"]})
     assert missing.status_code == 401 and missing.json()["error"] == "unauthorized"
-    unknown = http.post(f"{CARD}/cardAccount/get", json=body,
-                        headers={"Authorization": "Bearer nope", "partnerId": tenant["partnerId"]})
+    unknown = http.post(
+        f"{CARD}/cardAccount/get", json=body, headers={"Authorization": "Bearer nope", "partnerId": tenant["partnerId"]}
+    )
     assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_token"
 
 
@@ -115,6 +125,7 @@ def test_partner_id_header_is_required_and_must_match(http, sandbox):
     body = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["GIFT"]}
     none = http.post(f"{CARD}/cardAccount/get", json=body, headers={"Authorization": f"Bearer {token}"})
     assert none.status_code == 400 and "partnerId" in none.json()["response_message"]
-    wrong = http.post(f"{CARD}/cardAccount/get", json=body,
-                      headers={"Authorization": f"Bearer {token}", "partnerId": other["partnerId"]})
+    wrong = http.post(
+        f"{CARD}/cardAccount/get", json=body, headers={"Authorization": f"Bearer {token}", "partnerId": other["partnerId"]}
+    )
     assert wrong.status_code == 401

@@ -18,9 +18,19 @@ def ref(tenant):
 
 @pytest.fixture
 def holder(client, ref):
-    return client.payload(f"{CARD}/create-allocate-points", {
-        **ref, "transactionType": "CR", "type": "ALLOCATE_POINT", "mobile": "9700000001", "firstName": "Ravi",
-        "email": "ravi@example.com", "loadAmount": 2000, "uniqueReferenceNumber": "R-ALLOC-1"})
+    return client.payload(
+        f"{CARD}/create-allocate-points",
+        {
+            **ref,
+            "transactionType": "CR",
+            "type": "ALLOCATE_POINT",
+            "mobile": "9700000001",
+            "firstName": "Ravi",
+            "email": "ravi@example.com",
+            "loadAmount": 2000,
+            "uniqueReferenceNumber": "R-ALLOC-1",
+        },
+    )
 
 
 @pytest.fixture
@@ -62,9 +72,23 @@ def test_search_config_as_documented(shopper, catalog):
     body = shopper.request("GET", f"/api/v0/partner/search-config/{product['productCatalogId']}")
     assert body["response_code"] == 0
     p = body["payload"]
-    assert set(p) >= {"productCatalogId", "brand", "aggregator", "category", "images", "description",
-                      "configResponses", "enabled", "rank", "termsAndCondition", "howToRedeem", "expiryPeriod",
-                      "active", "enkashImages", "discount"}
+    assert set(p) >= {
+        "productCatalogId",
+        "brand",
+        "aggregator",
+        "category",
+        "images",
+        "description",
+        "configResponses",
+        "enabled",
+        "rank",
+        "termsAndCondition",
+        "howToRedeem",
+        "expiryPeriod",
+        "active",
+        "enkashImages",
+        "discount",
+    }
     assert set(p["images"]) == {"BRAND_IMAGE", "LOGO_IMAGE", "LOGO_IMAGE_SMALL"}
     c = p["configResponses"][0]
     assert set(c) == {"productConfigId", "mrp", "sellRate", "enkashDiscount", "maxQuantity", "customAmountEnabled"}
@@ -77,33 +101,45 @@ def test_cart_pricing_matches_the_docs_numbers(shopper, catalog):
     product, fixed = product_with(catalog, discount=2)
     by_mrp = {Decimal(str(d["mrp"])): d["productConfigId"] for d in fixed}
     assert Decimal(100) in by_mrp and Decimal(500) in by_mrp, "fixture needs 100 and 500 denominations at 2%"
-    carts = shopper.request("POST", CART, {"productCatalogId": product["productCatalogId"],
-                                           "items": {by_mrp[Decimal(500)]: {"quantity": 1, "description": ""}}},
-                            params=V)
+    carts = shopper.request(
+        "POST",
+        CART,
+        {"productCatalogId": product["productCatalogId"], "items": {by_mrp[Decimal(500)]: {"quantity": 1, "description": ""}}},
+        params=V,
+    )
     assert carts["response_code"] == 0
     cart = carts["payload"][0]
     line = cart["items"][by_mrp[Decimal(500)]]
     assert (line["mrp"], line["sellRate"], line["savings"], line["total"]) == (500, 490, 10, 490)
-    patched = shopper.request("PATCH", CART, {"cartId": cart["id"], "items": {by_mrp[Decimal(100)]: {"quantity": 2}}},
-                              params=V)["payload"][0]
+    patched = shopper.request("PATCH", CART, {"cartId": cart["id"], "items": {by_mrp[Decimal(100)]: {"quantity": 2}}}, params=V)[
+        "payload"
+    ][0]
     small = patched["items"][by_mrp[Decimal(100)]]
     assert (small["sellRate"], small["savings"], small["total"]) == (98, 4, 196)
     assert (patched["totalQuantity"], patched["totalAmount"], patched["totalSavings"]) == (3, 686, 14)
     assert len(patched["productConfigs"]) == len(product["denominations"])
     # quantity 0 removes a line; Add to cart adds to what is there
-    removed = shopper.request("PATCH", CART, {"cartId": cart["id"], "items": {by_mrp[Decimal(500)]: {"quantity": 0}}},
-                              params=V)["payload"][0]
+    removed = shopper.request("PATCH", CART, {"cartId": cart["id"], "items": {by_mrp[Decimal(500)]: {"quantity": 0}}}, params=V)[
+        "payload"
+    ][0]
     assert list(removed["items"]) == [by_mrp[Decimal(100)]]
-    added = shopper.request("POST", CART, {"productCatalogId": product["productCatalogId"],
-                                           "items": {by_mrp[Decimal(100)]: {"quantity": 1}}}, params=V)["payload"][0]
+    added = shopper.request(
+        "POST",
+        CART,
+        {"productCatalogId": product["productCatalogId"], "items": {by_mrp[Decimal(100)]: {"quantity": 1}}},
+        params=V,
+    )["payload"][0]
     assert added["items"][by_mrp[Decimal(100)]]["quantity"] == 3
     assert shopper.request("GET", CART, params=V)["payload"][0]["id"] == cart["id"]
 
 
 def test_cart_validation(shopper, catalog):
     product, fixed = product_with(catalog)
-    other, other_fixed = next((p, [d for d in p["denominations"] if not d["customAmountEnabled"]])
-                              for p in catalog if p["productCatalogId"] != product["productCatalogId"])
+    other, other_fixed = next(
+        (p, [d for d in p["denominations"] if not d["customAmountEnabled"]])
+        for p in catalog
+        if p["productCatalogId"] != product["productCatalogId"]
+    )
     cid = product["productCatalogId"]
     cases = [
         ({"items": {fixed[0]["productConfigId"]: {"quantity": fixed[0]["maxQuantity"] + 1}}}, "maxQuantity"),
@@ -118,8 +154,9 @@ def test_cart_validation(shopper, catalog):
     assert status == 422 and "VOUCHER" in body["response_message"]
     status, _ = shopper.request("GET", CART, raw=True)
     assert status == 400
-    status, _ = shopper.request("PATCH", CART, {"cartId": 999999, "items": {fixed[0]["productConfigId"]: {"quantity": 1}}},
-                                params=V, raw=True)
+    status, _ = shopper.request(
+        "PATCH", CART, {"cartId": 999999, "items": {fixed[0]["productConfigId"]: {"quantity": 1}}}, params=V, raw=True
+    )
     assert status == 404
 
 
@@ -131,9 +168,11 @@ def test_a_partner_token_cannot_touch_a_users_cart(client):
 def test_order_end_to_end(sandbox, client, shopper, ref, holder, catalog):
     product, fixed = product_with(catalog, discount=2)
     d500 = next(d for d in fixed if d["mrp"] == 500)
-    order = shopper.request("POST", "/api/v0/partner/create-order", {
-        "denomination": 500, "orderReferenceId": "ORD-1", "productCatalogId": product["productCatalogId"],
-        "quantity": 2})
+    order = shopper.request(
+        "POST",
+        "/api/v0/partner/create-order",
+        {"denomination": 500, "orderReferenceId": "ORD-1", "productCatalogId": product["productCatalogId"], "quantity": 2},
+    )
     assert order["response_code"] == 0
     o = order["payload"]
     assert o["orderStatus"] == "SUCCESS" and o["paymentStatus"] == "SUCCESS" and o["totalQuantity"] == 2
@@ -142,9 +181,11 @@ def test_order_end_to_end(sandbox, client, shopper, ref, holder, catalog):
     assert o["productConfigId"] == d500["productConfigId"]
     card = client.search_cards(ref["companyId"], ref["cardAccountId"], holder["enKashCardId"])
     assert card["otbBalance"] == 2000 - 980
-    again = shopper.request("POST", "/api/v0/partner/create-order", {
-        "denomination": 500, "orderReferenceId": "ORD-1", "productCatalogId": product["productCatalogId"],
-        "quantity": 2})["payload"]
+    again = shopper.request(
+        "POST",
+        "/api/v0/partner/create-order",
+        {"denomination": 500, "orderReferenceId": "ORD-1", "productCatalogId": product["productCatalogId"], "quantity": 2},
+    )["payload"]
     assert again["enkashOrderId"] == o["enkashOrderId"]
     assert client.search_cards(ref["companyId"], ref["cardAccountId"], holder["enKashCardId"])["otbBalance"] == 1020
     details = shopper.request("POST", "/api/v0/order/orderDetails", {"orderId": "ORD-1"})["payload"]
@@ -153,8 +194,9 @@ def test_order_end_to_end(sandbox, client, shopper, ref, holder, catalog):
     assert older["paylod"]["orderStatus"] == "SUCCESS" and older["response_code"] == 0
     stats = client.card_account(ref["companyId"], ref["cardAccountId"])
     assert stats["totalRedemptionPoint"] == 980 and stats["currentMonthRedemptionPoint"] == 980
-    txn = client.transactions(ref["companyId"], ref["cardAccountId"], enKashCardId=holder["enKashCardId"],
-                              cardTransactionType="DR")["data"][0]
+    txn = client.transactions(
+        ref["companyId"], ref["cardAccountId"], enKashCardId=holder["enKashCardId"], cardTransactionType="DR"
+    )["data"][0]
     assert txn["type"] == "REDEMPTION" and txn["amount"] == 980
 
 
@@ -163,39 +205,67 @@ def test_order_failures_move_nothing(client, shopper, ref, holder, catalog):
     base = {"productCatalogId": product["productCatalogId"], "orderReferenceId": "ORD-X"}
     big = max(fixed, key=lambda d: d["mrp"])
     with pytest.raises(EnKashBusinessError, match="Insufficient balance in card account"):
-        shopper.post("/api/v0/partner/create-order", {**base, "denomination": big["mrp"],
-                                                      "quantity": min(big["maxQuantity"], 30)})
-    status, body = shopper.request("POST", "/api/v0/partner/create-order", {**base, "denomination": 7, "quantity": 1},
-                                   raw=True)
+        shopper.post(
+            "/api/v0/partner/create-order", {**base, "denomination": big["mrp"], "quantity": min(big["maxQuantity"], 30)}
+        )
+    status, body = shopper.request("POST", "/api/v0/partner/create-order", {**base, "denomination": 7, "quantity": 1}, raw=True)
     assert status == 422 and "denomination" in body["response_message"]
-    status, body = shopper.request("POST", "/api/v0/partner/create-order", {
-        **base, "denomination": fixed[0]["mrp"], "quantity": fixed[0]["maxQuantity"] + 1}, raw=True)
+    status, body = shopper.request(
+        "POST",
+        "/api/v0/partner/create-order",
+        {**base, "denomination": fixed[0]["mrp"], "quantity": fixed[0]["maxQuantity"] + 1},
+        raw=True,
+    )
     assert status == 422 and "quantity" in body["response_message"]
-    status, _ = shopper.request("POST", "/api/v0/partner/create-order", {
-        **base, "productCatalogId": "PCNOPE", "denomination": 100, "quantity": 1}, raw=True)
+    status, _ = shopper.request(
+        "POST",
+        "/api/v0/partner/create-order",
+        {**base, "productCatalogId": "PCNOPE", "denomination": 100, "quantity": 1},
+        raw=True,
+    )
     assert status == 404
     assert client.search_cards(ref["companyId"], ref["cardAccountId"], holder["enKashCardId"])["otbBalance"] == 2000
 
 
 def test_a_locked_card_cannot_spend(client, shopper, ref, holder, catalog):
-    client.post(f"{CARD}/block", {**ref, "enKashCardId": holder["enKashCardId"], "blockCode": "L", "otpMedium": "MFA",
-                                  "mfaCode": "123456"})
+    client.post(
+        f"{CARD}/block",
+        {**ref, "enKashCardId": holder["enKashCardId"], "blockCode": "L", "otpMedium": "MFA", "mfaCode": "123456"},
+    )
     product, fixed = product_with(catalog)
     with pytest.raises(EnKashBusinessError, match="locked"):
-        shopper.post("/api/v0/partner/create-order", {"productCatalogId": product["productCatalogId"],
-                                                      "orderReferenceId": "ORD-L", "denomination": fixed[0]["mrp"],
-                                                      "quantity": 1})
+        shopper.post(
+            "/api/v0/partner/create-order",
+            {
+                "productCatalogId": product["productCatalogId"],
+                "orderReferenceId": "ORD-L",
+                "denomination": fixed[0]["mrp"],
+                "quantity": 1,
+            },
+        )
 
 
 def test_pending_orders_settle_by_the_clock_and_failures_refund(sandbox, client, shopper, ref, holder, catalog):
     product, fixed = product_with(catalog)
     d = fixed[0]
-    ok = shopper.payload("/api/v0/partner/create-order", {"productCatalogId": product["productCatalogId"],
-                                                           "orderReferenceId": "SBX-PENDING-OK-1",
-                                                           "denomination": d["mrp"], "quantity": 1})
-    bad = shopper.payload("/api/v0/partner/create-order", {"productCatalogId": product["productCatalogId"],
-                                                            "orderReferenceId": "SBX-PENDING-FAIL-1",
-                                                            "denomination": d["mrp"], "quantity": 1})
+    ok = shopper.payload(
+        "/api/v0/partner/create-order",
+        {
+            "productCatalogId": product["productCatalogId"],
+            "orderReferenceId": "SBX-PENDING-OK-1",
+            "denomination": d["mrp"],
+            "quantity": 1,
+        },
+    )
+    bad = shopper.payload(
+        "/api/v0/partner/create-order",
+        {
+            "productCatalogId": product["productCatalogId"],
+            "orderReferenceId": "SBX-PENDING-FAIL-1",
+            "denomination": d["mrp"],
+            "quantity": 1,
+        },
+    )
     assert ok["orderStatus"] == bad["orderStatus"] == "PENDING" and ok["vouchers"] == []
     paid = Decimal(str(ok["totalAmount"])) * 2
     card = client.search_cards(ref["companyId"], ref["cardAccountId"], holder["enKashCardId"])
@@ -218,23 +288,44 @@ def test_pending_orders_settle_by_the_clock_and_failures_refund(sandbox, client,
 def test_order_search_filters_paging_and_direction(client, shopper, catalog):
     product, fixed = product_with(catalog)
     for i in range(3):
-        shopper.post("/api/v0/partner/create-order", {"productCatalogId": product["productCatalogId"],
-                                                      "orderReferenceId": f"S-{i}", "denomination": fixed[0]["mrp"],
-                                                      "quantity": 1})
+        shopper.post(
+            "/api/v0/partner/create-order",
+            {
+                "productCatalogId": product["productCatalogId"],
+                "orderReferenceId": f"S-{i}",
+                "denomination": fixed[0]["mrp"],
+                "quantity": 1,
+            },
+        )
     page = shopper.payload("/api/v0/partner/search-order", {}, params={"limit": 2, "offset": 0})
     assert page["totalCount"] == 3 and page["recordsCount"] == 2
     assert [o["orderId"] for o in page["data"]] == ["S-2", "S-1"]
     asc = shopper.payload("/api/v0/partner/search-order", {"direction": "ASC"}, params={"limit": 10, "offset": 1})
     assert [o["orderId"] for o in asc["data"]] == ["S-1", "S-2"]
-    assert shopper.payload("/api/v0/partner/search-order", {"brand": [product["brand"]]},
-                           params={"limit": 10, "offset": 0})["totalCount"] == 3
-    assert shopper.payload("/api/v0/partner/search-order", {"brand": ["No Such Brand"], "orderStatus": "SUCCESS"},
-                           params={"limit": 10, "offset": 0})["totalCount"] == 0
+    assert (
+        shopper.payload("/api/v0/partner/search-order", {"brand": [product["brand"]]}, params={"limit": 10, "offset": 0})[
+            "totalCount"
+        ]
+        == 3
+    )
+    assert (
+        shopper.payload(
+            "/api/v0/partner/search-order",
+            {"brand": ["No Such Brand"], "orderStatus": "SUCCESS"},
+            params={"limit": 10, "offset": 0},
+        )["totalCount"]
+        == 0
+    )
     # the partner sees its tenant's orders too
-    assert client.payload("/api/v0/partner/search-order", {"orderReferenceId": "S-1"},
-                          params={"limit": 10, "offset": 0})["totalCount"] == 1
-    status, body = shopper.request("POST", "/api/v0/partner/search-order", {"direction": "SIDEWAYS"},
-                                   params={"limit": 10, "offset": 0}, raw=True)
+    assert (
+        client.payload("/api/v0/partner/search-order", {"orderReferenceId": "S-1"}, params={"limit": 10, "offset": 0})[
+            "totalCount"
+        ]
+        == 1
+    )
+    status, body = shopper.request(
+        "POST", "/api/v0/partner/search-order", {"direction": "SIDEWAYS"}, params={"limit": 10, "offset": 0}, raw=True
+    )
     assert status == 422 and "direction" in body["response_message"]
 
 
@@ -252,11 +343,15 @@ def test_the_sso_portal_does_the_whole_redemption_in_a_browser_flow(sandbox, cli
     with httpx.Client(follow_redirects=True) as browser:
         page = browser.get(page_url)
         assert product["brand"] in page.text and "Your cart is empty" in page.text
-        added = browser.post(page_url + "/cart", data={"productCatalogId": product["productCatalogId"],
-                                                       "productConfigId": d["productConfigId"], "quantity": "2"})
+        added = browser.post(
+            page_url + "/cart",
+            data={"productCatalogId": product["productCatalogId"], "productConfigId": d["productConfigId"], "quantity": "2"},
+        )
         assert "Added to your cart" in added.text and "₹980.00" in added.text
-        bad = browser.post(page_url + "/cart", data={"productCatalogId": product["productCatalogId"],
-                                                     "productConfigId": "PCNOPE", "quantity": "1"})
+        bad = browser.post(
+            page_url + "/cart",
+            data={"productCatalogId": product["productCatalogId"], "productConfigId": "PCNOPE", "quantity": "1"},
+        )
         assert "unknown productConfigId" in bad.text
         done = browser.post(page_url + "/checkout")
         assert "Ordered 1 item(s)" in done.text and done.text.count('class="voucher"') == 2

@@ -23,15 +23,29 @@ def test_seed_page_flow_token_account_allocate_sso(sandbox, client, ref):
     """Rewards integration guide: token -> Get Reward Account Details -> Create and Allocate -> SSO."""
     account = client.card_account(ref["companyId"], ref["cardAccountId"])
     assert account["availableBalance"] == 100000
-    status, body = allocate(client, ref, email="xyz2@gmail.com", mobile="9600098867", title="Mr",
-                            firstName="hedfdfg", gender="M", loadAmount=11, uniqueReferenceNum="TEST234236")
+    status, body = allocate(
+        client,
+        ref,
+        email="xyz2@gmail.com",
+        mobile="9600098867",
+        title="Mr",
+        firstName="hedfdfg",
+        gender="M",
+        loadAmount=11,
+        uniqueReferenceNum="TEST234236",
+    )
     assert status == 200 and body["code"] == 0 and body["message"] == "Success"
     p = body["payload"]
     assert p["pgReferenceNumber"] == "TEST234236" and p["otbBalance"] == 11
     assert p["enKashCardId"].startswith("EKC") and p["enkashCardTxnId"].startswith("ECT")
     assert p["maskedNumber"].startswith("XXXX XXXX XXXX ") and len(p["token"]) == 20
     assert (p["email"], p["mobile"], p["title"], p["firstName"], p["gender"]) == (
-        "xyz2@gmail.com", "9600098867", "Mr", "hedfdfg", "M")
+        "xyz2@gmail.com",
+        "9600098867",
+        "Mr",
+        "hedfdfg",
+        "M",
+    )
     assert p["cardAccountId"] == ref["cardAccountId"] and p["userId"].startswith("EK")
     after = client.card_account(ref["companyId"], ref["cardAccountId"])
     assert after["availableBalance"] == 100000 - 11
@@ -51,12 +65,22 @@ def test_top_up_by_card_id_or_by_holder_and_unallocate(client, ref):
     assert by_id["enKashCardId"] == first["enKashCardId"] and by_id["otbBalance"] == 150
     by_email = allocate(client, ref, path="points/allocate", email="a1@example.com", loadAmount=25)[1]["payload"]
     assert by_email["enKashCardId"] == first["enKashCardId"] and by_email["otbBalance"] == 175
-    back = client.payload(f"{CARD}/create-allocate-points", {**ref, "transactionType": "DR", "type": "UNALLOCATE_POINT",
-                                                             "enKashCardId": first["enKashCardId"], "loadAmount": 75})
+    back = client.payload(
+        f"{CARD}/create-allocate-points",
+        {**ref, "transactionType": "DR", "type": "UNALLOCATE_POINT", "enKashCardId": first["enKashCardId"], "loadAmount": 75},
+    )
     assert back["otbBalance"] == 100 and back["availableBalance"] == 100000 - 100
     with pytest.raises(EnKashBusinessError, match="Insufficient balance on card"):
-        client.post(f"{CARD}/create-allocate-points", {**ref, "transactionType": "DR", "type": "UNALLOCATE_POINT",
-                                                       "enKashCardId": first["enKashCardId"], "loadAmount": 100.01})
+        client.post(
+            f"{CARD}/create-allocate-points",
+            {
+                **ref,
+                "transactionType": "DR",
+                "type": "UNALLOCATE_POINT",
+                "enKashCardId": first["enKashCardId"],
+                "loadAmount": 100.01,
+            },
+        )
     stats = client.card_account(ref["companyId"], ref["cardAccountId"])
     assert stats["availableCardBalance"] == 100 and stats["totalAllocationPoint"] == 175
 
@@ -69,8 +93,11 @@ def test_email_given_for_validation_must_match(client, ref):
 
 def test_insufficient_account_balance_is_the_documented_failure(client, ref):
     status, body = allocate(client, ref, mobile="9600000003", firstName="C", loadAmount=100000.01)
-    assert status == 200 and body == {"response_code": 1, "response_message": "Insufficient balance in card account",
-                                      "payload": "Insufficient balance in card account"}
+    assert status == 200 and body == {
+        "response_code": 1,
+        "response_message": "Insufficient balance in card account",
+        "payload": "Insufficient balance in card account",
+    }
     assert client.card_account(ref["companyId"], ref["cardAccountId"])["totalCards"] == 1
 
 
@@ -87,19 +114,49 @@ def test_unallocate_of_unknown_holder_is_404(client, ref):
 
 
 def test_bulk_allocation_reports_each_row(client, ref):
-    existing = allocate(client, ref, mobile="9600000010", email="old@example.com", firstName="Old",
-                        loadAmount=5)[1]["payload"]
+    existing = allocate(client, ref, mobile="9600000010", email="old@example.com", firstName="Old", loadAmount=5)[1]["payload"]
     rows = [
-        {"title": "Mr", "name": "John Dee", "email": "john@example.com", "mobile": "6776543210", "loadAmount": 10,
-         "remarks": "good", "uniqueReferenceNumber": "B-1"},
-        {"title": "Ms", "name": "Old Holder", "email": "old@example.com", "mobile": "9600000010", "loadAmount": 20,
-         "uniqueReferenceNumber": "B-2"},
-        {"title": "Mr", "name": "Bad Mobile", "email": "bad@example.com", "mobile": "123", "loadAmount": 10,
-         "uniqueReferenceNumber": "B-3"},
-        {"title": "Mr", "name": "Too Big", "email": "big@example.com", "mobile": "6776543211", "loadAmount": 200000,
-         "uniqueReferenceNumber": "B-4"},
-        {"title": "Mr", "name": "Dup Ref", "email": "dup@example.com", "mobile": "6776543212", "loadAmount": 1,
-         "uniqueReferenceNumber": "B-1"},
+        {
+            "title": "Mr",
+            "name": "John Dee",
+            "email": "john@example.com",
+            "mobile": "6776543210",
+            "loadAmount": 10,
+            "remarks": "good",
+            "uniqueReferenceNumber": "B-1",
+        },
+        {
+            "title": "Ms",
+            "name": "Old Holder",
+            "email": "old@example.com",
+            "mobile": "9600000010",
+            "loadAmount": 20,
+            "uniqueReferenceNumber": "B-2",
+        },
+        {
+            "title": "Mr",
+            "name": "Bad Mobile",
+            "email": "bad@example.com",
+            "mobile": "123",
+            "loadAmount": 10,
+            "uniqueReferenceNumber": "B-3",
+        },
+        {
+            "title": "Mr",
+            "name": "Too Big",
+            "email": "big@example.com",
+            "mobile": "6776543211",
+            "loadAmount": 200000,
+            "uniqueReferenceNumber": "B-4",
+        },
+        {
+            "title": "Mr",
+            "name": "Dup Ref",
+            "email": "dup@example.com",
+            "mobile": "6776543212",
+            "loadAmount": 1,
+            "uniqueReferenceNumber": "B-1",
+        },
         "not an object",
     ]
     params = {**ref, "isPointsAllocation": "true"}
@@ -120,12 +177,25 @@ def test_bulk_allocation_reports_each_row(client, ref):
 
 def test_bulk_without_points_allocation_only_creates_new_users(client, ref):
     allocate(client, ref, mobile="9600000020", email="known@example.com", firstName="Known", loadAmount=5)
-    rows = [{"title": "Mr", "name": "Known", "email": "known@example.com", "mobile": "9600000020", "loadAmount": 7,
-             "uniqueReferenceNumber": "N-1"},
-            {"title": "Mrs", "name": "New Person", "email": "new@example.com", "mobile": "9600000021", "loadAmount": 7,
-             "uniqueReferenceNumber": "N-2"}]
-    result = client.payload(f"{CARD}/bulk-create-allocate-points-json", rows,
-                            params={**ref, "isPointsAllocation": "false"})
+    rows = [
+        {
+            "title": "Mr",
+            "name": "Known",
+            "email": "known@example.com",
+            "mobile": "9600000020",
+            "loadAmount": 7,
+            "uniqueReferenceNumber": "N-1",
+        },
+        {
+            "title": "Mrs",
+            "name": "New Person",
+            "email": "new@example.com",
+            "mobile": "9600000021",
+            "loadAmount": 7,
+            "uniqueReferenceNumber": "N-2",
+        },
+    ]
+    result = client.payload(f"{CARD}/bulk-create-allocate-points-json", rows, params={**ref, "isPointsAllocation": "false"})
     assert result["successCount"] == 1 and result["successBulkEnKashCardCreateDTOs"][0]["mobile"] == "9600000021"
     assert "isPointsAllocation=false" in result["failedBulkEnKashCardCreateDTOs"][0]["failureReason"]
 
@@ -133,14 +203,28 @@ def test_bulk_without_points_allocation_only_creates_new_users(client, ref):
 def test_bulk_query_and_account_errors(client, tenant, ref):
     status, body = client.request("POST", f"{CARD}/bulk-create-allocate-points-json", [], params=ref, raw=True)
     assert status == 400 and "isPointsAllocation" in body["response_message"]
-    status, body = client.request("POST", f"{CARD}/bulk-create-allocate-points-json", [],
-                                  params={**ref, "cardAccountId": "CANOPE", "isPointsAllocation": "true"}, raw=True)
+    status, body = client.request(
+        "POST",
+        f"{CARD}/bulk-create-allocate-points-json",
+        [],
+        params={**ref, "cardAccountId": "CANOPE", "isPointsAllocation": "true"},
+        raw=True,
+    )
     assert status == 404 and body["response_message"] == (
-        f"Card account not found for companyId: {ref['companyId']} and cardAccountId: CANOPE")
+        f"Card account not found for companyId: {ref['companyId']} and cardAccountId: CANOPE"
+    )
     # a MEAL account's primary card has no KYC yet: the documented per-row refusal
     meal = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["MEAL"], "isPointsAllocation": "true"}
-    rows = [{"title": "Mr", "name": "X", "email": "x@example.com", "mobile": "9600000030", "loadAmount": 1,
-             "uniqueReferenceNumber": "M-1"}]
+    rows = [
+        {
+            "title": "Mr",
+            "name": "X",
+            "email": "x@example.com",
+            "mobile": "9600000030",
+            "loadAmount": 1,
+            "uniqueReferenceNumber": "M-1",
+        }
+    ]
     result = client.payload(f"{CARD}/bulk-create-allocate-points-json", rows, params=meal)
     assert result["failedBulkEnKashCardCreateDTOs"][0]["failureReason"].startswith("KYC is not uploaded")
 
@@ -178,15 +262,20 @@ def test_sso_token_validation(client, ref):
 
 def test_coins_configure_allocate_idempotently_and_read_balance(client, tenant, ref):
     user = allocate(client, ref, mobile="9600000050", firstName="Coin", loadAmount=1)[1]["payload"]["userId"]
-    status, body = client.request("POST", "/api/v0/enkash-coins/create-coins-config", {
-        "configuration": "DEFAULT", "companyId": tenant["companyId"], "event": "REFERRAL_EVENT", "amount": 6}, raw=True)
+    status, body = client.request(
+        "POST",
+        "/api/v0/enkash-coins/create-coins-config",
+        {"configuration": "DEFAULT", "companyId": tenant["companyId"], "event": "REFERRAL_EVENT", "amount": 6},
+        raw=True,
+    )
     assert status == 200 and body["response_code"] == 0
     config = body["payload"]
     assert config["coinConfigId"].startswith("WCC") and config["amount"] == 6
     got = client.request("GET", f"/api/v0/enkash-coins/{config['coinConfigId']}")
     assert got == {"response_code": 0, "response_message": "Success", "payload": config}
-    patched = client.request("PATCH", f"/api/v0/enkash-coins/{config['coinConfigId']}",
-                             {"amount": 10, "configuration": "CUSTOM"})["payload"]
+    patched = client.request(
+        "PATCH", f"/api/v0/enkash-coins/{config['coinConfigId']}", {"amount": 10, "configuration": "CUSTOM"}
+    )["payload"]
     assert patched == {**config, "amount": 10, "configuration": "CUSTOM"}
     allocation = {"companyId": tenant["companyId"], "event": "REFERRAL_EVENT", "requestId": "COIN_REQ1", "userId": user}
     first = client.post("/api/v0/enkash-coins/allocate-coin", allocation)
@@ -203,8 +292,12 @@ def test_coin_errors(client, tenant):
     assert status == 404
     status, body = client.request("GET", "/api/v0/enkash-coins/WCC000000", raw=True)
     assert status == 404
-    status, body = client.request("POST", "/api/v0/enkash-coins/create-coins-config", {
-        "configuration": "OTHER", "companyId": tenant["companyId"], "event": "X_EVENT", "amount": -1}, raw=True)
+    status, body = client.request(
+        "POST",
+        "/api/v0/enkash-coins/create-coins-config",
+        {"configuration": "OTHER", "companyId": tenant["companyId"], "event": "X_EVENT", "amount": -1},
+        raw=True,
+    )
     assert status == 422 and {"configuration", "amount"} <= {e["field"] for e in body["errors"]}
     status, body = client.request("GET", "/api/v0/coins/balance", raw=True)
     assert status == 400
@@ -217,9 +310,18 @@ def test_parallel_allocations_never_overdraw_and_conserve_money(sandbox):
 
     def one(i):
         try:
-            clients[i % 16].post(f"{CARD}/create-allocate-points", {
-                **ref, "transactionType": "CR", "type": "ALLOCATE_POINT", "mobile": f"95000{i:05d}",
-                "firstName": f"U{i}", "loadAmount": 30, "uniqueReferenceNumber": f"P-{i}"})
+            clients[i % 16].post(
+                f"{CARD}/create-allocate-points",
+                {
+                    **ref,
+                    "transactionType": "CR",
+                    "type": "ALLOCATE_POINT",
+                    "mobile": f"95000{i:05d}",
+                    "firstName": f"U{i}",
+                    "loadAmount": 30,
+                    "uniqueReferenceNumber": f"P-{i}",
+                },
+            )
             return True
         except EnKashBusinessError:
             return False

@@ -16,11 +16,22 @@ from enkash_sandbox.client import EnKashClient
 CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
 # screenshots go to a temporary folder unless ENKASH_SANDBOX_SCREENSHOTS names one (docs/screenshots for the README)
 SHOTS = Path(os.environ.get("ENKASH_SANDBOX_SCREENSHOTS") or Path(os.environ.get("TMPDIR", "/tmp")) / "enkash-shots")
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-sync_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else __import__(
-    "playwright.sync_api", fromlist=["sync_playwright"])
+sync_api = (
+    pytest.importorskip("playwright.sync_api")
+    if not os.environ.get("CI")
+    else __import__("playwright.sync_api", fromlist=["sync_playwright"])
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +138,7 @@ def test_journal_faults_pages(sandbox, page, client, tenant):
 
 def test_sso_portal_redemption_in_the_browser(sandbox, page, client, tenant):
     ref = (tenant["companyId"], tenant["cardAccounts"]["EMPLOYEE_REWARDS"])
-    holder = client.allocate_points(*ref, 3000, reference="BROWSER-1", mobile="9898989898", firstName="Kavya",
-                                    lastName="Iyer")
+    holder = client.allocate_points(*ref, 3000, reference="BROWSER-1", mobile="9898989898", firstName="Kavya", lastName="Iyer")
     sso = client.sso_token(*ref, holder["enKashCardId"])
     page.goto(sso["employeeRewardsUrl"])
     assert "Kavya" in page.inner_text("h1")

@@ -17,8 +17,9 @@ class PartnerContext:
         c = self.creds
         self.partner = EnKashClient.from_credentials(live.url, c)
         ref = (c["companyId"], c["cardAccounts"]["EMPLOYEE_REWARDS"])
-        allocation = self.partner.allocate_points(*ref, 5000, reference="CONTRACT-SEED", mobile="9811111111",
-                                                  firstName="Contract", email="contract@example.com")
+        allocation = self.partner.allocate_points(
+            *ref, 5000, reference="CONTRACT-SEED", mobile="9811111111", firstName="Contract", email="contract@example.com"
+        )
         self.card_id = allocation["enKashCardId"]
         self.user_id = allocation["userId"]
         self.user = self.partner.as_user("9811111111", live.container.settings.holder_password)
@@ -27,9 +28,14 @@ class PartnerContext:
         self.product_config_id = catalog.denominations[0].product_config_id
         self.coin_config_id = self.partner.create_coin_event(c["companyId"], "CONTRACT_EVENT", 5)["coinConfigId"]
         self.ids = {
-            "companyId": c["companyId"], "cardAccountId": ref[1], "enKashCardId": self.card_id,
-            "enkashCardId": self.card_id, "userId": self.user_id, "productCatalogId": self.product_catalog_id,
-            "coinConfigId": self.coin_config_id, "ekUserId": self.user_id,
+            "companyId": c["companyId"],
+            "cardAccountId": ref[1],
+            "enKashCardId": self.card_id,
+            "enkashCardId": self.card_id,
+            "userId": self.user_id,
+            "productCatalogId": self.product_catalog_id,
+            "coinConfigId": self.coin_config_id,
+            "ekUserId": self.user_id,
         }
 
 

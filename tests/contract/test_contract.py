@@ -39,12 +39,18 @@ EXAMPLES = int(os.environ.get("ENKASH_CONTRACT_EXAMPLES", "6"))
 VENDOR = ("/api/", "/oauth/", "/sso/")
 
 schema = schemathesis.openapi.from_path(ROOT / "openapi" / "enkash.yaml")
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=EXAMPLES,
-                                deterministic=True, allow_x00=False)
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=EXAMPLES, deterministic=True, allow_x00=False
+)
 # a body over the 1 MiB limit is rejected with 413 before it is read: a rejection like the others
 schema.config.checks.negative_data_rejection.expected_statuses.append("413")
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def _normalise(path: str) -> str:
@@ -103,8 +109,7 @@ def _check(case, ctx, http: httpx.Client, mode: GenerationMode) -> None:
 
 
 def fuzz_one_mode(operation, ctx, http: httpx.Client, mode: GenerationMode) -> None:
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case):
         _check(case, ctx, http, mode)
@@ -123,8 +128,7 @@ def test_every_operation_against_the_contract(operation, partner_context):
     generation mode, all through the partner's path."""
     with httpx.Client(base_url=partner_context.live.url, timeout=30) as http:
         sent = 0
-        for case in schema.iter_coverage_cases(operation, generation_modes=MODES,
-                                               generation_config=schema.config.generation):
+        for case in schema.iter_coverage_cases(operation, generation_modes=MODES, generation_config=schema.config.generation):
             mode = getattr(getattr(case.meta, "generation", None), "mode", GenerationMode.POSITIVE)
             _check(case, partner_context, http, mode)
             sent += 1
@@ -144,12 +148,22 @@ def workflow(partner_context):
             return schemathesis.Response.from_httpx(response, verify=False)
 
         def validate_response(self, response, case, additional_checks=(), **kwargs):
-            case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
-                                                     content_type_conformance, response_schema_conformance])
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+            )
 
     return PartnerWorkflow
 
 
 def test_stateful_sequences_follow_the_links(workflow):
-    workflow.run(settings=settings(max_examples=max(3, EXAMPLES // 2), stateful_step_count=6, deadline=None,
-                                   derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+    workflow.run(
+        settings=settings(
+            max_examples=max(3, EXAMPLES // 2),
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -40,8 +40,7 @@ def send(case, ctx, http: httpx.Client, *, positive: bool) -> httpx.Response:
     client = ctx.user if path.startswith(USER_PATHS) else ctx.partner
     if case.operation.path == "/oauth/token":
         headers.update({k: v for k, v in (case.headers or {}).items()})
-        return http.request(case.method, path, params=query, data=body if isinstance(body, dict) else None,
-                            headers=headers)
+        return http.request(case.method, path, params=query, data=body if isinstance(body, dict) else None, headers=headers)
     if not case.operation.path.startswith("/sso/"):
         # a real token and partnerId stand in for generated ones; a negative case that leaves one out, or
         # sends an empty partnerId, keeps it that way so its rejection is what gets tested
@@ -56,8 +55,7 @@ def send(case, ctx, http: httpx.Client, *, positive: bool) -> httpx.Response:
         content = body  # negative generation: a body that is not JSON at all
         headers["Content-Type"] = case.media_type or "application/json"
     elif body is not None and case.media_type == "application/json":
-        content = jsonio.dumps(crypto.encrypt_json(body, ctx.creds["clientSecret"]) if isinstance(body, (dict, list))
-                               else body)
+        content = jsonio.dumps(crypto.encrypt_json(body, ctx.creds["clientSecret"]) if isinstance(body, (dict, list)) else body)
         headers["Content-Type"] = "application/json"
     elif body is not None and isinstance(body, dict):
         content = httpx.QueryParams(body).__str__().encode()

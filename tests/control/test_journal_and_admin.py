@@ -28,8 +28,9 @@ def test_journal_shows_decrypted_bodies_newest_first(sandbox, client, tenant):
     assert last["requestBody"]["uniqueReferenceNumber"] == "J-1" and last["requestBody"]["amount"] == 20
     assert last["responseBody"]["payload"]["otbBalance"] == 30
     assert last["latencyMs"] >= 0 and last["requestHeaders"]["authorization"] == "Bearer ***"
-    only_creates = httpx.get(f"{sandbox.url}/_sandbox/requests", params={
-        "partnerId": tenant["partnerId"], "path": CARD, "method": "POST"}).json()
+    only_creates = httpx.get(
+        f"{sandbox.url}/_sandbox/requests", params={"partnerId": tenant["partnerId"], "path": CARD, "method": "POST"}
+    ).json()
     assert len(only_creates) == 1 and only_creates[0]["requestBody"]["firstName"] == "Journal"
     prefixed = httpx.get(f"{sandbox.url}/_sandbox/requests", params={"path": f"{CARD}/*", "limit": 1}).json()
     assert len(prefixed) == 1
@@ -40,10 +41,25 @@ def test_journal_redacts_secrets(sandbox, client, tenant):
         http.post("/oauth/token", data=password_form(tenant), headers={"Authorization": basic(tenant)})
     ref = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["RELOADABLE_GPR"]}
     card = client.create_card(**ref, mobile="9500000002", firstName="Secret", remarks="card 4111111111111111")
-    client.request("POST", f"{CARD}/setPin", {**ref, "enKashCardId": card["enKashCardId"], "pinBlock": "4321",
-                                              "otpRequired": True, "otpRequestId": "EKX", "otp": "123456"}, raw=True)
-    client.request("POST", f"{CARD}/block", {**ref, "enKashCardId": card["enKashCardId"], "blockCode": "L",
-                                             "otpMedium": "MFA", "mfaCode": "654321"}, raw=True)
+    client.request(
+        "POST",
+        f"{CARD}/setPin",
+        {
+            **ref,
+            "enKashCardId": card["enKashCardId"],
+            "pinBlock": "4321",
+            "otpRequired": True,
+            "otpRequestId": "EKX",
+            "otp": "123456",
+        },
+        raw=True,
+    )
+    client.request(
+        "POST",
+        f"{CARD}/block",
+        {**ref, "enKashCardId": card["enKashCardId"], "blockCode": "L", "otpMedium": "MFA", "mfaCode": "654321"},
+        raw=True,
+    )
     entries = httpx.get(f"{sandbox.url}/_sandbox/requests", params={"partnerId": tenant["partnerId"]}).json()
     dumped = json.dumps(entries)
     for secret in (tenant["password"], tenant["clientSecret"], "4321", "654321", "4111111111111111"):
@@ -60,7 +76,10 @@ def test_journal_is_a_bounded_ring():
     assert [e["path"] for e in journal.query()] == ["/p4", "/p3", "/p2"]
     assert journal.clear() == 3 and journal.query() == []
     assert redact({"password": "x", "nested": [{"otp": "1"}], "pan": 4111111111111111}) == {
-        "password": "***", "nested": [{"otp": "***"}], "pan": "4111XXXXXXXX1111"}
+        "password": "***",
+        "nested": [{"otp": "***"}],
+        "pan": "4111XXXXXXXX1111",
+    }
 
 
 def test_clearing_the_journal(sandbox, client, tenant):
@@ -85,16 +104,18 @@ def test_admin_token_guards_the_control_plane(guarded):
     creds = httpx.post(f"{url}/_sandbox/partners", headers={"Authorization": "Bearer let-me-in"}).json()
     with EnKashClient.from_credentials(url, creds) as c:
         vendor_token = c.access_token()
-        assert httpx.get(f"{url}/_sandbox/partners",
-                         headers={"Authorization": f"Bearer {vendor_token}"}).status_code == 401
+        assert httpx.get(f"{url}/_sandbox/partners", headers={"Authorization": f"Bearer {vendor_token}"}).status_code == 401
         # and the admin token is no vendor token
-        r = httpx.post(f"{url}{CARD}/cardAccount/get", json={},
-                       headers={"Authorization": "Bearer let-me-in", "partnerId": creds["partnerId"]})
+        r = httpx.post(
+            f"{url}{CARD}/cardAccount/get",
+            json={},
+            headers={"Authorization": "Bearer let-me-in", "partnerId": creds["partnerId"]},
+        )
         assert r.status_code == 401
     assert httpx.get(f"{url}/_sandbox/static/enkash-logo.svg").status_code == 200
 
 
-PLUGIN_TEST = textwrap.dedent('''
+PLUGIN_TEST = textwrap.dedent("""
     import pytest
 
     CARD = "/api/v0/partner/enKashCard"
@@ -115,13 +136,17 @@ PLUGIN_TEST = textwrap.dedent('''
         status, body = enkash_client.request("POST", CARD + "/search", {"companyId": enkash_tenant["companyId"],
             "cardAccountId": enkash_tenant["cardAccounts"]["GIFT"]}, headers=enkash_faults.header("404"), raw=True)
         assert status == 404
-''')
+""")
 
 
 def test_pytest_plugin_under_xdist(tmp_path):
     (tmp_path / "test_partner_suite.py").write_text(PLUGIN_TEST)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider",
-                             str(tmp_path / "test_partner_suite.py")], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_partner_suite.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout

@@ -41,8 +41,7 @@ def holder_card(sandbox, tenant):
 
 
 def order_for(sandbox, tenant, reference: str) -> dict:
-    with EnKashClient.from_credentials(sandbox.url, dict(tenant, username=HOLDER_MOBILE,
-                                                         password=HOLDER_PASSWORD)) as holder:
+    with EnKashClient.from_credentials(sandbox.url, dict(tenant, username=HOLDER_MOBILE, password=HOLDER_PASSWORD)) as holder:
         return holder.create_order(*a_voucher(sandbox), 1, reference)
 
 
@@ -60,10 +59,17 @@ def test_a_second_settlement_of_an_order_is_flagged(tmp_path):
         core = live.container
         with core.db.write() as s:
             s.execute(text("DROP INDEX uq_txn_order_refund"))
-            first = s.exec(select(Transaction).where(Transaction.order_id == order["enkashOrderId"],
-                                                     Transaction.type == "REFUND")).one()
-            core.ledger.card_refund(s, s.get(CardAccount, first.account_id), s.get(Card, first.card_id),
-                                    first.amount_minor, type="REFUND", order_id=order["enkashOrderId"])
+            first = s.exec(
+                select(Transaction).where(Transaction.order_id == order["enkashOrderId"], Transaction.type == "REFUND")
+            ).one()
+            core.ledger.card_refund(
+                s,
+                s.get(CardAccount, first.account_id),
+                s.get(Card, first.card_id),
+                first.amount_minor,
+                type="REFUND",
+                order_id=order["enkashOrderId"],
+            )
         found = audit(live, tenant["partnerId"])
         assert any(p["check"] == "order_settlement" and p["refunds"] == 2 for p in found["discrepancies"]), found
         assert "conservation" not in checks(found)  # the refund went through the ledger: only settle-once sees it
@@ -73,9 +79,18 @@ def test_vouchers_issued_twice_are_flagged(sandbox, tenant, holder_card):
     order = order_for(sandbox, tenant, "PLANT-VOUCHERS")
     with sandbox.container.db.write() as s:
         row = s.exec(select(Voucher).where(Voucher.order_id == order["enkashOrderId"])).one()
-        s.add(Voucher(id=row.id + "X", partner_id=row.partner_id, order_id=row.order_id, code=row.code + "X",
-                      pin=row.pin, amount_minor=row.amount_minor, expiry_date=row.expiry_date,
-                      created_at=row.created_at))
+        s.add(
+            Voucher(
+                id=row.id + "X",
+                partner_id=row.partner_id,
+                order_id=row.order_id,
+                code=row.code + "X",
+                pin=row.pin,
+                amount_minor=row.amount_minor,
+                expiry_date=row.expiry_date,
+                created_at=row.created_at,
+            )
+        )
     found = audit(sandbox, tenant["partnerId"])
     assert "order_settlement" in checks(found), found
     assert any(p.get("vouchers") == 2 and p.get("expectedVouchers") == 1 for p in found["discrepancies"])
@@ -86,17 +101,14 @@ def test_a_refund_without_a_failed_order_is_flagged(sandbox, tenant, holder_card
     core = sandbox.container
     with core.db.write() as s:
         card = s.get(Card, holder_card["enKashCardId"])
-        core.ledger.card_refund(s, s.get(CardAccount, card.account_id), card, 100, type="REFUND",
-                                order_id=order["enkashOrderId"])
+        core.ledger.card_refund(s, s.get(CardAccount, card.account_id), card, 100, type="REFUND", order_id=order["enkashOrderId"])
     found = audit(sandbox, tenant["partnerId"])
-    assert any(p["check"] == "order_settlement" and p["orderId"] == order["enkashOrderId"]
-               for p in found["discrepancies"]), found
+    assert any(p["check"] == "order_settlement" and p["orderId"] == order["enkashOrderId"] for p in found["discrepancies"]), found
 
 
 def test_money_on_a_replaced_card_is_flagged(sandbox, tenant, holder_card):
     with sandbox.container.db.write() as s:  # a replacement that left the balance behind
-        s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(
-            replaced_by="EKCNOWHERE", status="BL"))
+        s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(replaced_by="EKCNOWHERE", status="BL"))
     found = audit(sandbox, tenant["partnerId"])
     assert "replaced_card_balance" in checks(found), found
 

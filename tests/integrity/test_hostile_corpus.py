@@ -30,10 +30,10 @@ def world(sandbox, tenant, http):
     headers = {"Authorization": f"Bearer {token}", "partnerId": tenant["partnerId"]}
     ref = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["RELOADABLE_GPR"]}
     rewards = {"companyId": tenant["companyId"], "cardAccountId": tenant["cardAccounts"]["EMPLOYEE_REWARDS"]}
-    card = http.post(CARD, json={**ref, "mobile": "9812300001", "firstName": "Corpus", "loadAmount": 10},
-                     headers=headers).json()["payload"]
-    return {"http": http, "headers": headers, "ref": ref, "rewards": rewards, "card": card["enKashCardId"],
-            "tenant": tenant}
+    card = http.post(CARD, json={**ref, "mobile": "9812300001", "firstName": "Corpus", "loadAmount": 10}, headers=headers).json()[
+        "payload"
+    ]
+    return {"http": http, "headers": headers, "ref": ref, "rewards": rewards, "card": card["enKashCardId"], "tenant": tenant}
 
 
 def vendor_cases(w) -> list[tuple[str, str, str, dict | None, object]]:
@@ -44,42 +44,79 @@ def vendor_cases(w) -> list[tuple[str, str, str, dict | None, object]]:
     cases: list[tuple[str, str, str, dict | None, object]] = []
     for name, value in (("string", HUGE), ("number", HUGE_NUMBER)):
         cases += [
-            (f"allocate loadAmount 27 digits ({name})", "POST", f"{CARD}/create-allocate-points", None,
-             {**alloc, "loadAmount": value, "uniqueReferenceNumber": "H1"}),
+            (
+                f"allocate loadAmount 27 digits ({name})",
+                "POST",
+                f"{CARD}/create-allocate-points",
+                None,
+                {**alloc, "loadAmount": value, "uniqueReferenceNumber": "H1"},
+            ),
             (f"load amount 27 digits ({name})", "POST", f"{CARD}/balance", None, {**load, "amount": value}),
-            (f"velocity dtd 27 digits ({name})", "POST", f"{CARD}/velocity/rule", None,
-             {**ref, "enKashCardIds": [card], "dtd": value}),
-            (f"transaction amountFrom 27 digits ({name})", "POST", f"{CARD}/transaction/all", None,
-             {**txns, "amountFrom": value}),
-            (f"transaction amountTo 27 digits ({name})", "POST", f"{CARD}/transaction/all", None,
-             {**txns, "amountTo": value}),
-            (f"create card loadAmount 27 digits ({name})", "POST", CARD, None,
-             {**ref, "mobile": "9812300003", "loadAmount": value}),
+            (
+                f"velocity dtd 27 digits ({name})",
+                "POST",
+                f"{CARD}/velocity/rule",
+                None,
+                {**ref, "enKashCardIds": [card], "dtd": value},
+            ),
+            (
+                f"transaction amountFrom 27 digits ({name})",
+                "POST",
+                f"{CARD}/transaction/all",
+                None,
+                {**txns, "amountFrom": value},
+            ),
+            (f"transaction amountTo 27 digits ({name})", "POST", f"{CARD}/transaction/all", None, {**txns, "amountTo": value}),
+            (
+                f"create card loadAmount 27 digits ({name})",
+                "POST",
+                CARD,
+                None,
+                {**ref, "mobile": "9812300003", "loadAmount": value},
+            ),
         ]
     cases += [
-        ("velocity dtdCount 1e30", "POST", f"{CARD}/velocity/rule", None,
-         {**ref, "enKashCardIds": [card], "dtdCount": 1e30}),
-        ("velocity limit as {present, value: 1e400}", "POST", f"{CARD}/velocity/rule", None,
-         {**ref, "enKashCardIds": [card], "perTxnLimit": {"present": True, "value": HUGE_NUMBER}}),
+        ("velocity dtdCount 1e30", "POST", f"{CARD}/velocity/rule", None, {**ref, "enKashCardIds": [card], "dtdCount": 1e30}),
+        (
+            "velocity limit as {present, value: 1e400}",
+            "POST",
+            f"{CARD}/velocity/rule",
+            None,
+            {**ref, "enKashCardIds": [card], "perTxnLimit": {"present": True, "value": HUGE_NUMBER}},
+        ),
         ("card search offset 2^63", "POST", f"{CARD}/search", None, {**ref, "offset": BIG_OFFSET}),
         ("transaction offset 2^63", "POST", f"{CARD}/transaction/all", None, {**txns, "offset": BIG_OFFSET}),
         ("transaction limit 2^63", "POST", f"{CARD}/transaction/all", None, {**txns, "limit": BIG_OFFSET}),
         ("search-order ?offset=2^63", "POST", f"/api/v0/partner/search-order?offset={BIG_OFFSET}", None, {}),
         ("search-order ?limit=²", "POST", "/api/v0/partner/search-order?limit=%C2%B2", None, {}),
         ("search-order ?limit=٣ (Arabic-Indic digit)", "POST", "/api/v0/partner/search-order?limit=%D9%A3", None, {}),
-        ("update cart id 2^63", "PATCH", "/api/v0/cart?product=VOUCHER", "holder",
-         {"cartId": BIG_OFFSET, "items": {"PCN1": {"quantity": 1}}}),
-        ("coin amount 27 digits", "POST", "/api/v0/enkash-coins/create-coins-config", None,
-         {"companyId": ref["companyId"], "event": "HUGE_EVENT", "configuration": "DEFAULT", "amount": HUGE_NUMBER}),
-        ("order quantity 2^63", "POST", "/api/v0/partner/create-order", "holder",
-         {"denomination": 100, "orderReferenceId": "Q-BIG", "productCatalogId": "PC1", "quantity": BIG_OFFSET}),
+        (
+            "update cart id 2^63",
+            "PATCH",
+            "/api/v0/cart?product=VOUCHER",
+            "holder",
+            {"cartId": BIG_OFFSET, "items": {"PCN1": {"quantity": 1}}},
+        ),
+        (
+            "coin amount 27 digits",
+            "POST",
+            "/api/v0/enkash-coins/create-coins-config",
+            None,
+            {"companyId": ref["companyId"], "event": "HUGE_EVENT", "configuration": "DEFAULT", "amount": HUGE_NUMBER},
+        ),
+        (
+            "order quantity 2^63",
+            "POST",
+            "/api/v0/partner/create-order",
+            "holder",
+            {"denomination": 100, "orderReferenceId": "Q-BIG", "productCatalogId": "PC1", "quantity": BIG_OFFSET},
+        ),
     ]
     for date in BAD_DATES:
         cases += [
             (f"txnDateFrom {date}", "POST", f"{CARD}/transaction/all", None, {**txns, "txnDateFrom": date}),
             (f"txnDateTo {date}", "POST", f"{CARD}/transaction/all", None, {**txns, "txnDateTo": date}),
-            (f"search-order createdOnFrom {date}", "POST", "/api/v0/partner/search-order", None,
-             {"createdOnFrom": date}),
+            (f"search-order createdOnFrom {date}", "POST", "/api/v0/partner/search-order", None, {"createdOnFrom": date}),
         ]
     return cases
 
@@ -110,8 +147,7 @@ def control_cases() -> list[tuple[str, str, str, object]]:
         ("fault latency 1e308", "POST", "/faults", {"action": {"type": "latency", "latencyMs": 1e308}}),
         ("fault latency Infinity", "POST", "/faults", '{"action": {"type": "latency", "latencyMs": Infinity}}'),
         ("fault latency NaN", "POST", "/faults", '{"action": {"type": "latency", "latencyMs": NaN}}'),
-        ("fault latency range past the cap", "POST", "/faults",
-         {"action": {"type": "latency", "latencyMs": [1, 500_000]}}),
+        ("fault latency range past the cap", "POST", "/faults", {"action": {"type": "latency", "latencyMs": [1, 500_000]}}),
         ("fault status 0", "POST", "/faults", {"action": {"type": "status", "status": 0}}),
         ("fault status 99", "POST", "/faults", {"action": {"type": "status", "status": 99}}),
         ("fault status 1000", "POST", "/faults", {"action": {"type": "status", "status": 1000}}),
@@ -131,9 +167,13 @@ def fingerprint(sandbox, http, tenant) -> dict:
     audit = sandbox.container.audit.run(tenant["partnerId"])
     assert audit["ok"], audit
     clock = http.get("/_sandbox/clock").json()
-    return {"audit": audit["checked"], "partners": len(http.get("/_sandbox/partners").json()),
-            "faults": http.get("/_sandbox/faults").json(), "snapshots": http.get("/_sandbox/snapshots").json(),
-            "clock": (clock["frozen"], round(clock["offset_seconds"]))}
+    return {
+        "audit": audit["checked"],
+        "partners": len(http.get("/_sandbox/partners").json()),
+        "faults": http.get("/_sandbox/faults").json(),
+        "snapshots": http.get("/_sandbox/snapshots").json(),
+        "clock": (clock["frozen"], round(clock["offset_seconds"])),
+    }
 
 
 def holder_headers(w) -> dict:
@@ -149,18 +189,30 @@ def test_hostile_vendor_inputs_get_4xx_and_change_nothing(sandbox, world):
     holder = holder_headers(world)
     for name, method, path, auth, body in vendor_cases(world):
         headers = holder if auth == "holder" else world["headers"]
-        r = http.request(method, path, content=json.dumps(body).encode(), headers={**headers,
-                                                                                  "Content-Type": "application/json"})
+        r = http.request(method, path, content=json.dumps(body).encode(), headers={**headers, "Content-Type": "application/json"})
         ok_shape = r.headers.get("content-type", "").startswith("application/json") and (
-            r.json().get("response_code") == 1 or "error" in r.json())
+            r.json().get("response_code") == 1 or "error" in r.json()
+        )
         if not (400 <= r.status_code < 500 and ok_shape):
             failures.append((name, r.status_code, r.text[:200]))
     assert failures == []
     # a bulk call answers row by row: the bad row fails with its 422 inside a 200, and nothing moves
     rewards = world["rewards"]
-    r = http.post(f"{CARD}/bulk-create-allocate-points-json", params={**rewards, "isPointsAllocation": "true"},
-                  json=[{"title": "Mr", "name": "A B", "email": "a@b.co", "mobile": "9812300004", "loadAmount": HUGE,
-                         "uniqueReferenceNumber": "BULK-H"}], headers=world["headers"])
+    r = http.post(
+        f"{CARD}/bulk-create-allocate-points-json",
+        params={**rewards, "isPointsAllocation": "true"},
+        json=[
+            {
+                "title": "Mr",
+                "name": "A B",
+                "email": "a@b.co",
+                "mobile": "9812300004",
+                "loadAmount": HUGE,
+                "uniqueReferenceNumber": "BULK-H",
+            }
+        ],
+        headers=world["headers"],
+    )
     failed = r.json()["payload"]["failedBulkEnKashCardCreateDTOs"]
     assert r.status_code == 200 and [f["httpStatus"] for f in failed] == [422], r.text
     assert fingerprint(sandbox, http, world["tenant"]) == before
@@ -184,8 +236,7 @@ def test_hostile_control_inputs_get_4xx_and_change_nothing(sandbox, world):
 
 def test_restoring_a_damaged_or_foreign_snapshot_file_is_refused(tmp_path):
     """SQLite keeps snapshots as files (PostgreSQL keeps them in the store, where none can be damaged)."""
-    with LiveSandbox(Settings(db=str(tmp_path / "s.db"), seed=5)) as live, \
-            httpx.Client(base_url=live.url, timeout=30) as http:
+    with LiveSandbox(Settings(db=str(tmp_path / "s.db"), seed=5)) as live, httpx.Client(base_url=live.url, timeout=30) as http:
         tenant = live.provision()
         folder = live.container.state.folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -210,8 +261,11 @@ def test_the_dashboard_cannot_touch_the_reset_baseline(sandbox, http):
     page = http.get("/_sandbox/ui/snapshots").text
     csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     baseline = f"__baseline__-{http.get('/_sandbox/health').json()['seed']}"
-    for path, data in (("/_sandbox/ui/snapshots", {"name": baseline}), (f"/_sandbox/ui/snapshots/{baseline}/delete", {}),
-                       (f"/_sandbox/ui/snapshots/{baseline}/restore", {})):
+    for path, data in (
+        ("/_sandbox/ui/snapshots", {"name": baseline}),
+        (f"/_sandbox/ui/snapshots/{baseline}/delete", {}),
+        (f"/_sandbox/ui/snapshots/{baseline}/restore", {}),
+    ):
         r = http.post(path, data={**data, "csrf": csrf}, follow_redirects=False)
         assert r.status_code == 303 and "error=" in r.headers["location"], (path, r.headers.get("location"))
     assert sandbox.container.state.exists(baseline)  # still there for the next reset
@@ -221,9 +275,16 @@ def test_the_dashboard_stores_no_fault_rule_the_api_would_refuse(sandbox, http, 
     page = http.get("/_sandbox/ui/faults").text
     csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     before = http.get("/_sandbox/faults").json()
-    for form in ({}, {"type": "foo"}, {"type": "status", "status": "0"}, {"type": "status", "status": "1000"},
-                 {"type": "drop", "times": "-5"}, {"type": "drop", "probability": "nan"},
-                 {"type": "latency", "latencyMs": "1e308"}, {"type": "status"}):
+    for form in (
+        {},
+        {"type": "foo"},
+        {"type": "status", "status": "0"},
+        {"type": "status", "status": "1000"},
+        {"type": "drop", "times": "-5"},
+        {"type": "drop", "probability": "nan"},
+        {"type": "latency", "latencyMs": "1e308"},
+        {"type": "status"},
+    ):
         r = http.post("/_sandbox/ui/faults", data={**form, "csrf": csrf}, follow_redirects=False)
         assert r.status_code == 303 and "error=" in r.headers["location"], (form, r.headers.get("location"))
     assert http.get("/_sandbox/faults").json() == before

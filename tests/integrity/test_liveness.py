@@ -22,21 +22,36 @@ BULK = f"{CARD}/bulk-create-allocate-points-json"
 
 
 def bulk_rows(n: int, prefix: str) -> list[dict]:
-    return [{"title": "Mr", "name": f"Bulk Holder{i}", "email": f"{prefix.lower()}{i}@example.com",
-             "mobile": f"9{i:09d}", "loadAmount": 1, "uniqueReferenceNumber": f"{prefix}-{i}"} for i in range(n)]
+    return [
+        {
+            "title": "Mr",
+            "name": f"Bulk Holder{i}",
+            "email": f"{prefix.lower()}{i}@example.com",
+            "mobile": f"9{i:09d}",
+            "loadAmount": 1,
+            "uniqueReferenceNumber": f"{prefix}-{i}",
+        }
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = {"ENKASH_SANDBOX_DB": str(tmp_path_factory.mktemp("liveness") / "sandbox.db"),
-           "ENKASH_SANDBOX_SEED_DEMO": "false", "ENKASH_SANDBOX_HEADER_TIMEOUT_SECONDS": "2"}
+    env = {
+        "ENKASH_SANDBOX_DB": str(tmp_path_factory.mktemp("liveness") / "sandbox.db"),
+        "ENKASH_SANDBOX_SEED_DEMO": "false",
+        "ENKASH_SANDBOX_HEADER_TIMEOUT_SECONDS": "2",
+    }
     with ServerProcess(env) as proc:
         yield proc
 
 
 def start_bulk(server, creds: dict, rows: int) -> tuple[threading.Thread, dict]:
-    ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["EMPLOYEE_REWARDS"],
-           "isPointsAllocation": "true"}
+    ref = {
+        "companyId": creds["companyId"],
+        "cardAccountId": creds["cardAccounts"]["EMPLOYEE_REWARDS"],
+        "isPointsAllocation": "true",
+    }
     outcome: dict = {}
 
     def run():
@@ -93,8 +108,10 @@ def test_others_keep_their_latency_during_a_10000_row_bulk(server):
     assert outcome["result"]["successCount"] == 10_000
     assert len(health) >= 10 and writes, "the bulk finished before anything was measured"
     p99 = sorted(health)[max(0, int(len(health) * 0.99) - 1)]
-    print(f"during a {outcome['seconds']:.1f} s bulk: health p50 {statistics.median(health) * 1000:.0f} ms, "
-          f"p99 {p99 * 1000:.0f} ms; one-row write max {max(writes) * 1000:.0f} ms over {len(writes)}")
+    print(
+        f"during a {outcome['seconds']:.1f} s bulk: health p50 {statistics.median(health) * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms; one-row write max {max(writes) * 1000:.0f} ms over {len(writes)}"
+    )
     assert p99 < 1.0 and max(writes) < 2.5
 
 
@@ -151,8 +168,9 @@ def test_unauthenticated_large_bodies_do_not_grow_memory(server):
     chunk = b"x" * (1024 * 1024)
     for _ in range(30):
         try:
-            r = httpx.post(f"{server.url}{BULK}", content=iter([chunk] * 16), timeout=30,
-                           headers={"Content-Type": "application/json"})
+            r = httpx.post(
+                f"{server.url}{BULK}", content=iter([chunk] * 16), timeout=30, headers={"Content-Type": "application/json"}
+            )
             assert r.status_code in (401, 413)
         except httpx.HTTPError:
             pass  # the server may close the connection after answering 413 mid-upload
@@ -181,5 +199,5 @@ def test_a_memory_store_serves_writes(tmp_path):
             for t in threads:
                 t.join()
             assert results == [5] * 10
-        folder = os.path.dirname(live.container.url[len("sqlite:///"):])
+        folder = os.path.dirname(live.container.url[len("sqlite:///") :])
         assert os.path.isdir(folder)

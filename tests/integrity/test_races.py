@@ -77,8 +77,7 @@ def test_pending_orders_settle_exactly_once_whoever_asks(server):
         creds = server.provision(fundBalance=50_000)
         mobile = f"97{trial:02d}000001"
         with EnKashClient.from_credentials(server.url, creds) as partner:
-            partner.allocate_points(*rewards_ref(creds), 20_000, reference=f"SEED-{trial}", mobile=mobile,
-                                    firstName="Settle")
+            partner.allocate_points(*rewards_ref(creds), 20_000, reference=f"SEED-{trial}", mobile=mobile, firstName="Settle")
         holders = clients(server, creds, 8, username=mobile, password=HOLDER_PASSWORD)
         placed = []
         for i in range(12):
@@ -102,8 +101,11 @@ def test_pending_orders_settle_exactly_once_whoever_asks(server):
                 if outcome == "OK":
                     assert (details["orderStatus"], len(details["vouchers"])) == ("SUCCESS", 1), details
                 else:
-                    assert (details["orderStatus"], details["paymentStatus"], details["vouchers"]) == \
-                        ("FAILED", "REFUNDED", []), details
+                    assert (details["orderStatus"], details["paymentStatus"], details["vouchers"]) == (
+                        "FAILED",
+                        "REFUNDED",
+                        [],
+                    ), details
             with EnKashClient.from_credentials(server.url, creds) as partner:
                 card = partner.search_cards(*rewards_ref(creds))["data"][-1]
                 assert Decimal(str(card["otbBalance"])) == Decimal(20_000) - spent
@@ -124,17 +126,22 @@ def test_credits_racing_a_replacement_follow_the_holder(server):
         creds = server.provision(fundBalance=100_000)
         ref = gpr_ref(creds)
         with EnKashClient.from_credentials(server.url, creds) as partner:
-            old = partner.create_card(companyId=ref[0], cardAccountId=ref[1], mobile=f"96{trial:02d}000002",
-                                      firstName="Swap")["enKashCardId"]
+            old = partner.create_card(companyId=ref[0], cardAccountId=ref[1], mobile=f"96{trial:02d}000002", firstName="Swap")[
+                "enKashCardId"
+            ]
         pool = clients(server, creds, 12)
-        calls = [lambda c=pool[i % 12], i=i: c.load(*ref, old, 10, reference=f"L-{trial}-{i}") for i in range(60)]
-        calls.insert(30, lambda c=pool[0]: c.replace_card(old, otp_medium="MFA", mfaCode="123456"))
+        calls = [
+            lambda c=pool[i % 12], r=f"L-{trial}-{i}", card=old: c.load(*ref, card, 10, reference=r)  # noqa: B023
+            for i in range(60)
+        ]
+        calls.insert(30, lambda c=pool[0], card=old: c.replace_card(card, otp_medium="MFA", mfaCode="123456"))
         results = in_parallel(calls, workers=24)
         replaced = results.pop(30)
         assert replaced == "ok", replaced
         loaded = results.count("ok")
         assert set(results) <= {"ok", f"Card {old} was replaced; use the replacement card"} | {
-            r for r in results if isinstance(r, str) and r.startswith(f"Card {old} was replaced by")}, set(results)
+            r for r in results if isinstance(r, str) and r.startswith(f"Card {old} was replaced by")
+        }, set(results)
         with EnKashClient.from_credentials(server.url, creds) as partner:
             cards = {c["enKashCardId"]: c for c in partner.search_cards(*ref)["data"]}
             assert cards[old]["otbBalance"] == 0 and cards[old]["blockCode"] == "BL"
@@ -153,10 +160,11 @@ def test_concurrent_replacements_leave_one_live_card(server):
         creds = server.provision(fundBalance=1_000)
         ref = gpr_ref(creds)
         with EnKashClient.from_credentials(server.url, creds) as partner:
-            old = partner.create_card(companyId=ref[0], cardAccountId=ref[1], mobile=f"95{trial:02d}000003",
-                                      firstName="Twice", loadAmount=100)["enKashCardId"]
+            old = partner.create_card(
+                companyId=ref[0], cardAccountId=ref[1], mobile=f"95{trial:02d}000003", firstName="Twice", loadAmount=100
+            )["enKashCardId"]
         pool = clients(server, creds, 6)
-        results = in_parallel([lambda c=c: c.replace_card(old, otp_medium="MFA", mfaCode="123456") for c in pool])
+        results = in_parallel([lambda c=c, card=old: c.replace_card(card, otp_medium="MFA", mfaCode="123456") for c in pool])
         assert results.count("ok") == 1, results
         with EnKashClient.from_credentials(server.url, creds) as partner:
             mine = [c for c in partner.search_cards(*ref)["data"] if c["mobile"] == f"95{trial:02d}000003"]
@@ -173,8 +181,9 @@ def test_a_refund_for_a_replaced_card_reaches_the_replacement(server):
     creds = server.provision(fundBalance=10_000)
     mobile = "9400000004"
     with EnKashClient.from_credentials(server.url, creds) as partner:
-        first = partner.allocate_points(*rewards_ref(creds), 1_000, reference="R-1", mobile=mobile,
-                                        firstName="Moved")["enKashCardId"]
+        first = partner.allocate_points(*rewards_ref(creds), 1_000, reference="R-1", mobile=mobile, firstName="Moved")[
+            "enKashCardId"
+        ]
         with partner.as_user(mobile, HOLDER_PASSWORD) as holder:
             order = holder.create_order(catalog_id, denomination, 1, "SBX-PENDING-FAIL-MOVED")
             cost = Decimal(str(order["totalAmount"]))
@@ -189,11 +198,14 @@ def test_a_refund_for_a_replaced_card_reaches_the_replacement(server):
 
 
 def test_concurrent_adds_to_one_cart_are_all_counted(server):
-    product = next(p for p in httpx.get(f"{server.url}/_sandbox/catalog").json()
-                   if p["active"] and any(d["maxQuantity"] >= 10 and not d["customAmountEnabled"]
-                                          for d in p["denominations"]))
-    config = next(d["productConfigId"] for d in product["denominations"]
-                  if d["maxQuantity"] >= 10 and not d["customAmountEnabled"])
+    product = next(
+        p
+        for p in httpx.get(f"{server.url}/_sandbox/catalog").json()
+        if p["active"] and any(d["maxQuantity"] >= 10 and not d["customAmountEnabled"] for d in p["denominations"])
+    )
+    config = next(
+        d["productConfigId"] for d in product["denominations"] if d["maxQuantity"] >= 10 and not d["customAmountEnabled"]
+    )
     for trial in range(TRIALS):
         creds = server.provision(fundBalance=1_000)
         mobile = f"93{trial:02d}000005"
@@ -215,8 +227,12 @@ def test_one_holder_gets_one_card_however_many_creates_race(server):
         ref = gpr_ref(creds)
         pool = clients(server, creds, 8)
         mobile = f"92{trial:02d}000006"
-        results = in_parallel([lambda c=c: c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile=mobile,
-                                                         firstName="Once") for c in pool])
+        results = in_parallel(
+            [
+                lambda c=c, r=ref, m=mobile: c.create_card(companyId=r[0], cardAccountId=r[1], mobile=m, firstName="Once")
+                for c in pool
+            ]
+        )
         assert results.count("ok") == 1, results
         assert all(r == 422 for r in results if r != "ok"), results
         with EnKashClient.from_credentials(server.url, creds) as partner:
@@ -230,12 +246,25 @@ def test_one_holder_gets_one_card_however_many_creates_race(server):
 def test_a_fault_rule_for_one_request_fires_once_across_workers(server):
     creds = server.provision()
     ref = gpr_ref(creds)
-    server.control("POST", "/faults", json={"path": "*/cardAccount/get", "partnerId": creds["partnerId"], "times": 1,
-                                            "action": {"type": "status", "status": 503}})
+    server.control(
+        "POST",
+        "/faults",
+        json={
+            "path": "*/cardAccount/get",
+            "partnerId": creds["partnerId"],
+            "times": 1,
+            "action": {"type": "status", "status": 503},
+        },
+    )
     pool = clients(server, creds, 10)
-    statuses = [s for s, _ in (c.request("POST", f"{CARD}/cardAccount/get",
-                                         {"companyId": ref[0], "cardAccountId": ref[1]}, raw=True)
-                               for c in pool for _ in range(3))]
+    statuses = [
+        s
+        for s, _ in (
+            c.request("POST", f"{CARD}/cardAccount/get", {"companyId": ref[0], "cardAccountId": ref[1]}, raw=True)
+            for c in pool
+            for _ in range(3)
+        )
+    ]
     assert statuses.count(503) == 1 and statuses.count(200) == 29, statuses
     for c in pool:
         c.close()
@@ -248,8 +277,11 @@ def test_a_clock_change_is_seen_by_every_worker_at_once(server):
     try:
         server.control("POST", "/clock", json={"action": "advance", "seconds": 3 * 86400})
         # every token issued before the jump has expired, whichever worker checks it
-        statuses = [c.request("POST", f"{CARD}/cardAccount/get", {"companyId": ref[0], "cardAccountId": ref[1]},
-                              raw=True)[0] for c in pool for _ in range(2)]
+        statuses = [
+            c.request("POST", f"{CARD}/cardAccount/get", {"companyId": ref[0], "cardAccountId": ref[1]}, raw=True)[0]
+            for c in pool
+            for _ in range(2)
+        ]
         assert statuses == [401] * 20, statuses
     finally:
         server.control("POST", "/clock", json={"action": "reset"})
@@ -289,8 +321,11 @@ def test_reset_and_restore_under_traffic_never_500_and_leave_no_stray_tenants(se
                     if "partnerId" in creds:
                         with EnKashClient.from_credentials(server.url, creds, encrypt=False) as c:
                             ref = gpr_ref(creds)
-                            codes.append(c.request("POST", f"{CARD}/cardAccount/get",
-                                                   {"companyId": ref[0], "cardAccountId": ref[1]}, raw=True)[0])
+                            codes.append(
+                                c.request(
+                                    "POST", f"{CARD}/cardAccount/get", {"companyId": ref[0], "cardAccountId": ref[1]}, raw=True
+                                )[0]
+                            )
                     codes.append(http.get("/_sandbox/snapshots").status_code)
                 except (httpx.HTTPError, EnKashHTTPError, KeyError) as exc:
                     codes = [getattr(exc, "status", 599)]
@@ -302,7 +337,7 @@ def test_reset_and_restore_under_traffic_never_500_and_leave_no_stray_tenants(se
         t.start()
     operations = []
     try:
-        for i in range(8):
+        for _ in range(8):
             operations.append(server.control_raw("POST", "/reset").status_code)
             operations.append(server.control_raw("POST", "/snapshots/under-traffic/restore").status_code)
     finally:
@@ -317,4 +352,3 @@ def test_reset_and_restore_under_traffic_never_500_and_leave_no_stray_tenants(se
     assert server.audit()["discrepancies"] == []
     server.control("DELETE", "/snapshots/under-traffic")
     report("reset/restore under traffic", server, trials=16, detail=f"{len(statuses)} requests meanwhile, no 5xx")
-

@@ -21,10 +21,16 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        cmd = [shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(self.port), "--quiet",
-               "--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+        cmd = [
+            shutil.which("enkash-sandbox") or "enkash-sandbox",
+            "serve",
+            "--port",
+            str(self.port),
+            "--quiet",
+            "--workers",
+            str(self.workers),
+        ]
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -51,9 +51,10 @@ def test_sigkill_under_write_load_loses_nothing_answered(tmp_path, seed):
     server = ServerProcess(env).start()
     try:
         with EnKashClient.from_credentials(server.url, creds) as c:
-            found = sum(c.transactions(*ref, enKashCardId=card["enKashCardId"],
-                                       pgReferenceNumbers=answered[i:i + 500])["recordsCount"]
-                        for i in range(0, len(answered), 500))
+            found = sum(
+                c.transactions(*ref, enKashCardId=card["enKashCardId"], pgReferenceNumbers=answered[i : i + 500])["recordsCount"]
+                for i in range(0, len(answered), 500)
+            )
             assert found == len(answered)
             balance = c.search_cards(*ref, card["enKashCardId"])["otbBalance"]
             assert balance >= len(answered)  # a write may commit and die before it answers; none is lost

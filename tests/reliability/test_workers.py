@@ -27,8 +27,7 @@ def test_hundreds_of_debits_on_a_half_funded_card(server):
     creds = server.provision(fundBalance=5000)
     ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])
     with EnKashClient.from_credentials(server.url, creds) as c:
-        card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9100000001", firstName="W",
-                             loadAmount=1500)
+        card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9100000001", firstName="W", loadAmount=1500)
     results = fire(server.url, creds, [lambda cl: cl.load(*ref, card["enKashCardId"], 10, transaction_type="DR")] * 300)
     assert results.count("ok") == 150
     assert set(results) - {"ok"} == {"Insufficient balance in card account"}
@@ -58,8 +57,7 @@ def test_one_reference_fifty_times_at_once(server):
     ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])
     with EnKashClient.from_credentials(server.url, creds) as c:
         card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9100000002", firstName="D")
-    results = fire(server.url, creds, [lambda cl: cl.load(*ref, card["enKashCardId"], 7, reference="ONCE")] * 50,
-                   workers=25)
+    results = fire(server.url, creds, [lambda cl: cl.load(*ref, card["enKashCardId"], 7, reference="ONCE")] * 50, workers=25)
     assert results.count("ok") == 1
     assert all(r.startswith("Duplicate uniqueReferenceNumber") for r in results if r != "ok")
     with EnKashClient.from_credentials(server.url, creds) as c:

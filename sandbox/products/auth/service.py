@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
-
 @dataclass(frozen=True)
 class Principal:
     kind: str  # partner | user | sso
@@ -116,25 +115,36 @@ class AuthService:
         now = self.clock.now()
         with self.db.write() as s:
             old = s.exec(select(Token).where(Token.refresh_token == refresh_token)).first()
-            if old is None or old.partner_id != partner.id or (
-                old.refresh_expires_at and old.refresh_expires_at <= now
-            ):
+            if old is None or old.partner_id != partner.id or (old.refresh_expires_at and old.refresh_expires_at <= now):
                 # never echo the token: whatever a caller sends by mistake must not reach logs or the journal
                 raise AuthError(400, "invalid_grant", "Invalid refresh token")
             # a locked login stays locked: a refresh token issued before the lock does not get around it
-            subject = s.get(Partner, old.partner_id) if old.kind == "partner" else (
-                s.get(CardHolder, old.user_id) if old.user_id else None)
+            subject = (
+                s.get(Partner, old.partner_id)
+                if old.kind == "partner"
+                else (s.get(CardHolder, old.user_id) if old.user_id else None)
+            )
             if subject is not None and subject.locked:
                 raise AuthError(400, "invalid_grant", "User account is locked")
             # Spring reuses the refresh token by default; the access token it replaces stops working
             s.delete(old)
             s.flush()
             self._forget(old.access_token)
-            return self._issue(s, old.partner_id, old.user_id, old.kind, refresh_token=refresh_token,
-                               refresh_expires_at=old.refresh_expires_at)
+            return self._issue(
+                s, old.partner_id, old.user_id, old.kind, refresh_token=refresh_token, refresh_expires_at=old.refresh_expires_at
+            )
 
-    def _issue(self, s, partner_id: str, user_id: str | None, kind: str, *, refresh_token: str | None = None,
-               refresh_expires_at: datetime | None = None, ttl: int | None = None) -> dict:
+    def _issue(
+        self,
+        s,
+        partner_id: str,
+        user_id: str | None,
+        kind: str,
+        *,
+        refresh_token: str | None = None,
+        refresh_expires_at: datetime | None = None,
+        ttl: int | None = None,
+    ) -> dict:
         settings = self.settings
         now = self.clock.now()
         ttl = settings.token_ttl_seconds if ttl is None else ttl
@@ -160,9 +170,16 @@ class AuthService:
     def issue_sso(self, s, partner_id: str, user_id: str, ttl: int, *, card_id: str | None = None) -> Token:
         """A one-click login for a card holder (26 characters, like the docs' example)."""
         now = self.clock.now()
-        token = Token(access_token=secrets.token_urlsafe(19)[:26], refresh_token=None, partner_id=partner_id,
-                      user_id=user_id, card_id=card_id, kind="sso", expires_at=now + timedelta(seconds=ttl),
-                      created_at=now)
+        token = Token(
+            access_token=secrets.token_urlsafe(19)[:26],
+            refresh_token=None,
+            partner_id=partner_id,
+            user_id=user_id,
+            card_id=card_id,
+            kind="sso",
+            expires_at=now + timedelta(seconds=ttl),
+            created_at=now,
+        )
         s.add(token)
         return token
 
@@ -186,15 +203,20 @@ class AuthService:
     def _load(self, access_token: str) -> Principal | None:
         with self.db.read() as s:
             row = s.exec(
-                select(Token, Partner).join(Partner, Partner.id == Token.partner_id)
-                .where(Token.access_token == access_token)
+                select(Token, Partner).join(Partner, Partner.id == Token.partner_id).where(Token.access_token == access_token)
             ).first()
         if row is None:
             return None
         token, partner = row
-        return Principal(kind=token.kind, partner_id=token.partner_id, user_id=token.user_id,
-                         client_secret=partner.client_secret, encryption=partner.encryption,
-                         expires_at=token.expires_at, card_id=token.card_id)
+        return Principal(
+            kind=token.kind,
+            partner_id=token.partner_id,
+            user_id=token.user_id,
+            client_secret=partner.client_secret,
+            encryption=partner.encryption,
+            expires_at=token.expires_at,
+            card_id=token.card_id,
+        )
 
     def _forget(self, access_token: str) -> None:
         self._cache.pop(access_token, None)

@@ -12,12 +12,11 @@ from enkash_sandbox.products.cards.views import card_view
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import java_medium, month_start_utc
 from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
     from enkash_sandbox.store.engine import Database
-
 
 
 class AccountService:
@@ -28,17 +27,33 @@ class AccountService:
     def create(self, partner_id: str, req: CardAccountCreate) -> dict:
         with self.db.write() as s:
             company = scope.get_company(s, partner_id, req.companyId)
-            account = self.new_account(s, company, req.accountType, req.accountTitle,
-                                       plan_master_id=req.planMasterId, email=req.email, mobile=req.mobile)
+            account = self.new_account(
+                s, company, req.accountType, req.accountTitle, plan_master_id=req.planMasterId, email=req.email, mobile=req.mobile
+            )
             return self.view(s, account)
 
-    def new_account(self, s: Session, company: Company, account_type: str, title: str, *,
-                    plan_master_id: str | None = None, email: str | None = None,
-                    mobile: str | None = None) -> CardAccount:
+    def new_account(
+        self,
+        s: Session,
+        company: Company,
+        account_type: str,
+        title: str,
+        *,
+        plan_master_id: str | None = None,
+        email: str | None = None,
+        mobile: str | None = None,
+    ) -> CardAccount:
         account = CardAccount(
-            id=self.db.new_id(s, "account"), partner_id=company.partner_id, company_id=company.id,
-            account_type=account_type, title=title, plan_master_id=plan_master_id, email=email or company.email,
-            mobile=mobile or company.mobile, balance_minor=0, created_at=self.clock.now(),
+            id=self.db.new_id(s, "account"),
+            partner_id=company.partner_id,
+            company_id=company.id,
+            account_type=account_type,
+            title=title,
+            plan_master_id=plan_master_id,
+            email=email or company.email,
+            mobile=mobile or company.mobile,
+            balance_minor=0,
+            created_at=self.clock.now(),
         )
         s.add(account)
         s.flush()
@@ -51,8 +66,12 @@ class AccountService:
     def stats(self, s: Session, account_id: str) -> dict:
         """Allocation and redemption totals computed from the ledger, never stored counters."""
         month_start = month_start_utc(self.clock.now())
-        allocation = (Transaction.direction == "CR") & (Transaction.card_id != None) & (  # noqa: E711
-            Transaction.type != REPLACEMENT) & (Transaction.type != "REFUND")
+        allocation = (
+            (Transaction.direction == "CR")
+            & (col(Transaction.card_id).is_not(None))
+            & (Transaction.type != REPLACEMENT)
+            & (Transaction.type != "REFUND")
+        )
         redemption = (Transaction.direction == "DR") & (Transaction.type == REDEMPTION)
         this_month = Transaction.created_at >= month_start
         amount = Transaction.amount_minor
@@ -120,7 +139,10 @@ class AccountService:
 
     def list_for_partner(self, partner_id: str) -> list[CardAccount]:
         with self.db.read() as s:
-            return list(s.exec(select(CardAccount).where(CardAccount.partner_id == partner_id)
-                               .order_by(CardAccount.created_at, CardAccount.id)))
-
-
+            return list(
+                s.exec(
+                    select(CardAccount)
+                    .where(CardAccount.partner_id == partner_id)
+                    .order_by(CardAccount.created_at, CardAccount.id)
+                )
+            )

@@ -30,38 +30,52 @@ Transactions = Annotated[TransactionService, Depends(service("transactions"))]
 
 
 @router.post("/cardAccount/create")
-async def create_card_account(request: Request, p: PartnerDep, work: WorkDep, accounts: Accounts,
-                              req: Annotated[CardAccountCreate, Depends(body(CardAccountCreate))]) -> Response:
+async def create_card_account(
+    request: Request,
+    p: PartnerDep,
+    work: WorkDep,
+    accounts: Accounts,
+    req: Annotated[CardAccountCreate, Depends(body(CardAccountCreate))],
+) -> Response:
     return ok(request, await work.write(accounts.create, p.partner_id, req), B)
 
 
 @router.post("/cardAccount/get")
-async def get_card_account(request: Request, p: PartnerDep, work: WorkDep, accounts: Accounts,
-                           req: Annotated[AccountRef, Depends(body(AccountRef))]) -> Response:
+async def get_card_account(
+    request: Request, p: PartnerDep, work: WorkDep, accounts: Accounts, req: Annotated[AccountRef, Depends(body(AccountRef))]
+) -> Response:
     return ok(request, await work.read(accounts.get, p.partner_id, req.companyId, req.cardAccountId), B)
 
 
 @router.post("")
-async def create_card(request: Request, p: PartnerDep, work: WorkDep, cards: Cards,
-                      req: Annotated[CreateCard, Depends(body(CreateCard))]) -> Response:
+async def create_card(
+    request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[CreateCard, Depends(body(CreateCard))]
+) -> Response:
     return ok(request, await work.write(cards.create, p.partner_id, req), A)
 
 
 @router.post("/balance")
-async def load_balance(request: Request, p: PartnerDep, work: WorkDep, cards: Cards,
-                       req: Annotated[LoadBalance, Depends(body(LoadBalance))]) -> Response:
+async def load_balance(
+    request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[LoadBalance, Depends(body(LoadBalance))]
+) -> Response:
     return ok(request, await work.write(cards.load, p.partner_id, req), A)
 
 
 @router.post("/search")
-async def search_cards(request: Request, p: PartnerDep, work: WorkDep, cards: Cards,
-                       req: Annotated[CardSearch, Depends(body(CardSearch))]) -> Response:
+async def search_cards(
+    request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[CardSearch, Depends(body(CardSearch))]
+) -> Response:
     shape, payload = await work.read(cards.search, p.partner_id, req)
     # one card: the single-card copy of the docs (style B); all cards: {recordsCount, data} (style A)
     return ok(request, payload, B if shape == "one" else A)
 
 
 @router.post("/transaction/all")
-async def search_transactions(request: Request, p: PartnerDep, work: WorkDep, transactions: Transactions,
-                              req: Annotated[TransactionSearch, Depends(body(TransactionSearch))]) -> Response:
+async def search_transactions(
+    request: Request,
+    p: PartnerDep,
+    work: WorkDep,
+    transactions: Transactions,
+    req: Annotated[TransactionSearch, Depends(body(TransactionSearch))],
+) -> Response:
     return ok(request, await work.read(transactions.search, p.partner_id, req), A)

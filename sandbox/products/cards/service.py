@@ -25,9 +25,16 @@ if TYPE_CHECKING:
 
 
 DEFAULT_CONTROLS = {
-    "posAllowed": False, "posAllowedAdmin": False, "atmAllowed": False, "atmAllowedAdmin": False,
-    "onlineAllowed": False, "onlineAllowedAdmin": False, "contactlessAllowed": False,
-    "contactlessAllowedAdmin": False, "internationalAllowed": False, "internationalAllowedAdmin": False,
+    "posAllowed": False,
+    "posAllowedAdmin": False,
+    "atmAllowed": False,
+    "atmAllowedAdmin": False,
+    "onlineAllowed": False,
+    "onlineAllowedAdmin": False,
+    "contactlessAllowed": False,
+    "contactlessAllowedAdmin": False,
+    "internationalAllowed": False,
+    "internationalAllowedAdmin": False,
 }
 
 
@@ -39,72 +46,139 @@ class CardService:
         self.ledger = ledger
 
     # -- holders ---------------------------------------------------------------------------
-    def holder_row(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
-                   password: str | None = None) -> dict:
+    def holder_row(
+        self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None, password: str | None = None
+    ) -> dict:
         """The column values of a new card holder (shared by single creation and bulk inserts)."""
-        profile = {k: getattr(fields, k, None) for k in ("address", "address2", "city", "state", "country",
-                                                         "pincode")}
-        for key in ("physicalDeliveryAddressFlag", "deliveryAddress", "deliveryAddress2", "deliveryCity",
-                    "deliveryState", "deliveryCountry", "deliveryPincode"):
+        profile = {k: getattr(fields, k, None) for k in ("address", "address2", "city", "state", "country", "pincode")}
+        for key in (
+            "physicalDeliveryAddressFlag",
+            "deliveryAddress",
+            "deliveryAddress2",
+            "deliveryCity",
+            "deliveryState",
+            "deliveryCountry",
+            "deliveryPincode",
+        ):
             if hasattr(fields, key):
                 profile[key] = getattr(fields, key)
         documents = [d.model_dump() for d in (fields.documents or [])]
         pan = next((d["docNo"] for d in documents if d["docType"] == "PAN"), None)
         profile["documents"] = documents
         return {
-            "id": self.db.new_id(s, "user"), "partner_id": company.partner_id, "company_id": company.id,
-            "title": fields.title, "first_name": first_name or fields.firstName, "middle_name": fields.middleName,
-            "last_name": fields.lastName, "email": fields.email, "mobile": fields.mobile, "gender": fields.gender,
-            "special_date": fields.specialDate, "pan": pan,
+            "id": self.db.new_id(s, "user"),
+            "partner_id": company.partner_id,
+            "company_id": company.id,
+            "title": fields.title,
+            "first_name": first_name or fields.firstName,
+            "middle_name": fields.middleName,
+            "last_name": fields.lastName,
+            "email": fields.email,
+            "mobile": fields.mobile,
+            "gender": fields.gender,
+            "special_date": fields.specialDate,
+            "pan": pan,
             "profile": {k: v for k, v in profile.items() if v is not None},
             "password_hash": hash_password(password or self.settings.holder_password),
-            "failed_logins": 0, "locked": False, "coin_balance": 0, "created_at": self.clock.now(),
+            "failed_logins": 0,
+            "locked": False,
+            "coin_balance": 0,
+            "created_at": self.clock.now(),
         }
 
-    def new_holder(self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None,
-                   password: str | None = None) -> CardHolder:
+    def new_holder(
+        self, s: Session, company: Company, fields: HolderFields, *, first_name: str | None = None, password: str | None = None
+    ) -> CardHolder:
         holder = CardHolder(**self.holder_row(s, company, fields, first_name=first_name, password=password))
         s.add(holder)
         s.flush()
         return holder
 
-    def resolve_holder(self, s: Session, company: Company, fields: HolderFields, user_id: str | None,
-                       *, first_name: str | None = None) -> CardHolder:
+    def resolve_holder(
+        self, s: Session, company: Company, fields: HolderFields, user_id: str | None, *, first_name: str | None = None
+    ) -> CardHolder:
         if user_id:
             return scope.get_holder(s, company.id, user_id)
         if not fields.mobile and not fields.email:
-            raise FieldError("mobile", "one of userId, mobile or email is required",
-                             summary="One of userId, mobile or email is required to identify the card holder")
+            raise FieldError(
+                "mobile",
+                "one of userId, mobile or email is required",
+                summary="One of userId, mobile or email is required to identify the card holder",
+            )
         found = scope.find_holder(s, company.id, mobile=fields.mobile, email=fields.email)
         return found or self.new_holder(s, company, fields, first_name=first_name)
 
     # -- cards -----------------------------------------------------------------------------
-    def card_row(self, s: Session, account: CardAccount, user_id: str, *, pan: str | None = None,
-                 mobile: str | None = None, physical: bool = False, primary: bool = False, remarks: str | None = None,
-                 kyc_status: str | None = None) -> dict:
+    def card_row(
+        self,
+        s: Session,
+        account: CardAccount,
+        user_id: str,
+        *,
+        pan: str | None = None,
+        mobile: str | None = None,
+        physical: bool = False,
+        primary: bool = False,
+        remarks: str | None = None,
+        kyc_status: str | None = None,
+    ) -> dict:
         """The column values of a new card (shared by single creation and bulk inserts)."""
         n = self.db.next_ids(s, "card")[0]
         seed = self.db.seed
         now = self.clock.now()
         years = 2 if account.account_type in NON_RELOADABLE else 5
         return {
-            "id": ids.format_id(seed, "card", n), "seq": n, "partner_id": account.partner_id,
-            "account_id": account.id, "user_id": user_id, "token": ids.hex_token(seed, "card-token", n),
+            "id": ids.format_id(seed, "card", n),
+            "seq": n,
+            "partner_id": account.partner_id,
+            "account_id": account.id,
+            "user_id": user_id,
+            "token": ids.hex_token(seed, "card-token", n),
             "masked_number": "XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
-            "expiry_month": f"{now.month:02d}", "expiry_year": str(now.year + years), "balance_minor": 0,
+            "expiry_month": f"{now.month:02d}",
+            "expiry_year": str(now.year + years),
+            "balance_minor": 0,
             "status": "UL",
             "kyc_status": kyc_status or kyc_for_mobile(mobile) or ("MIN_KYC_VERIFIED" if pan else "NOT_UPLOADED"),
-            "bin_type": account.account_type, "kit_type": "RUPAY", "physical_card": physical,
-            "primary_card": primary, "card_activated": True, "load_amount_minor": 0, "last_allocated_minor": 0,
-            "remarks": remarks, "controls": dict(DEFAULT_CONTROLS), "replaced_by": None, "pin_hash": None,
-            "created_at": now, "modified_at": now,
+            "bin_type": account.account_type,
+            "kit_type": "RUPAY",
+            "physical_card": physical,
+            "primary_card": primary,
+            "card_activated": True,
+            "load_amount_minor": 0,
+            "last_allocated_minor": 0,
+            "remarks": remarks,
+            "controls": dict(DEFAULT_CONTROLS),
+            "replaced_by": None,
+            "pin_hash": None,
+            "created_at": now,
+            "modified_at": now,
         }
 
-    def new_card(self, s: Session, account: CardAccount, holder: CardHolder, *, physical: bool = False,
-                 primary: bool = False, remarks: str | None = None, kyc_status: str | None = None) -> Card:
-        card = Card(**self.card_row(s, account, holder.id, pan=holder.pan, mobile=holder.mobile, physical=physical,
-                                    primary=primary,
-                                    remarks=remarks, kyc_status=kyc_status))
+    def new_card(
+        self,
+        s: Session,
+        account: CardAccount,
+        holder: CardHolder,
+        *,
+        physical: bool = False,
+        primary: bool = False,
+        remarks: str | None = None,
+        kyc_status: str | None = None,
+    ) -> Card:
+        card = Card(
+            **self.card_row(
+                s,
+                account,
+                holder.id,
+                pan=holder.pan,
+                mobile=holder.mobile,
+                physical=physical,
+                primary=primary,
+                remarks=remarks,
+                kyc_status=kyc_status,
+            )
+        )
         s.add(card)
         s.flush()
         if primary and not account.primary_card_id:
@@ -123,27 +197,40 @@ class CardService:
         with self.db.write() as s:
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
             if account.account_type in NON_RELOADABLE and req.loadAmount is None:
-                raise FieldError("loadAmount", "is required for GIFT cards", status=400,
-                                 summary="loadAmount is required for GIFT card accounts")
+                raise FieldError(
+                    "loadAmount",
+                    "is required for GIFT cards",
+                    status=400,
+                    summary="loadAmount is required for GIFT card accounts",
+                )
             if req.transactionType == "DR":
-                raise FieldError("transactionType", "must be CR",
-                                 summary="transactionType must be CR when creating a card")
+                raise FieldError("transactionType", "must be CR", summary="transactionType must be CR when creating a card")
             company = s.get(Company, account.company_id)
             holder = self.resolve_holder(s, company, req, req.userId)
             existing = scope.card_of_holder(s, account.id, holder.id)
             if existing is not None:
-                raise FieldError("userId", "already has a card in this account",
-                                 summary=f"Card already exists for userId: {holder.id} in cardAccountId: {account.id}"
-                                         f" (enKashCardId: {existing.id})")
-            card = self.new_card(s, account, holder, physical=req.physicalCard, primary=req.primaryEnKashCard,
-                                 remarks=req.remarks)
+                raise FieldError(
+                    "userId",
+                    "already has a card in this account",
+                    summary=f"Card already exists for userId: {holder.id} in cardAccountId: {account.id}"
+                    f" (enKashCardId: {existing.id})",
+                )
+            card = self.new_card(
+                s, account, holder, physical=req.physicalCard, primary=req.primaryEnKashCard, remarks=req.remarks
+            )
             txn = None
             if req.loadAmount is not None:
                 minor = to_minor(req.loadAmount)
                 txn = self.ledger.account_to_card(
-                    s, account, card, minor, type=req.type or "ALLOCATE_FUND",
-                    transaction_code=req.transactionCode or "ALLOCATION", reference=req.reference,
-                    remarks=req.remarks, created_by=req.createdBy,
+                    s,
+                    account,
+                    card,
+                    minor,
+                    type=req.type or "ALLOCATE_FUND",
+                    transaction_code=req.transactionCode or "ALLOCATION",
+                    reference=req.reference,
+                    remarks=req.remarks,
+                    created_by=req.createdBy,
                 )
                 card.load_amount_minor = card.last_allocated_minor = minor
                 s.add(card)
@@ -168,12 +255,19 @@ class CardService:
                 raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
             scope.ensure_usable(card, CardOperation.CREDIT if req.transactionType == Direction.CR else CardOperation.UNLOAD)
             minor = to_minor(req.amount)
-            move = self.ledger.account_to_card if req.transactionType == "CR" else \
-                self.ledger.card_to_account
-            txn = move(s, account, card, minor,
-                       type=req.type or ("LOAD_MONEY" if req.transactionType == "CR" else "UNALLOCATE_POINT"),
-                       transaction_code=req.transactionCode or "PRINCIPLE", reference=req.reference,
-                       description=req.description, remarks=req.remarks, created_by=req.createdBy)
+            move = self.ledger.account_to_card if req.transactionType == "CR" else self.ledger.card_to_account
+            txn = move(
+                s,
+                account,
+                card,
+                minor,
+                type=req.type or ("LOAD_MONEY" if req.transactionType == "CR" else "UNALLOCATE_POINT"),
+                transaction_code=req.transactionCode or "PRINCIPLE",
+                reference=req.reference,
+                description=req.description,
+                remarks=req.remarks,
+                created_by=req.createdBy,
+            )
             if req.transactionType == "CR":
                 card.last_allocated_minor = minor
                 s.add(card)
@@ -202,12 +296,17 @@ class CardService:
         with self.db.read() as s:
             if req.enKashCardId:
                 card, holder, account, company = scope.card_with_context(
-                    s, partner_id, req.companyId, req.cardAccountId, req.enKashCardId)
+                    s, partner_id, req.companyId, req.cardAccountId, req.enKashCardId
+                )
                 return "one", card_view(card, holder, account, company)
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
             company = s.get(Company, account.company_id)
-            query = (select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
-                     .where(Card.account_id == account.id).order_by(Card.seq))
+            query = (
+                select(Card, CardHolder)
+                .join(CardHolder, CardHolder.id == Card.user_id)
+                .where(Card.account_id == account.id)
+                .order_by(Card.seq)
+            )
             if req.offset:
                 query = query.offset(req.offset)
             if req.limit:

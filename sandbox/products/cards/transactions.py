@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
-
 class TransactionService:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -58,8 +57,9 @@ class TransactionService:
                 query = query.where(Transaction.created_at <= parse_iso(req.txnDateTo))
             if req.cardHolderName:
                 pattern = f"%{req.cardHolderName.lower()}%"
-                query = query.where(or_(func.lower(CardHolder.first_name).like(pattern),
-                                        func.lower(CardHolder.last_name).like(pattern)))
+                query = query.where(
+                    or_(func.lower(CardHolder.first_name).like(pattern), func.lower(CardHolder.last_name).like(pattern))
+                )
             if req.companyName and req.companyName.lower() not in self._company_name(s, account).lower():
                 return {"recordsCount": 0, "data": []}
             query = query.order_by(Transaction.created_at.desc(), Transaction.seq.desc())

@@ -102,28 +102,30 @@ def card_view(card: Card, holder: CardHolder, account: CardAccount, company: Com
     for flag in CONTROL_FLAGS:
         view[flag] = bool(controls.get(flag, False))
         view[flag + "Admin"] = bool(controls.get(flag + "Admin", False))
-    view.update({
-        "liveImage": False,
-        "cKycEnabled": False,
-        "unallocateFundAllowed": account.account_type != "GIFT",
-        "useParentFundAllowed": False,
-        "defaultCardImage": CARD_IMAGE,
-        "minKycOtpVerified": card.kyc_status in ("MIN_KYC_VERIFIED", "VERIFIED"),
-        "enKashSupportEmail": "support@enkash.com",
-        "enKashSupportMobile": "1234567890",
-        "companyName": company.name,
-        "vKycAllowed": card.kyc_status != "VERIFIED",
-        "accountType": {
-            "name": account.account_type,
-            "label": ACCOUNT_TYPE_LABELS.get(account.account_type, account.account_type),
-            "description": ACCOUNT_TYPE_LABELS.get(account.account_type, account.account_type),
-        },
-        "lastAllocatedAmount": from_minor(card.last_allocated_minor),
-        "holdBalance": 0,
-        "unAllocateHoldBalance": 0,
-        "tncUnAllocateAllowed": False,
-        "tncUnAllocateAccepted": False,
-    })
+    view.update(
+        {
+            "liveImage": False,
+            "cKycEnabled": False,
+            "unallocateFundAllowed": account.account_type != "GIFT",
+            "useParentFundAllowed": False,
+            "defaultCardImage": CARD_IMAGE,
+            "minKycOtpVerified": card.kyc_status in ("MIN_KYC_VERIFIED", "VERIFIED"),
+            "enKashSupportEmail": "support@enkash.com",
+            "enKashSupportMobile": "1234567890",
+            "companyName": company.name,
+            "vKycAllowed": card.kyc_status != "VERIFIED",
+            "accountType": {
+                "name": account.account_type,
+                "label": ACCOUNT_TYPE_LABELS.get(account.account_type, account.account_type),
+                "description": ACCOUNT_TYPE_LABELS.get(account.account_type, account.account_type),
+            },
+            "lastAllocatedAmount": from_minor(card.last_allocated_minor),
+            "holdBalance": 0,
+            "unAllocateHoldBalance": 0,
+            "tncUnAllocateAllowed": False,
+            "tncUnAllocateAccepted": False,
+        }
+    )
     return view
 
 
@@ -150,9 +152,7 @@ def txn_view(txn: Transaction, card: Card | None, holder: CardHolder | None, acc
         "remarks": txn.remarks,
         "createdBy": txn.created_by,
         "otbBalance": from_minor(txn.card_balance_after_minor) if txn.card_balance_after_minor is not None else None,
-        "accountBalance": (
-            from_minor(txn.account_balance_after_minor) if txn.account_balance_after_minor is not None else None
-        ),
+        "accountBalance": (from_minor(txn.account_balance_after_minor) if txn.account_balance_after_minor is not None else None),
         "txnDate": iso_utc(txn.created_at),
         "createdOn": java_medium(txn.created_at),
     }

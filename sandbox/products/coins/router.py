@@ -18,26 +18,37 @@ Coins = Annotated[CoinService, Depends(service("coins"))]
 
 
 @router.post("/api/v0/enkash-coins/create-coins-config")
-async def create_event(request: Request, p: PartnerTokenDep, work: WorkDep, coins: Coins,
-                       req: Annotated[CoinConfigCreate, Depends(body(CoinConfigCreate))]) -> Response:
+async def create_event(
+    request: Request,
+    p: PartnerTokenDep,
+    work: WorkDep,
+    coins: Coins,
+    req: Annotated[CoinConfigCreate, Depends(body(CoinConfigCreate))],
+) -> Response:
     return ok(request, await work.write(coins.create_config, p.partner_id, req), B)
 
 
 @router.post("/api/v0/enkash-coins/allocate-coin")
-async def allocate_coins(request: Request, p: PartnerTokenDep, work: WorkDep, coins: Coins,
-                         req: Annotated[CoinAllocate, Depends(body(CoinAllocate))]) -> Response:
+async def allocate_coins(
+    request: Request, p: PartnerTokenDep, work: WorkDep, coins: Coins, req: Annotated[CoinAllocate, Depends(body(CoinAllocate))]
+) -> Response:
     return ok(request, await work.write(coins.allocate, p.partner_id, req), B)
 
 
 @router.get("/api/v0/enkash-coins/{coin_config_id}")
-async def get_event(coin_config_id: str, request: Request, p: PartnerTokenDep, work: WorkDep,
-                    coins: Coins) -> Response:
+async def get_event(coin_config_id: str, request: Request, p: PartnerTokenDep, work: WorkDep, coins: Coins) -> Response:
     return ok(request, await work.read(coins.get_config, p.partner_id, coin_config_id), B)
 
 
 @router.patch("/api/v0/enkash-coins/{coin_config_id}")
-async def update_event(coin_config_id: str, request: Request, p: PartnerTokenDep, work: WorkDep, coins: Coins,
-                       req: Annotated[CoinConfigUpdate, Depends(body(CoinConfigUpdate))]) -> Response:
+async def update_event(
+    coin_config_id: str,
+    request: Request,
+    p: PartnerTokenDep,
+    work: WorkDep,
+    coins: Coins,
+    req: Annotated[CoinConfigUpdate, Depends(body(CoinConfigUpdate))],
+) -> Response:
     return ok(request, await work.write(coins.update_config, p.partner_id, coin_config_id, req), B)
 
 

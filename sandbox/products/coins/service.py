@@ -21,8 +21,13 @@ ALLOCATED = "Successfully allocated enkash Coins"
 
 
 def config_view(config: CoinConfig) -> dict:
-    return {"coinConfigId": config.id, "configuration": config.configuration, "event": config.event,
-            "amount": config.amount, "companyId": config.company_id}
+    return {
+        "coinConfigId": config.id,
+        "configuration": config.configuration,
+        "event": config.event,
+        "amount": config.amount,
+        "companyId": config.company_id,
+    }
 
 
 class CoinService:
@@ -35,9 +40,16 @@ class CoinService:
             company = scope.get_company(s, partner_id, req.companyId)
             self._unique_event(s, company.id, req.event)
             now = self.clock.now()
-            config = CoinConfig(id=self.db.new_id(s, "coin_config"), partner_id=partner_id, company_id=company.id,
-                                event=req.event, configuration=req.configuration, amount=req.amount, created_at=now,
-                                modified_at=now)
+            config = CoinConfig(
+                id=self.db.new_id(s, "coin_config"),
+                partner_id=partner_id,
+                company_id=company.id,
+                event=req.event,
+                configuration=req.configuration,
+                amount=req.amount,
+                created_at=now,
+                modified_at=now,
+            )
             s.add(config)
             return config_view(config)
 
@@ -69,23 +81,38 @@ class CoinService:
                 holder = s.get(CardHolder, req.userId)
                 if holder is None or holder.company_id != req.companyId:
                     raise NotFound(f"User not found for companyId: {req.companyId} and userId: {req.userId}")
-                seen = s.exec(select(CoinEntry).where(CoinEntry.partner_id == partner_id,
-                                                      CoinEntry.request_id == req.requestId)).first()
+                seen = s.exec(
+                    select(CoinEntry).where(CoinEntry.partner_id == partner_id, CoinEntry.request_id == req.requestId)
+                ).first()
                 if seen is not None:
                     if (seen.user_id, seen.event) != (req.userId, req.event):
                         raise BusinessFailure(f"requestId {req.requestId} was already used for another allocation")
                     return ALLOCATED  # idempotent: the first allocation stands, nothing is credited twice
-                config = s.exec(select(CoinConfig).where(CoinConfig.company_id == req.companyId,
-                                                         CoinConfig.event == req.event)).first()
+                config = s.exec(
+                    select(CoinConfig).where(CoinConfig.company_id == req.companyId, CoinConfig.event == req.event)
+                ).first()
                 if config is None:
                     raise BusinessFailure(f"No coin configuration for event {req.event} in company {req.companyId}")
                 balance = s.execute(
-                    update(CardHolder).where(CardHolder.id == holder.id)
-                    .values(coin_balance=CardHolder.coin_balance + config.amount).returning(CardHolder.coin_balance),
-                    execution_options={"synchronize_session": False}).scalar_one()
-                s.add(CoinEntry(partner_id=partner_id, company_id=req.companyId, user_id=holder.id,
-                                config_id=config.id, event=config.event, request_id=req.requestId,
-                                amount=config.amount, balance_after=balance, created_at=self.clock.now()))
+                    update(CardHolder)
+                    .where(CardHolder.id == holder.id)
+                    .values(coin_balance=CardHolder.coin_balance + config.amount)
+                    .returning(CardHolder.coin_balance),
+                    execution_options={"synchronize_session": False},
+                ).scalar_one()
+                s.add(
+                    CoinEntry(
+                        partner_id=partner_id,
+                        company_id=req.companyId,
+                        user_id=holder.id,
+                        config_id=config.id,
+                        event=config.event,
+                        request_id=req.requestId,
+                        amount=config.amount,
+                        balance_after=balance,
+                        created_at=self.clock.now(),
+                    )
+                )
                 return ALLOCATED
         except IntegrityError:
             # a concurrent twin with the same requestId won the race: it is the one allocation
@@ -100,8 +127,7 @@ class CoinService:
 
     def history(self, user_id: str, limit: int = 50) -> list[CoinEntry]:
         with self.db.read() as s:
-            return list(s.exec(select(CoinEntry).where(CoinEntry.user_id == user_id)
-                               .order_by(CoinEntry.id.desc()).limit(limit)))
+            return list(s.exec(select(CoinEntry).where(CoinEntry.user_id == user_id).order_by(CoinEntry.id.desc()).limit(limit)))
 
     @staticmethod
     def _config(s, partner_id: str, config_id: str) -> CoinConfig:
@@ -112,7 +138,6 @@ class CoinService:
 
     @staticmethod
     def _unique_event(s, company_id: str, event: str) -> None:
-        existing = s.exec(select(CoinConfig).where(CoinConfig.company_id == company_id,
-                                                   CoinConfig.event == event)).first()
+        existing = s.exec(select(CoinConfig).where(CoinConfig.company_id == company_id, CoinConfig.event == event)).first()
         if existing is not None:
             raise FieldError("event", f"{event} is already configured for company {company_id} ({existing.id})")

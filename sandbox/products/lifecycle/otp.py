@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
-
 class WrongOtp(BusinessFailure):
     """A wrong code: the attempt must be counted even though the operation is refused."""
 
@@ -51,13 +50,25 @@ class OtpService:
             card = scope.get_card(s, account, req.enKashCardId)
             holder = s.get(CardHolder, card.user_id)
             now = self.clock.now()
-            otp = Otp(id=self.db.new_id(s, "otp"), partner_id=partner_id, card_id=card.id,
-                      mobile=holder.mobile, action=req.cardOtpAction, code=settings.otp_value,
-                      expires_at=now + timedelta(seconds=settings.otp_ttl_seconds), created_at=now)
+            otp = Otp(
+                id=self.db.new_id(s, "otp"),
+                partner_id=partner_id,
+                card_id=card.id,
+                mobile=holder.mobile,
+                action=req.cardOtpAction,
+                code=settings.otp_value,
+                expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+                created_at=now,
+            )
             s.add(otp)
-            return {"otpRequestId": otp.id, "otpReferenceId": otp.id, "enKashCardId": card.id,
-                    "cardOtpAction": otp.action, "mobile": mask_mobile(holder.mobile),
-                    "expiresInSeconds": settings.otp_ttl_seconds}
+            return {
+                "otpRequestId": otp.id,
+                "otpReferenceId": otp.id,
+                "enKashCardId": card.id,
+                "cardOtpAction": otp.action,
+                "mobile": mask_mobile(holder.mobile),
+                "expiresInSeconds": settings.otp_ttl_seconds,
+            }
 
     def verify(self, s: Session, partner_id: str, card_id: str, proof: OtpProof, *, medium: str | None) -> None:
         """Check the proof inside the caller's transaction; marks a good OTP used. Raises WrongOtp for a
@@ -100,8 +111,9 @@ class OtpService:
             self.count_failure(wrong.otp_id)
             raise
 
-    def inbox(self, *, card_id: str | None = None, mobile: str | None = None, partner_id: str | None = None,
-              limit: int = 100) -> list[dict]:
+    def inbox(
+        self, *, card_id: str | None = None, mobile: str | None = None, partner_id: str | None = None, limit: int = 100
+    ) -> list[dict]:
         now = self.clock.now()
         with self.db.read() as s:
             query = select(Otp)
@@ -113,10 +125,24 @@ class OtpService:
                 query = query.where(Otp.partner_id == partner_id)
             rows = s.exec(query.order_by(Otp.created_at.desc()).limit(limit)).all()
         max_attempts = self.settings.otp_max_attempts
-        return [{
-            "otpRequestId": o.id, "enKashCardId": o.card_id, "mobile": o.mobile, "otp": o.code,
-            "cardOtpAction": o.action, "createdAt": iso_utc(o.created_at), "expiresAt": iso_utc(o.expires_at),
-            "attempts": o.attempts, "used": o.used,
-            "status": "USED" if o.used else "LOCKED" if o.attempts >= max_attempts
-            else "EXPIRED" if o.expires_at <= now else "ACTIVE",
-        } for o in rows]
+        return [
+            {
+                "otpRequestId": o.id,
+                "enKashCardId": o.card_id,
+                "mobile": o.mobile,
+                "otp": o.code,
+                "cardOtpAction": o.action,
+                "createdAt": iso_utc(o.created_at),
+                "expiresAt": iso_utc(o.expires_at),
+                "attempts": o.attempts,
+                "used": o.used,
+                "status": "USED"
+                if o.used
+                else "LOCKED"
+                if o.attempts >= max_attempts
+                else "EXPIRED"
+                if o.expires_at <= now
+                else "ACTIVE",
+            }
+            for o in rows
+        ]

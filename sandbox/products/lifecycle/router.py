@@ -26,38 +26,48 @@ Lifecycle = Annotated[LifecycleService, Depends(service("lifecycle"))]
 
 
 @router.post("/otp")
-async def generate_otp(request: Request, p: PartnerDep, work: WorkDep, otps: Otps,
-                       req: Annotated[OtpRequest, Depends(body(OtpRequest))]) -> Response:
+async def generate_otp(
+    request: Request, p: PartnerDep, work: WorkDep, otps: Otps, req: Annotated[OtpRequest, Depends(body(OtpRequest))]
+) -> Response:
     return ok(request, await work.write(otps.send, p.partner_id, req), A)
 
 
 @router.post("/setPin")
-async def set_pin(request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle,
-                  req: Annotated[SetPin, Depends(body(SetPin))]) -> Response:
+async def set_pin(
+    request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle, req: Annotated[SetPin, Depends(body(SetPin))]
+) -> Response:
     return ok(request, await work.write(lifecycle.set_pin, p.partner_id, req), A)
 
 
 @router.post("/block")
-async def block_card(request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle,
-                     req: Annotated[BlockCard, Depends(body(BlockCard))]) -> Response:
+async def block_card(
+    request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle, req: Annotated[BlockCard, Depends(body(BlockCard))]
+) -> Response:
     return ok(request, await work.write(lifecycle.block, p.partner_id, req), A)
 
 
 @router.post("/replaceCard")
-async def replace_card(request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle,
-                       req: Annotated[ReplaceCard, Depends(body(ReplaceCard))]) -> Response:
+async def replace_card(
+    request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle, req: Annotated[ReplaceCard, Depends(body(ReplaceCard))]
+) -> Response:
     return ok(request, await work.write(lifecycle.replace, p.partner_id, req), A)
 
 
 @router.post("/velocity/rule")
-async def update_velocity(request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle,
-                          req: Annotated[VelocityRule, Depends(body(VelocityRule))]) -> Response:
+async def update_velocity(
+    request: Request,
+    p: PartnerDep,
+    work: WorkDep,
+    lifecycle: Lifecycle,
+    req: Annotated[VelocityRule, Depends(body(VelocityRule))],
+) -> Response:
     return ok(request, await work.write(lifecycle.set_velocity, p.partner_id, req), A)
 
 
 @router.post("/velocity/rule/get")
-async def get_velocity(request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle,
-                       req: Annotated[VelocityGet, Depends(body(VelocityGet))]) -> Response:
+async def get_velocity(
+    request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle, req: Annotated[VelocityGet, Depends(body(VelocityGet))]
+) -> Response:
     return ok(request, await work.read(lifecycle.get_velocity, p.partner_id, req), A)
 
 
@@ -68,5 +78,8 @@ async def vkyc_link(request: Request, p: PartnerDep, work: WorkDep, lifecycle: L
     if not card_id:
         raise BadRequest("Mandatory parameter missing: enKashCardId")
     base = str(request.base_url).rstrip("/")
-    return ok(request, await work.write(lifecycle.vkyc_link, p.partner_id, params.get("companyId"),
-                                        params.get("cardAccountId"), card_id, base), A)
+    return ok(
+        request,
+        await work.write(lifecycle.vkyc_link, p.partner_id, params.get("companyId"), params.get("cardAccountId"), card_id, base),
+        A,
+    )

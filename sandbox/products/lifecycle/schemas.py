@@ -111,12 +111,36 @@ def _id_list(value: object) -> object:
 
 Limit = Annotated[Decimal | None, BeforeValidator(_limit)]
 CountLimit = Annotated[int | None, BeforeValidator(_count)]
-LIMIT_FIELDS = ("perTxnLimit", "dtd", "mtd", "ytd", "posDailyLimit", "ecomDailyLimit", "contactLessDailyLimit",
-                "atmDailyLimit", "autoLoadAmount")
-COUNT_FIELDS = ("dtdCount", "mtdCount", "ytdCount", "posDailyLimitCount", "ecomDailyLimitCount",
-                "contactLessDailyLimitCount", "atmDailyLimitCount")
-FLAG_FIELDS = ("posAllowed", "onlineAllowed", "atmAllowed", "contactlessAllowed", "internationalAllowed",
-               "autoFundLoadingEnabled", "excludeFromBulkLoad", "useOwnAutoLoadAmount")
+LIMIT_FIELDS = (
+    "perTxnLimit",
+    "dtd",
+    "mtd",
+    "ytd",
+    "posDailyLimit",
+    "ecomDailyLimit",
+    "contactLessDailyLimit",
+    "atmDailyLimit",
+    "autoLoadAmount",
+)
+COUNT_FIELDS = (
+    "dtdCount",
+    "mtdCount",
+    "ytdCount",
+    "posDailyLimitCount",
+    "ecomDailyLimitCount",
+    "contactLessDailyLimitCount",
+    "atmDailyLimitCount",
+)
+FLAG_FIELDS = (
+    "posAllowed",
+    "onlineAllowed",
+    "atmAllowed",
+    "contactlessAllowed",
+    "internationalAllowed",
+    "autoFundLoadingEnabled",
+    "excludeFromBulkLoad",
+    "useOwnAutoLoadAmount",
+)
 
 
 class VelocityRule(VendorModel):

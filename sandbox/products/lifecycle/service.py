@@ -37,13 +37,14 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
-
 def hash_pin(card_id: str, pin: str) -> str:
     return hashlib.sha256(f"{card_id}:{pin}".encode()).hexdigest()
 
 
 class LifecycleService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, ledger: Ledger, cards: CardService, otp: OtpService) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, settings: Settings, ledger: Ledger, cards: CardService, otp: OtpService
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -64,6 +65,7 @@ class LifecycleService:
                 card.modified_at = self.clock.now()
                 s.add(card)
                 return "Success"
+
         return self.otp.guarded(run)
 
     # -- block / unlock --------------------------------------------------------------------
@@ -81,11 +83,16 @@ class LifecycleService:
                 card.status = req.blockCode
                 card.modified_at = self.clock.now()
                 controls = dict(card.controls or {})
-                controls["lastBlock"] = {"blockCode": req.blockCode, "reason": req.reason, "createdBy": req.createdBy,
-                                         "at": iso_utc(card.modified_at)}
+                controls["lastBlock"] = {
+                    "blockCode": req.blockCode,
+                    "reason": req.reason,
+                    "createdBy": req.createdBy,
+                    "at": iso_utc(card.modified_at),
+                }
                 card.controls = controls
                 s.add(card)
                 return self.cards.view(s, card, account)
+
         return self.otp.guarded(run)
 
     def admin_set_status(self, card_id: str, block_code: str) -> None:
@@ -112,21 +119,33 @@ class LifecycleService:
                 self.otp.verify(s, partner_id, old.id, req, medium=req.otpMedium)
                 now = self.clock.now()
                 cards = self.cards
-                new_row = cards.card_row(s, account, old.user_id, physical=old.physical_card,
-                                         remarks=req.reason or "Replacement card", kyc_status=old.kyc_status)
+                new_row = cards.card_row(
+                    s,
+                    account,
+                    old.user_id,
+                    physical=old.physical_card,
+                    remarks=req.reason or "Replacement card",
+                    kyc_status=old.kyc_status,
+                )
                 # Claim the old card first, with a guarded UPDATE: on PostgreSQL it takes the row lock (waiting for
                 # any credit in flight and then seeing it), and of several racing replaces exactly one changes the
                 # row; the others see `replaced_by` set and refuse. The balance it returns is final: every later
                 # credit to the old card is refused by the ledger's guard and follows the holder instead.
                 claimed = s.execute(
-                    update(Card).where(Card.id == old.id, Card.replaced_by.is_(None))  # type: ignore[union-attr]
-                    .values(replaced_by=new_row["id"], status="BL", modified_at=now).returning(Card.balance_minor),
-                    execution_options={"synchronize_session": False}).first()
+                    update(Card)
+                    .where(Card.id == old.id, Card.replaced_by.is_(None))  # type: ignore[union-attr]
+                    .values(replaced_by=new_row["id"], status="BL", modified_at=now)
+                    .returning(Card.balance_minor),
+                    execution_options={"synchronize_session": False},
+                ).first()
                 if claimed is None:
                     raise BusinessFailure(f"Card {old.id} was already replaced")
                 balance = claimed[0]
-                new_row.update(primary_card=old.primary_card, pin_hash=None,
-                               controls={k: v for k, v in (old.controls or {}).items() if k != "lastBlock"})
+                new_row.update(
+                    primary_card=old.primary_card,
+                    pin_hash=None,
+                    controls={k: v for k, v in (old.controls or {}).items() if k != "lastBlock"},
+                )
                 # the live-card unique index sees the old card as replaced now, so the new one may exist
                 s.execute(insert(Card.__table__), [new_row])
                 old = s.exec(select(Card).where(Card.id == old.id).execution_options(populate_existing=True)).one()
@@ -139,15 +158,34 @@ class LifecycleService:
                 view = self.cards.view(s, new, account)
                 view["oldEnKashCardId"] = old.id
                 return view
+
         return self.otp.guarded(run)
 
     def _move_between_cards(self, s: Session, account: CardAccount, old: Card, new: Card, minor: int) -> None:
         """The balance follows the holder: a DR on the old card and a CR on the new one, both in the ledger."""
         ledger = self.ledger
-        ledger.move(s, legs=[Leg(CARD, old, -minor)], account=account, card=old, direction="DR", type=REPLACEMENT,
-                    transaction_code="REPLACEMENT", amount_minor=minor, remarks=f"Balance moved to {new.id}")
-        ledger.move(s, legs=[Leg(CARD, new, minor)], account=account, card=new, direction="CR", type=REPLACEMENT,
-                    transaction_code="REPLACEMENT", amount_minor=minor, remarks=f"Balance moved from {old.id}")
+        ledger.move(
+            s,
+            legs=[Leg(CARD, old, -minor)],
+            account=account,
+            card=old,
+            direction="DR",
+            type=REPLACEMENT,
+            transaction_code="REPLACEMENT",
+            amount_minor=minor,
+            remarks=f"Balance moved to {new.id}",
+        )
+        ledger.move(
+            s,
+            legs=[Leg(CARD, new, minor)],
+            account=account,
+            card=new,
+            direction="CR",
+            type=REPLACEMENT,
+            transaction_code="REPLACEMENT",
+            amount_minor=minor,
+            remarks=f"Balance moved from {old.id}",
+        )
 
     # -- usage controls --------------------------------------------------------------------
     def set_velocity(self, partner_id: str, req: VelocityRule) -> dict:
@@ -190,8 +228,7 @@ class LifecycleService:
             return velocity_view(card)
 
     # -- VKYC ------------------------------------------------------------------------------
-    def vkyc_link(self, partner_id: str, company_id: str | None, account_id: str | None, card_id: str,
-                  base_url: str) -> dict:
+    def vkyc_link(self, partner_id: str, company_id: str | None, account_id: str | None, card_id: str, base_url: str) -> dict:
         settings = self.settings
         now = self.clock.now()
         if settings.vkyc_working_hours:
@@ -205,11 +242,20 @@ class LifecycleService:
             scope.ensure_alive(card)
             if card.kyc_status == "VERIFIED":
                 raise BusinessFailure("Full KYC is already verified for this card")
-            session = VkycSession(token=secrets.token_urlsafe(18), partner_id=partner_id, card_id=card.id,
-                                  expires_at=now + timedelta(seconds=settings.vkyc_link_ttl_seconds), created_at=now)
+            session = VkycSession(
+                token=secrets.token_urlsafe(18),
+                partner_id=partner_id,
+                card_id=card.id,
+                expires_at=now + timedelta(seconds=settings.vkyc_link_ttl_seconds),
+                created_at=now,
+            )
             s.add(session)
-            return {"enKashCardId": card.id, "vkycLink": f"{base_url}/_sandbox/vkyc/{session.token}",
-                    "expiresAt": iso_utc(session.expires_at), "kycStatus": card.kyc_status}
+            return {
+                "enKashCardId": card.id,
+                "vkycLink": f"{base_url}/_sandbox/vkyc/{session.token}",
+                "expiresAt": iso_utc(session.expires_at),
+                "kycStatus": card.kyc_status,
+            }
 
     def vkyc_session(self, token: str) -> tuple[VkycSession, Card, CardHolder] | None:
         with self.db.read() as s:
@@ -248,14 +294,16 @@ class LifecycleService:
             return True
 
 
-
 def velocity_view(card: Card) -> dict:
     controls = card.controls or {}
     rules = controls.get("velocity") or {}
-    view = {"enKashCardId": card.id, "cardAccountId": card.account_id,
-            "createdBy": rules.get("createdBy"),
-            "createdOn": _medium(rules.get("createdOn")) or java_medium(card.created_at),
-            "modifiedOn": _medium(rules.get("modifiedOn")) or java_medium(card.modified_at)}
+    view = {
+        "enKashCardId": card.id,
+        "cardAccountId": card.account_id,
+        "createdBy": rules.get("createdBy"),
+        "createdOn": _medium(rules.get("createdOn")) or java_medium(card.created_at),
+        "modifiedOn": _medium(rules.get("modifiedOn")) or java_medium(card.modified_at),
+    }
     for flag in CONTROL_FLAGS:
         view[flag] = bool(controls.get(flag, False))
         view[flag + "Admin"] = bool(controls.get(flag + "Admin", False))

@@ -38,9 +38,14 @@ class Denomination:
         return sell_rate(mrp if mrp is not None else self.mrp, self.enkash_discount)
 
     def view(self) -> dict:
-        return {"productConfigId": self.product_config_id, "mrp": self.mrp, "sellRate": self.sell_rate(),
-                "enkashDiscount": self.enkash_discount, "maxQuantity": self.max_quantity,
-                "customAmountEnabled": self.custom_amount_enabled}
+        return {
+            "productConfigId": self.product_config_id,
+            "mrp": self.mrp,
+            "sellRate": self.sell_rate(),
+            "enkashDiscount": self.enkash_discount,
+            "maxQuantity": self.max_quantity,
+            "customAmountEnabled": self.custom_amount_enabled,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,11 @@ class Product:
 
     def images(self) -> dict:
         base = f"/_sandbox/catalog/images/{self.product_catalog_id}"
-        return {"BRAND_IMAGE": f"{base}/BRAND_IMAGE.svg", "LOGO_IMAGE": f"{base}/LOGO_IMAGE.svg",
-                "LOGO_IMAGE_SMALL": f"{base}/LOGO_IMAGE_SMALL.svg"}
+        return {
+            "BRAND_IMAGE": f"{base}/BRAND_IMAGE.svg",
+            "LOGO_IMAGE": f"{base}/LOGO_IMAGE.svg",
+            "LOGO_IMAGE_SMALL": f"{base}/LOGO_IMAGE_SMALL.svg",
+        }
 
     def config(self, product_config_id: str) -> Denomination | None:
         return next((d for d in self.denominations if d.product_config_id == product_config_id), None)
@@ -76,17 +84,26 @@ class Product:
         fixed = next((d for d in self.denominations if not d.custom_amount_enabled and d.mrp == amount), None)
         if fixed is not None:
             return fixed
-        return next((d for d in self.denominations if d.custom_amount_enabled
-                     and d.min_amount <= amount <= d.max_amount), None)
+        return next((d for d in self.denominations if d.custom_amount_enabled and d.min_amount <= amount <= d.max_amount), None)
 
     def view(self) -> dict:
         """Get Product Configs (Denominations): the documented payload."""
         return {
-            "productCatalogId": self.product_catalog_id, "brand": self.brand, "aggregator": self.aggregator,
-            "category": self.category, "images": self.images(), "description": self.description,
-            "configResponses": [d.view() for d in self.denominations], "enabled": self.enabled, "rank": self.rank,
-            "termsAndCondition": self.terms, "howToRedeem": self.how_to_redeem, "expiryPeriod": self.expiry_period,
-            "active": self.active, "enkashImages": self.images(), "discount": self.discount,
+            "productCatalogId": self.product_catalog_id,
+            "brand": self.brand,
+            "aggregator": self.aggregator,
+            "category": self.category,
+            "images": self.images(),
+            "description": self.description,
+            "configResponses": [d.view() for d in self.denominations],
+            "enabled": self.enabled,
+            "rank": self.rank,
+            "termsAndCondition": self.terms,
+            "howToRedeem": self.how_to_redeem,
+            "expiryPeriod": self.expiry_period,
+            "active": self.active,
+            "enkashImages": self.images(),
+            "discount": self.discount,
         }
 
     def logo_svg(self, kind: str) -> str:
@@ -94,12 +111,20 @@ class Product:
         initials = "".join(w[0] for w in re.findall(r"[A-Za-z0-9]+", self.brand)[:2]).upper()
         width, height = {"BRAND_IMAGE": (320, 180), "LOGO_IMAGE": (160, 160)}.get(kind, (64, 64))
         size = height // 3
-        label = (f'<text x="50%" y="{height - 14}" font-family="Helvetica,Arial,sans-serif" font-size="14" '
-                 f'fill="#fff" text-anchor="middle">{_xml(self.brand)}</text>') if kind == "BRAND_IMAGE" else ""
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-                f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" rx="12" fill="{color}"/>'
-                f'<text x="50%" y="52%" font-family="Helvetica,Arial,sans-serif" font-size="{size}" font-weight="700" '
-                f'fill="#fff" text-anchor="middle" dominant-baseline="middle">{_xml(initials)}</text>{label}</svg>')
+        label = (
+            (
+                f'<text x="50%" y="{height - 14}" font-family="Helvetica,Arial,sans-serif" font-size="14" '
+                f'fill="#fff" text-anchor="middle">{_xml(self.brand)}</text>'
+            )
+            if kind == "BRAND_IMAGE"
+            else ""
+        )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" rx="12" fill="{color}"/>'
+            f'<text x="50%" y="52%" font-family="Helvetica,Arial,sans-serif" font-size="{size}" font-weight="700" '
+            f'fill="#fff" text-anchor="middle" dominant-baseline="middle">{_xml(initials)}</text>{label}</svg>'
+        )
 
 
 def _xml(text: str) -> str:
@@ -119,18 +144,34 @@ class Catalog:
         for item in data.get("catalog", []):
             denominations = tuple(
                 Denomination(
-                    product_config_id=d["productConfigId"], product_catalog_id=item["productCatalogId"],
-                    mrp=Decimal(str(d["mrp"])).quantize(CENT), enkash_discount=Decimal(str(d["enkashDiscount"])),
-                    max_quantity=int(d["maxQuantity"]), custom_amount_enabled=bool(d.get("customAmountEnabled")),
+                    product_config_id=d["productConfigId"],
+                    product_catalog_id=item["productCatalogId"],
+                    mrp=Decimal(str(d["mrp"])).quantize(CENT),
+                    enkash_discount=Decimal(str(d["enkashDiscount"])),
+                    max_quantity=int(d["maxQuantity"]),
+                    custom_amount_enabled=bool(d.get("customAmountEnabled")),
                     min_amount=Decimal(str(d["minAmount"])) if d.get("minAmount") is not None else None,
                     max_amount=Decimal(str(d["maxAmount"])) if d.get("maxAmount") is not None else None,
-                ) for d in item["denominations"])
-            products.append(Product(
-                product_catalog_id=item["productCatalogId"], brand=item["brand"], aggregator=item["aggregator"],
-                category=item["category"], description=item["description"], terms=item["termsAndCondition"],
-                how_to_redeem=item["howToRedeem"], expiry_period=int(item["expiryPeriod"]),
-                discount=int(item["discount"]), rank=int(item["rank"]), enabled=bool(item["enabled"]),
-                active=bool(item["active"]), denominations=denominations))
+                )
+                for d in item["denominations"]
+            )
+            products.append(
+                Product(
+                    product_catalog_id=item["productCatalogId"],
+                    brand=item["brand"],
+                    aggregator=item["aggregator"],
+                    category=item["category"],
+                    description=item["description"],
+                    terms=item["termsAndCondition"],
+                    how_to_redeem=item["howToRedeem"],
+                    expiry_period=int(item["expiryPeriod"]),
+                    discount=int(item["discount"]),
+                    rank=int(item["rank"]),
+                    enabled=bool(item["enabled"]),
+                    active=bool(item["active"]),
+                    denominations=denominations,
+                )
+            )
         return cls(products)
 
     def get(self, product_catalog_id: str) -> Product | None:
@@ -140,12 +181,25 @@ class Catalog:
         return self._by_config.get(product_config_id)
 
     def summary(self) -> list[dict[str, Any]]:
-        return [{"productCatalogId": p.product_catalog_id, "brand": p.brand, "category": p.category,
-                 "aggregator": p.aggregator, "active": p.active, "enabled": p.enabled, "rank": p.rank,
-                 "discount": p.discount, "expiryPeriod": p.expiry_period, "images": p.images(),
-                 "denominations": [d.view() | ({"minAmount": d.min_amount, "maxAmount": d.max_amount}
-                                               if d.custom_amount_enabled else {}) for d in p.denominations]}
-                for p in self.products]
+        return [
+            {
+                "productCatalogId": p.product_catalog_id,
+                "brand": p.brand,
+                "category": p.category,
+                "aggregator": p.aggregator,
+                "active": p.active,
+                "enabled": p.enabled,
+                "rank": p.rank,
+                "discount": p.discount,
+                "expiryPeriod": p.expiry_period,
+                "images": p.images(),
+                "denominations": [
+                    d.view() | ({"minAmount": d.min_amount, "maxAmount": d.max_amount} if d.custom_amount_enabled else {})
+                    for d in p.denominations
+                ],
+            }
+            for p in self.products
+        ]
 
 
 class CatalogSource:

@@ -31,15 +31,17 @@ async def get_cart(request: Request, p: HolderDep, work: WorkDep, market: Market
 
 
 @router.post("/api/v0/cart")
-async def add_to_cart(request: Request, p: HolderDep, work: WorkDep, market: Marketplace,
-                      req: Annotated[AddToCart, Depends(body(AddToCart))]) -> Response:
+async def add_to_cart(
+    request: Request, p: HolderDep, work: WorkDep, market: Marketplace, req: Annotated[AddToCart, Depends(body(AddToCart))]
+) -> Response:
     _voucher_product(request)
     return ok(request, await work.write(market.add_to_cart, p, req), B)
 
 
 @router.patch("/api/v0/cart")
-async def update_cart(request: Request, p: HolderDep, work: WorkDep, market: Marketplace,
-                      req: Annotated[UpdateCart, Depends(body(UpdateCart))]) -> Response:
+async def update_cart(
+    request: Request, p: HolderDep, work: WorkDep, market: Marketplace, req: Annotated[UpdateCart, Depends(body(UpdateCart))]
+) -> Response:
     _voucher_product(request)
     return ok(request, await work.write(market.update_cart, p, req), B)
 
@@ -50,28 +52,34 @@ async def product_configs(product_catalog_id: str, request: Request, p: CallerDe
 
 
 @router.post("/api/v0/partner/create-order")
-async def create_order(request: Request, p: HolderDep, work: WorkDep, market: Marketplace,
-                       req: Annotated[CreateOrder, Depends(body(CreateOrder))]) -> Response:
+async def create_order(
+    request: Request, p: HolderDep, work: WorkDep, market: Marketplace, req: Annotated[CreateOrder, Depends(body(CreateOrder))]
+) -> Response:
     return ok(request, await work.write(market.create_order, p, req), B)
 
 
 @router.post("/api/v0/partner/search-order")
-async def search_order(request: Request, p: CallerDep, work: WorkDep, market: Marketplace,
-                       req: Annotated[OrderSearch, Depends(body(OrderSearch, allow_empty=True))]) -> Response:
+async def search_order(
+    request: Request,
+    p: CallerDep,
+    work: WorkDep,
+    market: Marketplace,
+    req: Annotated[OrderSearch, Depends(body(OrderSearch, allow_empty=True))],
+) -> Response:
     limit, offset = _page(request)
     # a search settles the orders whose time has come first (a write), then reads
     return ok(request, await work.write(market.search, p, req, limit, offset), B)
 
 
 @router.post("/api/v0/order/orderDetails")
-async def order_details(request: Request, p: CallerDep, work: WorkDep, market: Marketplace,
-                        req: Annotated[OrderDetails, Depends(body(OrderDetails))]) -> Response:
+async def order_details(
+    request: Request, p: CallerDep, work: WorkDep, market: Marketplace, req: Annotated[OrderDetails, Depends(body(OrderDetails))]
+) -> Response:
     return ok(request, await work.write(market.order_details, p, req.orderId), B)
 
 
 @router.get("/api/v0/partner/fetch-order-details/{order_id}")
-async def fetch_order_details(order_id: str, p: CallerDep, work: WorkDep, market: Marketplace,
-                              settings: SettingsDep) -> Response:
+async def fetch_order_details(order_id: str, p: CallerDep, work: WorkDep, market: Marketplace, settings: SettingsDep) -> Response:
     """The older GET form. Its documented response spells the payload key `paylod`; kept as documented."""
     details = await work.write(market.order_details, p, order_id)
     reply = success_body(settings, details, B)

@@ -23,8 +23,9 @@ class CartItem(VendorModel):
     amount: Amount | None = None
 
 
-CartItems = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], CartItem],
-                      Field(min_length=1, max_length=50)]
+CartItems = Annotated[
+    dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], CartItem], Field(min_length=1, max_length=50)
+]
 
 
 class AddToCart(VendorModel):
@@ -42,8 +43,6 @@ class CreateOrder(VendorModel):
     orderReferenceId: Reference
     productCatalogId: Id
     quantity: Annotated[int, Field(ge=1, le=1000)]
-
-
 
 
 class OrderSearch(VendorModel):

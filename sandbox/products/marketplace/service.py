@@ -23,7 +23,7 @@ from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso
 from enkash_sandbox.vocabulary import REWARD_ACCOUNTS, CardOperation
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from enkash_sandbox.ledger.movements import Ledger
     from enkash_sandbox.products.marketplace.catalog import CatalogSource
     from enkash_sandbox.store.engine import Database
-
 
 
 def _field_error(field: str, message: str) -> FieldError:
@@ -71,13 +70,20 @@ class RedemptionService:
         with self.db.write() as s:
             # the cart row is locked (PostgreSQL) before its lines are read: two adds at once queue and the
             # second one adds to what the first wrote, instead of both writing "what was there + mine"
-            cart = s.exec(select(Cart).where(Cart.user_id == p.user_id,
-                                             Cart.product_catalog_id == product.product_catalog_id)
-                          .with_for_update()).first()
+            cart = s.exec(
+                select(Cart)
+                .where(Cart.user_id == p.user_id, Cart.product_catalog_id == product.product_catalog_id)
+                .with_for_update()
+            ).first()
             now = self.clock.now()
             if cart is None:
-                cart = Cart(partner_id=p.partner_id, user_id=p.user_id, product_catalog_id=product.product_catalog_id,
-                            created_at=now, modified_at=now)
+                cart = Cart(
+                    partner_id=p.partner_id,
+                    user_id=p.user_id,
+                    product_catalog_id=product.product_catalog_id,
+                    created_at=now,
+                    modified_at=now,
+                )
                 s.add(cart)
                 s.flush()
             # Add to cart adds to what is there; Update Cart sets quantities
@@ -100,8 +106,11 @@ class RedemptionService:
             config = product.config(config_id)
             if config is None:
                 other = self.catalog.product_of_config(config_id)
-                reason = (f"belongs to product catalog {other.product_catalog_id}, not {product.product_catalog_id}"
-                          if other else "unknown productConfigId")
+                reason = (
+                    f"belongs to product catalog {other.product_catalog_id}, not {product.product_catalog_id}"
+                    if other
+                    else "unknown productConfigId"
+                )
                 raise _field_error(field, reason)
             if item.amount is not None and not config.custom_amount_enabled:
                 raise _field_error(f"{field}.amount", "custom amounts are not enabled for this denomination")
@@ -146,19 +155,33 @@ class RedemptionService:
                 line_savings = (mrp - rate) * line.quantity
                 line_total = rate * line.quantity
                 items[line.product_config_id] = {
-                    "productConfigId": line.product_config_id, "mrp": mrp, "sellRate": rate,
-                    "enkashDiscount": config.enkash_discount, "savings": line_savings, "quantity": line.quantity,
-                    "total": line_total}
+                    "productConfigId": line.product_config_id,
+                    "mrp": mrp,
+                    "sellRate": rate,
+                    "enkashDiscount": config.enkash_discount,
+                    "savings": line_savings,
+                    "quantity": line.quantity,
+                    "total": line_total,
+                }
                 quantity += line.quantity
                 amount += line_total
                 savings += line_savings
-            out.append({
-                "id": cart.id, "ekUserId": user_id, "productCatalogId": product.product_catalog_id,
-                "name": product.brand, "logoUrl": product.images()["LOGO_IMAGE"], "items": items,
-                "totalQuantity": quantity, "totalAmount": amount, "totalSavings": savings,
-                "termsAndCondition": product.terms, "productConfigs": [d.view() for d in product.denominations],
-                "howToRedeem": product.how_to_redeem,
-            })
+            out.append(
+                {
+                    "id": cart.id,
+                    "ekUserId": user_id,
+                    "productCatalogId": product.product_catalog_id,
+                    "name": product.brand,
+                    "logoUrl": product.images()["LOGO_IMAGE"],
+                    "items": items,
+                    "totalQuantity": quantity,
+                    "totalAmount": amount,
+                    "totalSavings": savings,
+                    "termsAndCondition": product.terms,
+                    "productConfigs": [d.view() for d in product.denominations],
+                    "howToRedeem": product.how_to_redeem,
+                }
+            )
         return out
 
     # -- orders ----------------------------------------------------------------------------
@@ -166,9 +189,12 @@ class RedemptionService:
         if p.card_id:
             card = s.get(Card, p.card_id)
             return card, s.get(CardAccount, card.account_id)
-        rows = s.exec(select(Card, CardAccount).join(CardAccount, CardAccount.id == Card.account_id)
-                      .where(Card.user_id == p.user_id, Card.replaced_by == None)  # noqa: E711
-                      .order_by(Card.seq)).all()
+        rows = s.exec(
+            select(Card, CardAccount)
+            .join(CardAccount, CardAccount.id == Card.account_id)
+            .where(Card.user_id == p.user_id, col(Card.replaced_by).is_(None))
+            .order_by(Card.seq)
+        ).all()
         if not rows:
             raise BusinessFailure("No reward card found for this user")
         rewards = [r for r in rows if r[1].account_type in REWARD_ACCOUNTS and r[0].status == "UL"]
@@ -187,19 +213,20 @@ class RedemptionService:
             raise _field_error("quantity", f"must not exceed maxQuantity {config.max_quantity}")
         try:
             with self.db.write() as s:
-                return self.order_view(s, self._place(s, p, product, config, req.denomination, req.quantity,
-                                                      req.orderReferenceId))
+                return self.order_view(
+                    s, self._place(s, p, product, config, req.denomination, req.quantity, req.orderReferenceId)
+                )
         except IntegrityError:
             # a concurrent twin with the same orderReferenceId won (PostgreSQL): its order is the answer
             with self.db.read() as s:
-                existing = s.exec(select(Order).where(Order.user_id == p.user_id,
-                                                      Order.order_reference == req.orderReferenceId)).first()
+                existing = s.exec(
+                    select(Order).where(Order.user_id == p.user_id, Order.order_reference == req.orderReferenceId)
+                ).first()
                 if existing is None:
                     raise
                 return self.order_view(s, existing)
 
-    def _place(self, s: Session, p: Principal, product, config, denomination: Decimal, quantity: int,
-               reference: str) -> Order:
+    def _place(self, s: Session, p: Principal, product, config, denomination: Decimal, quantity: int, reference: str) -> Order:
         existing = s.exec(select(Order).where(Order.user_id == p.user_id, Order.order_reference == reference)).first()
         if existing is not None:
             # a repeated orderReferenceId never charges twice: the first order is the answer
@@ -212,17 +239,37 @@ class RedemptionService:
         now = self.clock.now()
         seq = self.db.next_ids(s, "order")[0]
         order = Order(
-            id=ids.format_id(self.db.seed, "order", seq), seq=seq, partner_id=p.partner_id,
-            company_id=account.company_id, user_id=p.user_id, card_id=card.id, account_id=account.id,
-            order_reference=reference, product_catalog_id=product.product_catalog_id,
-            product_config_id=config.product_config_id, brand=product.brand, category=product.category,
-            aggregator=product.aggregator, denomination_minor=to_minor(denomination),
-            enkash_discount=str(config.enkash_discount), quantity=quantity, amount_minor=amount,
-            savings_minor=savings, created_at=now, modified_at=now,
+            id=ids.format_id(self.db.seed, "order", seq),
+            seq=seq,
+            partner_id=p.partner_id,
+            company_id=account.company_id,
+            user_id=p.user_id,
+            card_id=card.id,
+            account_id=account.id,
+            order_reference=reference,
+            product_catalog_id=product.product_catalog_id,
+            product_config_id=config.product_config_id,
+            brand=product.brand,
+            category=product.category,
+            aggregator=product.aggregator,
+            denomination_minor=to_minor(denomination),
+            enkash_discount=str(config.enkash_discount),
+            quantity=quantity,
+            amount_minor=amount,
+            savings_minor=savings,
+            created_at=now,
+            modified_at=now,
         )
         txn = self.ledger.card_spend(
-            s, account, card, amount, type=REDEMPTION, transaction_code="VOUCHER_ORDER",
-            description=f"{product.brand} voucher x{quantity} (order {reference})", order_id=order.id)
+            s,
+            account,
+            card,
+            amount,
+            type=REDEMPTION,
+            transaction_code="VOUCHER_ORDER",
+            description=f"{product.brand} voucher x{quantity} (order {reference})",
+            order_id=order.id,
+        )
         order.txn_id = txn.id
         pending = self._pending_outcome(reference)
         if pending:
@@ -265,10 +312,18 @@ class RedemptionService:
         seed = self.db.seed
         expiry = order.created_at + timedelta(days=product.expiry_period)
         for n in self.db.next_ids(s, "voucher", order.quantity):
-            s.add(Voucher(id=ids.format_id(seed, "voucher", n), partner_id=order.partner_id, order_id=order.id,
-                          code=ids.format_id(seed, "voucher-code", n),
-                          pin=ids.digits(seed, "voucher-pin", n, 6), amount_minor=order.denomination_minor,
-                          expiry_date=expiry, created_at=order.created_at))
+            s.add(
+                Voucher(
+                    id=ids.format_id(seed, "voucher", n),
+                    partner_id=order.partner_id,
+                    order_id=order.id,
+                    code=ids.format_id(seed, "voucher-code", n),
+                    pin=ids.digits(seed, "voucher-pin", n, 6),
+                    amount_minor=order.denomination_minor,
+                    expiry_date=expiry,
+                    created_at=order.created_at,
+                )
+            )
 
     def settle(self, order_id: str | None = None, *, force: str | None = None) -> int:
         """Move pending orders whose time has come (or one order, forced) to their final state.
@@ -287,22 +342,29 @@ class RedemptionService:
 
     def _settle_one(self, order_id: str, force: str | None, now) -> bool:
         with self.db.write() as s:
-            order = s.exec(select(Order).where(Order.id == order_id)
-                           .execution_options(populate_existing=True)).first()
+            order = s.exec(select(Order).where(Order.id == order_id).execution_options(populate_existing=True)).first()
             if order is None:
                 return False
             outcome = force or order.final_status or "SUCCESS"
-            claimed = s.execute(
-                update(Order).where(Order.id == order_id, Order.order_status == "PENDING").values(
-                    order_status=outcome, payment_status="REFUNDED" if outcome == "FAILED" else "SUCCESS",
-                    modified_at=now),
-                execution_options={"synchronize_session": False}).rowcount == 1
+            claimed = (
+                s.execute(
+                    update(Order)
+                    .where(Order.id == order_id, Order.order_status == "PENDING")
+                    .values(
+                        order_status=outcome, payment_status="REFUNDED" if outcome == "FAILED" else "SUCCESS", modified_at=now
+                    ),
+                    execution_options={"synchronize_session": False},
+                ).rowcount
+                == 1
+            )
             if not claimed:
                 return False  # another worker settled it first
             if outcome == "FAILED":
                 refund = self._refund(s, order)
-                s.execute(update(Order).where(Order.id == order_id).values(refund_txn_id=refund.id),
-                          execution_options={"synchronize_session": False})
+                s.execute(
+                    update(Order).where(Order.id == order_id).values(refund_txn_id=refund.id),
+                    execution_options={"synchronize_session": False},
+                )
             else:
                 self._issue_vouchers(s, order, self.catalog.get(order.product_catalog_id))
             return True
@@ -319,10 +381,16 @@ class RedemptionService:
                 continue
             try:
                 return self.ledger.card_refund(
-                    s, account, card, order.amount_minor, type="REFUND", transaction_code="VOUCHER_ORDER",
+                    s,
+                    account,
+                    card,
+                    order.amount_minor,
+                    type="REFUND",
+                    transaction_code="VOUCHER_ORDER",
                     description=f"Refund of failed order {order.order_reference}"
                     + (f" (paid by {order.card_id}, since replaced)" if card.id != order.card_id else ""),
-                    order_id=order.id)
+                    order_id=order.id,
+                )
             except CardReplaced:
                 continue  # replaced a moment ago by another worker: follow it on the next turn
         raise BusinessFailure(f"Card {order.card_id} has too many replacements to refund order {order.id}")
@@ -330,8 +398,11 @@ class RedemptionService:
     def _settle_due(self) -> None:
         # cheap when nothing is pending: one indexed count before any write lock is taken
         with self.db.read() as s:
-            due = s.exec(select(func.count()).select_from(Order).where(
-                Order.order_status == "PENDING", Order.settle_at <= self.clock.now())).one()
+            due = s.exec(
+                select(func.count())
+                .select_from(Order)
+                .where(Order.order_status == "PENDING", Order.settle_at <= self.clock.now())
+            ).one()
         if due:
             self.settle()
 
@@ -350,18 +421,38 @@ class RedemptionService:
         vouchers = s.exec(select(Voucher).where(Voucher.order_id == order.id).order_by(Voucher.id)).all()
         denomination = from_minor(order.denomination_minor)
         return {
-            "orderId": order.order_reference, "orderReferenceId": order.order_reference, "enkashOrderId": order.id,
-            "paymentStatus": order.payment_status, "orderStatus": order.order_status,
-            "totalQuantity": order.quantity, "totalAmount": from_minor(order.amount_minor),
-            "totalSavings": from_minor(order.savings_minor), "denomination": denomination,
-            "productCatalogId": order.product_catalog_id, "productConfigId": order.product_config_id,
-            "brand": order.brand, "category": order.category, "aggregator": order.aggregator,
-            "enkashDiscount": Decimal(order.enkash_discount), "ekUserId": order.user_id,
-            "enKashCardId": order.card_id, "cardAccountId": order.account_id, "companyId": order.company_id,
-            "enkashCardTxnId": order.txn_id, "refundTxnId": order.refund_txn_id,
-            "createdOn": java_medium(order.created_at), "createdAt": iso_utc(order.created_at),
-            "vouchers": [{"voucherCode": v.code, "voucherPin": v.pin, "amount": from_minor(v.amount_minor),
-                          "expiryDate": v.expiry_date.date().isoformat()} for v in vouchers],
+            "orderId": order.order_reference,
+            "orderReferenceId": order.order_reference,
+            "enkashOrderId": order.id,
+            "paymentStatus": order.payment_status,
+            "orderStatus": order.order_status,
+            "totalQuantity": order.quantity,
+            "totalAmount": from_minor(order.amount_minor),
+            "totalSavings": from_minor(order.savings_minor),
+            "denomination": denomination,
+            "productCatalogId": order.product_catalog_id,
+            "productConfigId": order.product_config_id,
+            "brand": order.brand,
+            "category": order.category,
+            "aggregator": order.aggregator,
+            "enkashDiscount": Decimal(order.enkash_discount),
+            "ekUserId": order.user_id,
+            "enKashCardId": order.card_id,
+            "cardAccountId": order.account_id,
+            "companyId": order.company_id,
+            "enkashCardTxnId": order.txn_id,
+            "refundTxnId": order.refund_txn_id,
+            "createdOn": java_medium(order.created_at),
+            "createdAt": iso_utc(order.created_at),
+            "vouchers": [
+                {
+                    "voucherCode": v.code,
+                    "voucherPin": v.pin,
+                    "amount": from_minor(v.amount_minor),
+                    "expiryDate": v.expiry_date.date().isoformat(),
+                }
+                for v in vouchers
+            ],
         }
 
     def search(self, p: Principal, req: OrderSearch, limit: int, offset: int) -> dict:
@@ -396,21 +487,29 @@ class RedemptionService:
                 query = query.where(Order.user_id.in_(select(CardHolder.id).where(CardHolder.email == req.email)))
             rows = s.exec(query).all()
             # discount bounds compare decimals held as text; a handful of rows per user, filtered here
-            for bound, test in (("enkashDiscountFrom", lambda o, v: Decimal(o.enkash_discount) >= v),
-                                ("enkashDiscountTo", lambda o, v: Decimal(o.enkash_discount) <= v),
-                                ("aggregatorDiscountFrom", lambda o, v: Decimal(o.enkash_discount) >= v),
-                                ("aggregatorDiscountTo", lambda o, v: Decimal(o.enkash_discount) <= v)):
+            for bound, test in (
+                ("enkashDiscountFrom", lambda o, v: Decimal(o.enkash_discount) >= v),
+                ("enkashDiscountTo", lambda o, v: Decimal(o.enkash_discount) <= v),
+                ("aggregatorDiscountFrom", lambda o, v: Decimal(o.enkash_discount) >= v),
+                ("aggregatorDiscountTo", lambda o, v: Decimal(o.enkash_discount) <= v),
+            ):
                 value = getattr(req, bound)
                 if value is not None:
                     rows = [o for o in rows if test(o, value)]
             rows.sort(key=lambda o: (o.created_at, o.seq), reverse=req.direction.upper() == "DESC")
-            page = rows[offset:offset + limit]
-            return {"totalCount": len(rows), "recordsCount": len(page), "limit": limit, "offset": offset,
-                    "data": [self.order_view(s, o) for o in page]}
+            page = rows[offset : offset + limit]
+            return {
+                "totalCount": len(rows),
+                "recordsCount": len(page),
+                "limit": limit,
+                "offset": offset,
+                "data": [self.order_view(s, o) for o in page],
+            }
 
     def orders_of_user(self, user_id: str, limit: int = 20) -> list[dict]:
         self._settle_due()
         with self.db.read() as s:
-            orders = s.exec(select(Order).where(Order.user_id == user_id)
-                            .order_by(Order.created_at.desc(), Order.seq.desc()).limit(limit)).all()
+            orders = s.exec(
+                select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc(), Order.seq.desc()).limit(limit)
+            ).all()
             return [self.order_view(s, o) for o in orders]

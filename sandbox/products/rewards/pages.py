@@ -23,32 +23,46 @@ Marketplace = Annotated[RedemptionService, Depends(service("marketplace"))]
 
 
 @router.get("/sso/{token}/employee_rewards/{partner}", response_class=HTMLResponse)
-def employee_rewards(token: str, partner: str, request: Request, portal: Portal, notice: str | None = None,
-                     error: str | None = None) -> Response:
+def employee_rewards(
+    token: str, partner: str, request: Request, portal: Portal, notice: str | None = None, error: str | None = None
+) -> Response:
     try:
         data = portal.employee(token)
     except PortalError as exc:
         return _error(exc, partner)
     request.state.journal_partner_id = data["partner_id"]
-    return HTMLResponse(render("portal_employee.html", partner=partner, notice=notice, error=error,
-                               base=f"/sso/{token}/employee_rewards/{partner}", **data))
+    return HTMLResponse(
+        render(
+            "portal_employee.html",
+            partner=partner,
+            notice=notice,
+            error=error,
+            base=f"/sso/{token}/employee_rewards/{partner}",
+            **data,
+        )
+    )
 
 
 @router.post("/sso/{token}/employee_rewards/{partner}/cart")
-async def portal_add_to_cart(token: str, partner: str, request: Request, portal: Portal,
-                             market: Marketplace) -> Response:
+async def portal_add_to_cart(token: str, partner: str, request: Request, portal: Portal, market: Marketplace) -> Response:
     form = _form(await request.body())
     return await run_in_threadpool(_portal_action, request, portal, market, token, partner, "add", form)
 
 
 @router.post("/sso/{token}/employee_rewards/{partner}/checkout")
-async def portal_checkout(token: str, partner: str, request: Request, portal: Portal,
-                          market: Marketplace) -> Response:
+async def portal_checkout(token: str, partner: str, request: Request, portal: Portal, market: Marketplace) -> Response:
     return await run_in_threadpool(_portal_action, request, portal, market, token, partner, "checkout", {})
 
 
-def _portal_action(request: Request, portal: PortalService, market: RedemptionService, token: str, partner: str,
-                   action: str, form: dict[str, str]) -> Response:
+def _portal_action(
+    request: Request,
+    portal: PortalService,
+    market: RedemptionService,
+    token: str,
+    partner: str,
+    action: str,
+    form: dict[str, str],
+) -> Response:
     """The page's forms call the same domain operations as the Cart and Create Order APIs."""
     back = f"/sso/{token}/employee_rewards/{partner}"
     try:
@@ -61,8 +75,13 @@ def _portal_action(request: Request, portal: PortalService, market: RedemptionSe
             quantity = form.get("quantity", "1")
             if not quantity.isdigit():
                 raise Unprocessable("quantity: must be a whole number")
-            req = parse(AddToCart, {"productCatalogId": form.get("productCatalogId"),
-                                    "items": {form.get("productConfigId", ""): {"quantity": int(quantity)}}})
+            req = parse(
+                AddToCart,
+                {
+                    "productCatalogId": form.get("productCatalogId"),
+                    "items": {form.get("productConfigId", ""): {"quantity": int(quantity)}},
+                },
+            )
             market.add_to_cart(principal, req)
             message = "Added to your cart."
         else:
@@ -92,5 +111,6 @@ def reward_account(token: str, partner: str, request: Request, portal: Portal) -
 
 
 def _error(exc: PortalError, partner: str) -> HTMLResponse:
-    return HTMLResponse(render("portal_error.html", message=exc.message, status=exc.status, partner=partner),
-                        status_code=exc.status)
+    return HTMLResponse(
+        render("portal_error.html", message=exc.message, status=exc.status, partner=partner), status_code=exc.status
+    )

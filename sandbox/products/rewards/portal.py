@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
-
 class PortalError(Exception):
     def __init__(self, status: int, message: str):
         self.status = status
@@ -30,7 +29,9 @@ class PortalError(Exception):
 
 
 class PortalService:
-    def __init__(self, db: Database, auth: AuthService, accounts: AccountService, marketplace: RedemptionService, catalog: CatalogSource) -> None:
+    def __init__(
+        self, db: Database, auth: AuthService, accounts: AccountService, marketplace: RedemptionService, catalog: CatalogSource
+    ) -> None:
         self.db = db
         self.auth = auth
         self.accounts = accounts
@@ -40,8 +41,9 @@ class PortalService:
     def principal(self, token: str):
         principal = self.auth.resolve(token)
         if principal is None or principal.kind != "sso":
-            raise PortalError(401, "This sign-in link is invalid or has expired. Open the rewards page again "
-                                   "from your company's portal.")
+            raise PortalError(
+                401, "This sign-in link is invalid or has expired. Open the rewards page again from your company's portal."
+            )
         return principal
 
     def employee(self, token: str) -> dict:
@@ -51,16 +53,29 @@ class PortalService:
             account = s.get(CardAccount, card.account_id)
             holder = s.get(CardHolder, card.user_id)
             company = s.get(Company, account.company_id)
-            rows = s.exec(select(Transaction).where(Transaction.card_id == card.id)
-                          .order_by(Transaction.created_at.desc(), Transaction.seq.desc()).limit(50)).all()
+            rows = s.exec(
+                select(Transaction)
+                .where(Transaction.card_id == card.id)
+                .order_by(Transaction.created_at.desc(), Transaction.seq.desc())
+                .limit(50)
+            ).all()
             history = [txn_view(t, card, holder, account) for t in rows]
         redemption = self.marketplace
         carts = redemption.get_carts(p)
         return {
-            "token": token, "partner_id": p.partner_id, "card": card, "holder": holder, "account": account,
-            "company": company, "name": _name(holder), "otb": from_minor(card.balance_minor),
-            "history": history, "coins": holder.coin_balance, "expires": java_medium(p.expires_at),
-            "catalog": [c for c in self.catalog.products if c.active and c.enabled], "carts": carts,
+            "token": token,
+            "partner_id": p.partner_id,
+            "card": card,
+            "holder": holder,
+            "account": account,
+            "company": company,
+            "name": _name(holder),
+            "otb": from_minor(card.balance_minor),
+            "history": history,
+            "coins": holder.coin_balance,
+            "expires": java_medium(p.expires_at),
+            "catalog": [c for c in self.catalog.products if c.active and c.enabled],
+            "carts": carts,
             "cart_total": sum((c["totalAmount"] for c in carts), Decimal(0)),
             "orders": redemption.orders_of_user(holder.id),
         }
@@ -71,21 +86,49 @@ class PortalService:
             card = s.get(Card, p.card_id)
             account = s.get(CardAccount, card.account_id)
             if account.primary_card_id != card.id:
-                raise PortalError(403, "This SSO token belongs to a card holder. The HR admin view needs a token "
-                                       "issued for the account's primary (company admin) card.")
+                raise PortalError(
+                    403,
+                    "This SSO token belongs to a card holder. The HR admin view needs a token "
+                    "issued for the account's primary (company admin) card.",
+                )
             view = self.accounts.view(s, account)
-            rows = s.exec(select(Card, CardHolder).join(CardHolder, CardHolder.id == Card.user_id)
-                          .where(Card.account_id == account.id).order_by(Card.seq)).all()
-            cards = [{"id": c.id, "name": _name(h), "mobile": h.mobile, "masked": c.masked_number, "status": c.status,
-                      "kyc": c.kyc_status, "otb": from_minor(c.balance_minor), "primary": c.primary_card}
-                     for c, h in rows]
+            rows = s.exec(
+                select(Card, CardHolder)
+                .join(CardHolder, CardHolder.id == Card.user_id)
+                .where(Card.account_id == account.id)
+                .order_by(Card.seq)
+            ).all()
+            cards = [
+                {
+                    "id": c.id,
+                    "name": _name(h),
+                    "mobile": h.mobile,
+                    "masked": c.masked_number,
+                    "status": c.status,
+                    "kyc": c.kyc_status,
+                    "otb": from_minor(c.balance_minor),
+                    "primary": c.primary_card,
+                }
+                for c, h in rows
+            ]
             holders = {h.id: h for _, h in rows}
             cards_by_id = {c.id: c for c, _ in rows}
-            txns = s.exec(select(Transaction).where(Transaction.account_id == account.id)
-                          .order_by(Transaction.created_at.desc(), Transaction.seq.desc()).limit(50)).all()
+            txns = s.exec(
+                select(Transaction)
+                .where(Transaction.account_id == account.id)
+                .order_by(Transaction.created_at.desc(), Transaction.seq.desc())
+                .limit(50)
+            ).all()
             allocations = [txn_view(t, cards_by_id.get(t.card_id), holders.get(t.user_id), account) for t in txns]
-        return {"token": token, "partner_id": p.partner_id, "account": view, "cards": cards, "allocations": allocations,
-                "admin": _name(holders.get(card.user_id)), "expires": java_medium(p.expires_at)}
+        return {
+            "token": token,
+            "partner_id": p.partner_id,
+            "account": view,
+            "cards": cards,
+            "allocations": allocations,
+            "admin": _name(holders.get(card.user_id)),
+            "expires": java_medium(p.expires_at),
+        }
 
 
 def _name(holder: CardHolder | None) -> str:

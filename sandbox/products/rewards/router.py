@@ -23,21 +23,20 @@ declare("POST", f"{PREFIX}/bulk-create-allocate-points-json", RouteNeeds(body_li
 
 
 @router.post("/create-allocate-points")
-async def create_allocate_points(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards,
-                                 req: Allocation) -> Response:
+async def create_allocate_points(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards, req: Allocation) -> Response:
     return ok(request, await work.write(rewards.allocate, p.partner_id, req), A)
 
 
 @router.post("/points/allocate")
-async def allocate_points_alias(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards,
-                                req: Allocation) -> Response:
+async def allocate_points_alias(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards, req: Allocation) -> Response:
     """The path the Incentive Allocation guide (doc-1039496) gives for the same operation."""
     return ok(request, await work.write(rewards.allocate, p.partner_id, req), A)
 
 
 @router.post("/bulk-create-allocate-points-json")
-async def bulk_create_allocate(request: Request, p: PartnerDep, rewards: Rewards,
-                               rows: Annotated[list[Any], Depends(list_body())]) -> Response:
+async def bulk_create_allocate(
+    request: Request, p: PartnerDep, rewards: Rewards, rows: Annotated[list[Any], Depends(list_body())]
+) -> Response:
     params = request.query_params
     missing = [k for k in ("companyId", "cardAccountId", "isPointsAllocation") if not params.get(k)]
     if missing:
@@ -46,12 +45,12 @@ async def bulk_create_allocate(request: Request, p: PartnerDep, rewards: Rewards
     if flag not in ("true", "false"):
         raise FieldError("isPointsAllocation", "must be true or false")
     # validated in a worker thread, then written in chunks: other requests' writes run between the chunks
-    result = await rewards.bulk_async(p.partner_id, params["companyId"], params["cardAccountId"], flag == "true",
-                                      rows)
+    result = await rewards.bulk_async(p.partner_id, params["companyId"], params["cardAccountId"], flag == "true", rows)
     return ok(request, result, A)
 
 
 @router.post("/sso-token")
-async def sso_token(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards,
-                    req: Annotated[SsoRequest, Depends(body(SsoRequest))]) -> Response:
+async def sso_token(
+    request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards, req: Annotated[SsoRequest, Depends(body(SsoRequest))]
+) -> Response:
     return ok(request, await work.write(rewards.sso_token, p.partner_id, req, str(request.base_url).rstrip("/")), A)

@@ -16,7 +16,7 @@ from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation
 from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.config import Settings
@@ -33,17 +33,31 @@ NOT_KYC_DONE = {"NOT_UPLOADED", "PENDING", "UPLOADED", "FAILED", "DRAFTED", "CRE
 
 def allocation_payload(card: Card, holder: CardHolder, account: CardAccount, txn: Transaction) -> dict:
     return {
-        "enKashCardId": card.id, "userId": holder.id, "cardAccountId": account.id, "email": holder.email,
-        "mobile": holder.mobile, "title": holder.title, "firstName": holder.first_name, "gender": holder.gender,
-        "token": card.token, "maskedNumber": card.masked_number, "enkashCardTxnId": txn.id,
-        "pgReferenceNumber": txn.pg_reference_number, "transactionType": txn.direction, "type": txn.type,
-        "transactionCode": txn.transaction_code, "loadAmount": from_minor(txn.amount_minor),
-        "otbBalance": from_minor(card.balance_minor), "availableBalance": from_minor(account.balance_minor),
+        "enKashCardId": card.id,
+        "userId": holder.id,
+        "cardAccountId": account.id,
+        "email": holder.email,
+        "mobile": holder.mobile,
+        "title": holder.title,
+        "firstName": holder.first_name,
+        "gender": holder.gender,
+        "token": card.token,
+        "maskedNumber": card.masked_number,
+        "enkashCardTxnId": txn.id,
+        "pgReferenceNumber": txn.pg_reference_number,
+        "transactionType": txn.direction,
+        "type": txn.type,
+        "transactionCode": txn.transaction_code,
+        "loadAmount": from_minor(txn.amount_minor),
+        "otbBalance": from_minor(card.balance_minor),
+        "availableBalance": from_minor(account.balance_minor),
     }
 
 
 class RewardService:
-    def __init__(self, db: Database, settings: Settings, ledger: Ledger, cards: CardService, auth: AuthService, work: Work) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, ledger: Ledger, cards: CardService, auth: AuthService, work: Work
+    ) -> None:
         self.db = db
         self.settings = settings
         self.ledger = ledger
@@ -54,10 +68,13 @@ class RewardService:
     # -- one allocation --------------------------------------------------------------------
     def allocate(self, partner_id: str, req: AllocatePoints) -> dict:
         if (req.transactionType, req.type) not in (("CR", "ALLOCATE_POINT"), ("DR", "UNALLOCATE_POINT")):
-            raise FieldError("transactionType", f"{req.transactionType} does not go with {req.type}",
-                             ("type", f"{req.type} does not go with {req.transactionType}"),
-                             summary=f"transactionType {req.transactionType} cannot be used with type {req.type}: use "
-                                     "CR with ALLOCATE_POINT or DR with UNALLOCATE_POINT")
+            raise FieldError(
+                "transactionType",
+                f"{req.transactionType} does not go with {req.type}",
+                ("type", f"{req.type} does not go with {req.transactionType}"),
+                summary=f"transactionType {req.transactionType} cannot be used with type {req.type}: use "
+                "CR with ALLOCATE_POINT or DR with UNALLOCATE_POINT",
+            )
         return replay_duplicates(self.settings, lambda: self._allocate(partner_id, req))
 
     def _allocate(self, partner_id: str, req: AllocatePoints) -> dict:
@@ -67,23 +84,44 @@ class RewardService:
             company = s.get(Company, account.company_id)
             card, holder = self._target(s, account, req)
             minor = to_minor(req.loadAmount)
-            common = {"transaction_code": req.transactionCode or "ALLOCATION", "reference": req.reference,
-                      "remarks": req.remarks, "type": req.type}
+            common = {
+                "transaction_code": req.transactionCode or "ALLOCATION",
+                "reference": req.reference,
+                "remarks": req.remarks,
+                "type": req.type,
+            }
             if req.transactionType == "DR":
                 if card is None:
-                    raise NotFound(f"No EnKash card found in cardAccountId: {account.id} for the given "
-                                   "enkashCardId / email / mobile")
+                    raise NotFound(
+                        f"No EnKash card found in cardAccountId: {account.id} for the given enkashCardId / email / mobile"
+                    )
                 scope.ensure_usable(card, CardOperation.UNLOAD)
                 txn = self.ledger.card_to_account(
-                    s, account, card, minor, insufficient=InsufficientBalance(
-                        f"Insufficient balance on card {card.id}: otbBalance is {from_minor(card.balance_minor)}"),
-                    **common)
+                    s,
+                    account,
+                    card,
+                    minor,
+                    insufficient=InsufficientBalance(
+                        f"Insufficient balance on card {card.id}: otbBalance is {from_minor(card.balance_minor)}"
+                    ),
+                    **common,
+                )
             else:
                 if card is None:
                     if holder is None:
-                        holder = cards.resolve_holder(s, company, HolderFields(
-                            email=req.email, mobile=req.mobile, title=req.title, firstName=req.firstName,
-                            lastName=req.lastName, gender=req.gender), None)
+                        holder = cards.resolve_holder(
+                            s,
+                            company,
+                            HolderFields(
+                                email=req.email,
+                                mobile=req.mobile,
+                                title=req.title,
+                                firstName=req.firstName,
+                                lastName=req.lastName,
+                                gender=req.gender,
+                            ),
+                            None,
+                        )
                     card = cards.new_card(s, account, holder)
                 else:
                     scope.ensure_usable(card)
@@ -105,19 +143,22 @@ class RewardService:
             holder = s.get(CardHolder, card.user_id)
             for field, given, actual in (("email", req.email, holder.email), ("mobile", req.mobile, holder.mobile)):
                 if given and given.lower() != (actual or "").lower():
-                    raise FieldError(field, "does not match the card holder",
-                                     summary=f"{field} does not match the holder of card {card.id}")
+                    raise FieldError(
+                        field, "does not match the card holder", summary=f"{field} does not match the holder of card {card.id}"
+                    )
             return card, holder
         if not req.mobile and not req.email:
-            raise FieldError("enkashCardId", "or mobile or email is required",
-                             summary="One of enkashCardId, mobile or email is required")
+            raise FieldError(
+                "enkashCardId", "or mobile or email is required", summary="One of enkashCardId, mobile or email is required"
+            )
         holder = scope.find_holder(s, account.company_id, mobile=req.mobile, email=req.email)
         card = scope.card_of_holder(s, account.id, holder.id) if holder else None
         return card, holder
 
     # -- bulk ------------------------------------------------------------------------------
-    def bulk_validate(self, partner_id: str, company_id: str, account_id: str,
-                      rows: list) -> tuple[list[tuple[int, dict, BulkRow]], list[dict]]:
+    def bulk_validate(
+        self, partner_id: str, company_id: str, account_id: str, rows: list
+    ) -> tuple[list[tuple[int, dict, BulkRow]], list[dict]]:
         """Parse every row (no store writes): the valid ones to apply, the invalid ones as failures. An unknown
         account is the documented 404 for the whole call."""
         with self.db.read() as s:
@@ -134,8 +175,7 @@ class RewardService:
                 failures.append(_failure(index, raw, validation_error(exc).message, 422))
         return valid, failures
 
-    async def bulk_async(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool,
-                         rows: list) -> dict:
+    async def bulk_async(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool, rows: list) -> dict:
         """Bulk allocation from a request handler: validated in a worker thread, then applied in chunks of
         BULK_CHUNK rows, each its own short transaction, so other requests' writes run between the chunks
         instead of waiting seconds for one 10 000-row transaction."""
@@ -144,8 +184,9 @@ class RewardService:
         created: set[str] = set()
         successes: list[dict] = []
         for start in range(0, len(valid), BULK_CHUNK):
-            done, failed = await work.write(self._chunk, partner_id, company_id, account_id, points_allocation,
-                                            valid[start:start + BULK_CHUNK], created)
+            done, failed = await work.write(
+                self._chunk, partner_id, company_id, account_id, points_allocation, valid[start : start + BULK_CHUNK], created
+            )
             successes += done
             failures += failed
         return _bulk_result(successes, failures, len(rows))
@@ -156,8 +197,9 @@ class RewardService:
         created: set[str] = set()
         successes: list[dict] = []
         for start in range(0, len(valid), BULK_CHUNK):
-            done, failed = self._chunk(partner_id, company_id, account_id, points_allocation,
-                                       valid[start:start + BULK_CHUNK], created)
+            done, failed = self._chunk(
+                partner_id, company_id, account_id, points_allocation, valid[start : start + BULK_CHUNK], created
+            )
             successes += done
             failures += failed
         return _bulk_result(successes, failures, len(rows))
@@ -170,8 +212,15 @@ class RewardService:
             # (PostgreSQL): run the chunk again, it now finds them
             return self.bulk_chunk(*args)
 
-    def bulk_chunk(self, partner_id: str, company_id: str, account_id: str, points_allocation: bool,
-                   valid: list[tuple[int, dict, BulkRow]], created_users: set[str]) -> tuple[list[dict], list[dict]]:
+    def bulk_chunk(
+        self,
+        partner_id: str,
+        company_id: str,
+        account_id: str,
+        points_allocation: bool,
+        valid: list[tuple[int, dict, BulkRow]],
+        created_users: set[str],
+    ) -> tuple[list[dict], list[dict]]:
         """Create users/cards and allocate for one chunk of rows, in one transaction. Each row succeeds or
         fails on its own. A crash between chunks leaves whole chunks applied; every row carries a mandatory
         uniqueReferenceNumber, so sending the batch again applies only the rows that did not land (the others
@@ -196,8 +245,10 @@ class RewardService:
                 if row.uniqueReferenceNumber in used_refs:
                     reason, status = DuplicateReference(row.uniqueReferenceNumber, account.id).message, 200
                 elif user_id is not None and not points_allocation and user_id not in created_users:
-                    reason, status = ("User already exists; with isPointsAllocation=false only new users are "
-                                      "created and allocated"), 422
+                    reason, status = (
+                        ("User already exists; with isPointsAllocation=false only new users are created and allocated"),
+                        422,
+                    )
                 elif minor > remaining:
                     reason, status = InsufficientBalance().message, 200
                 else:
@@ -207,8 +258,11 @@ class RewardService:
                     continue
                 if user_id is None:
                     first, _, last = row.name.partition(" ")
-                    holder = cards.holder_row(s, company, HolderFields(
-                        title=row.title, firstName=first, lastName=last or None, email=row.email, mobile=row.mobile))
+                    holder = cards.holder_row(
+                        s,
+                        company,
+                        HolderFields(title=row.title, firstName=first, lastName=last or None, email=row.email, mobile=row.mobile),
+                    )
                     new_holders.append(holder)
                     user_id = holder["id"]
                     created_users.add(user_id)
@@ -221,23 +275,36 @@ class RewardService:
                 card_id, balance = (card["id"], 0) if isinstance(card, dict) else (card.id, card.balance_minor)
                 used_refs.add(row.uniqueReferenceNumber)
                 remaining -= minor
-                plan.append((index, row, BulkItem(card_id, user_id, balance, minor, row.uniqueReferenceNumber,
-                                                  row.remarks)))
+                plan.append((index, row, BulkItem(card_id, user_id, balance, minor, row.uniqueReferenceNumber, row.remarks)))
             conn = s.connection()
             if new_holders:
                 conn.execute(insert(CardHolder.__table__), new_holders)
             if new_cards:
                 conn.execute(insert(Card.__table__), new_cards)
-            txns = self.ledger.bulk_account_to_cards(s, account, [item for _, _, item in plan],
-                                                          type="ALLOCATE_POINT", transaction_code="ALLOCATION")
-            successes = [{
-                "row": index, "email": row.email, "name": row.name, "mobile": row.mobile, "title": row.title,
-                "loadAmount": row.loadAmount, "remarks": row.remarks, "companyId": account.company_id,
-                "cardAccountId": account.id, "enKashCardId": item.card_id, "userId": item.user_id,
-                "accountBalance": from_minor(txn["account_balance_after_minor"]), "enkashCardTxnId": txn["id"],
-                "otbBalance": from_minor(txn["card_balance_after_minor"]),
-                "uniqueReferenceNumber": row.uniqueReferenceNumber, "pgReferenceNumber": row.uniqueReferenceNumber,
-            } for (index, row, item), txn in zip(plan, txns, strict=True)]
+            txns = self.ledger.bulk_account_to_cards(
+                s, account, [item for _, _, item in plan], type="ALLOCATE_POINT", transaction_code="ALLOCATION"
+            )
+            successes = [
+                {
+                    "row": index,
+                    "email": row.email,
+                    "name": row.name,
+                    "mobile": row.mobile,
+                    "title": row.title,
+                    "loadAmount": row.loadAmount,
+                    "remarks": row.remarks,
+                    "companyId": account.company_id,
+                    "cardAccountId": account.id,
+                    "enKashCardId": item.card_id,
+                    "userId": item.user_id,
+                    "accountBalance": from_minor(txn["account_balance_after_minor"]),
+                    "enkashCardTxnId": txn["id"],
+                    "otbBalance": from_minor(txn["card_balance_after_minor"]),
+                    "uniqueReferenceNumber": row.uniqueReferenceNumber,
+                    "pgReferenceNumber": row.uniqueReferenceNumber,
+                }
+                for (index, row, item), txn in zip(plan, txns, strict=True)
+            ]
             return successes, failures
 
     @staticmethod
@@ -266,23 +333,29 @@ class RewardService:
         by_mobile: dict[str, CardHolder] = {}
         by_email: dict[str, CardHolder] = {}
         for chunk in _chunks(mobiles):
-            for h in s.exec(select(CardHolder).where(CardHolder.company_id == account.company_id,
-                                                     CardHolder.mobile.in_(chunk))):
+            for h in s.exec(select(CardHolder).where(CardHolder.company_id == account.company_id, CardHolder.mobile.in_(chunk))):
                 by_mobile.setdefault(h.mobile, h.id)
         for chunk in _chunks(emails):
-            for h in s.exec(select(CardHolder).where(CardHolder.company_id == account.company_id,
-                                                     CardHolder.email.in_(chunk))):
+            for h in s.exec(select(CardHolder).where(CardHolder.company_id == account.company_id, CardHolder.email.in_(chunk))):
                 by_email.setdefault(h.email.lower(), h.id)
         user_ids = sorted({*by_mobile.values(), *by_email.values()})
         cards: dict[str, Card] = {}
         for chunk in _chunks(user_ids):
-            for c in s.exec(select(Card).where(Card.account_id == account.id, Card.user_id.in_(chunk),
-                                               Card.replaced_by == None).with_for_update()):  # noqa: E711
+            for c in s.exec(
+                select(Card)
+                .where(Card.account_id == account.id, Card.user_id.in_(chunk), col(Card.replaced_by).is_(None))
+                .with_for_update()
+            ):
                 cards[c.user_id] = c
         used: set[str] = set()
         for chunk in _chunks(refs):
-            used.update(s.exec(select(Transaction.pg_reference_number).where(
-                Transaction.account_id == account.id, Transaction.pg_reference_number.in_(chunk))))
+            used.update(
+                s.exec(
+                    select(Transaction.pg_reference_number).where(
+                        Transaction.account_id == account.id, Transaction.pg_reference_number.in_(chunk)
+                    )
+                )
+            )
         return by_mobile, by_email, cards, used
 
     # -- SSO -------------------------------------------------------------------------------
@@ -297,8 +370,11 @@ class RewardService:
                 raise BusinessFailure("Card is blocked permanently")
             token = self.auth.issue_sso(s, partner_id, card.user_id, ttl, card_id=card.id)
             return {
-                "token": token.access_token, "accessToken": token.access_token, "expiresIn": ttl,
-                "enkashCardId": card.id, "primaryCard": card.primary_card,
+                "token": token.access_token,
+                "accessToken": token.access_token,
+                "expiresIn": ttl,
+                "enkashCardId": card.id,
+                "primaryCard": card.primary_card,
                 "employeeRewardsUrl": f"{base_url}/sso/{token.access_token}/employee_rewards/hrms",
                 "rewardAccountUrl": f"{base_url}/sso/{token.access_token}/reward_account/hrms",
             }
@@ -317,11 +393,10 @@ def _bulk_result(successes: list[dict], failures: list[dict], total: int) -> dic
 
 
 def _failure(index: int, raw: dict, reason: str, status: int) -> dict:
-    echo = {k: raw.get(k) for k in ("email", "name", "mobile", "title", "loadAmount", "remarks",
-                                    "uniqueReferenceNumber")}
+    echo = {k: raw.get(k) for k in ("email", "name", "mobile", "title", "loadAmount", "remarks", "uniqueReferenceNumber")}
     return {"row": index, **echo, "failureReason": reason, "httpStatus": status}
 
 
 def _chunks(items: list, size: int = BULK_CHUNK):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]

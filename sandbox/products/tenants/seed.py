@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from enkash_sandbox.products.tenants.service import TenantService
 
 
-
 def seed_demo(tenants: TenantService) -> dict[str, Any]:
     """Create the demo tenant; returns its credentials (as POST /_sandbox/partners would)."""
     fixture = load_fixture(tenants.settings.fixtures_dir, "demo.yaml")
@@ -30,8 +29,12 @@ def seed_demo(tenants: TenantService) -> dict[str, Any]:
     now = tenants.clock.now()
     with tenants.db.write() as s:
         creds = tenants.provision_in(
-            s, encryption=None, fund_balance=Decimal(str(fixture.get("fundBalance", 1000000))), name=None,
-            fixed=fixture.get("partner", {}), account_types=DEFAULT_ACCOUNT_TYPES,
+            s,
+            encryption=None,
+            fund_balance=Decimal(str(fixture.get("fundBalance", 1000000))),
+            name=None,
+            fixed=fixture.get("partner", {}),
+            account_types=DEFAULT_ACCOUNT_TYPES,
             funded_at=now - timedelta(days=90),
         )
         company = s.get(Company, creds["companyId"])
@@ -40,10 +43,15 @@ def seed_demo(tenants: TenantService) -> dict[str, Any]:
         for _ in range(int(holders_cfg.get("count", 6))):
             first, last = faker.first_name(), faker.last_name()
             fields = HolderFields(
-                title=rng.choice(["Mr", "Ms", "Mrs"]), firstName=first, lastName=last,
+                title=rng.choice(["Mr", "Ms", "Mrs"]),
+                firstName=first,
+                lastName=last,
                 email=f"{first}.{last}@example.com".lower().replace(" ", ""),
                 mobile=str(rng.choice([6, 7, 8, 9])) + "".join(str(rng.randrange(10)) for _ in range(9)),
-                gender=rng.choice(["M", "F"]), city=faker.city(), state=faker.state(), country="India",
+                gender=rng.choice(["M", "F"]),
+                city=faker.city(),
+                state=faker.state(),
+                country="India",
                 pincode=str(rng.randrange(110001, 855999)),
             )
             holders.append(tenants.cards.new_holder(s, company, fields, password=password))
@@ -61,15 +69,22 @@ def seed_demo(tenants: TenantService) -> dict[str, Any]:
             account = s.get(CardAccount, account_id)
             card = tenants.cards.new_card(s, account, holders[i % len(holders)])
             minor = to_minor(Decimal(str(amount)))
-            tenants.ledger.account_to_card(s, account, card, minor, type="ALLOCATE_POINT"
-                                        if account_type in ("EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE")
-                                        else "LOAD_MONEY", transaction_code="ALLOCATION",
-                                        reference=f"DEMO-{account_type[:3]}-{i + 1:03d}",
-                                        remarks="Demo allocation", at=when)
+            tenants.ledger.account_to_card(
+                s,
+                account,
+                card,
+                minor,
+                type="ALLOCATE_POINT" if account_type in ("EMPLOYEE_REWARDS", "CHANNEL_INCENTIVE") else "LOAD_MONEY",
+                transaction_code="ALLOCATION",
+                reference=f"DEMO-{account_type[:3]}-{i + 1:03d}",
+                remarks="Demo allocation",
+                at=when,
+            )
             card.load_amount_minor = card.last_allocated_minor = minor
             card.created_at = card.modified_at = when - timedelta(minutes=5)
             s.add(card)
-        creds["holders"] = [{"userId": h.id, "name": f"{h.first_name} {h.last_name}", "mobile": h.mobile,
-                             "password": password} for h in holders]
+        creds["holders"] = [
+            {"userId": h.id, "name": f"{h.first_name} {h.last_name}", "mobile": h.mobile, "password": password} for h in holders
+        ]
         tenants.save_baseline(s, creds["partnerId"])
         return creds

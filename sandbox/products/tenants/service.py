@@ -25,9 +25,19 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.snapshots import StateStore
 
 
-
 class TenantService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, ledger: Ledger, cards: CardService, accounts: AccountService, control: ControlStore, state: StateStore, names: Names) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        ledger: Ledger,
+        cards: CardService,
+        accounts: AccountService,
+        control: ControlStore,
+        state: StateStore,
+        names: Names,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -50,8 +60,9 @@ class TenantService:
         """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture).
         Its reset baseline is saved in the same transaction, so no reset can fall between the two."""
         with self.db.write() as s:
-            creds = self.provision_in(s, encryption=encryption, fund_balance=fund_balance, name=name,
-                                      fixed=fixed, account_types=account_types)
+            creds = self.provision_in(
+                s, encryption=encryption, fund_balance=fund_balance, name=name, fixed=fixed, account_types=account_types
+            )
             self.save_baseline(s, creds["partnerId"])
         return creds
 
@@ -83,8 +94,7 @@ class TenantService:
         self.control.published()
         return True
 
-    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types,
-                     funded_at=None) -> dict:
+    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types, funded_at=None) -> dict:
         settings = self.settings
         db = self.db
         fixed = fixed or {}
@@ -99,30 +109,55 @@ class TenantService:
         password = fixed.get("password") or "Sbx@" + ids.hex_token(seed, "partner-password", n, 8)
         mode = encryption or fixed.get("encryption") or settings.default_encryption
         now = self.clock.now()
-        s.add(Partner(id=partner_id, name=fixed.get("name") or company_name, client_id=company_id,
-                      client_secret=secret, username=username, password_hash=hash_password(password),
-                      encryption=mode, created_at=now))
+        s.add(
+            Partner(
+                id=partner_id,
+                name=fixed.get("name") or company_name,
+                client_id=company_id,
+                client_secret=secret,
+                username=username,
+                password_hash=hash_password(password),
+                encryption=mode,
+                created_at=now,
+            )
+        )
         s.flush()
         domain = "".join(ch for ch in company_name.lower() if ch.isalnum())[:20] or "company"
-        company = Company(id=company_id, partner_id=partner_id, name=company_name,
-                          email=f"admin@{domain}.example", mobile=username, created_at=now)
+        company = Company(
+            id=company_id,
+            partner_id=partner_id,
+            name=company_name,
+            email=f"admin@{domain}.example",
+            mobile=username,
+            created_at=now,
+        )
         s.add(company)
         s.flush()
         # the company admin, whose primary card EnKash creates at onboarding (the HR-admin SSO card)
         admin = self.cards.new_holder(
-            s, company,
-            HolderFields(title="Mr", firstName="Admin", lastName=company_name.split()[0][:40],
-                         email=f"hr@{domain}.example", mobile="7" + ids.digits(seed, "admin-mobile", n, 9)),
+            s,
+            company,
+            HolderFields(
+                title="Mr",
+                firstName="Admin",
+                lastName=company_name.split()[0][:40],
+                email=f"hr@{domain}.example",
+                mobile="7" + ids.digits(seed, "admin-mobile", n, 9),
+            ),
         )
         fund = Decimal(settings.default_fund_balance) if fund_balance is None else fund_balance
         accounts: dict[str, str] = {}
         for account_type in account_types:
             account = self.accounts.new_account(
-                s, company, account_type, f"{company_name} {account_type.replace('_', ' ').title()}",
+                s,
+                company,
+                account_type,
+                f"{company_name} {account_type.replace('_', ' ').title()}",
                 plan_master_id=db.new_id(s, "plan"),
             )
-            self.cards.new_card(s, account, admin, primary=True,
-                                     kyc_status="VERIFIED" if account_type in REWARD_ACCOUNTS else None)
+            self.cards.new_card(
+                s, account, admin, primary=True, kyc_status="VERIFIED" if account_type in REWARD_ACCOUNTS else None
+            )
             if fund > 0:
                 self.ledger.fund_account(s, account, to_minor(fund), remarks="Sandbox prefunding", at=funded_at)
             accounts[account_type] = account.id
@@ -160,5 +195,4 @@ class TenantService:
             if account is None:
                 return None
             txn = self.ledger.fund_account(s, account, to_minor(amount), remarks=remarks)
-            return {"cardAccountId": account.id, "enkashCardTxnId": txn.id,
-                    "availableBalance": from_minor(account.balance_minor)}
+            return {"cardAccountId": account.id, "enkashCardTxnId": txn.id, "availableBalance": from_minor(account.balance_minor)}
