@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
+from typing import Any
 
 from enkash_sandbox import __version__
 from enkash_sandbox.config import Settings
@@ -15,7 +16,8 @@ from enkash_sandbox.control.router import build_control_app
 from enkash_sandbox.envelopes import failure_body, json_response
 from enkash_sandbox.errors import AuthError, VendorError
 from enkash_sandbox.http.bodies import BodyGuardMiddleware
-from enkash_sandbox.http.gateway import GatewayMiddleware
+from enkash_sandbox.http.dispatch import VendorDispatch
+from enkash_sandbox.http.gateway import VENDOR_PREFIXES, GatewayMiddleware
 from enkash_sandbox.http.hosts import HostCheckMiddleware, allowed_hosts
 from enkash_sandbox.products.auth import router as auth_router
 from enkash_sandbox.products.cards import router as cards_router
@@ -66,7 +68,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     control.mount("/docs-assets", StaticFiles(directory=docs_assets()), name="docs-assets")
     app.mount("/_sandbox", control)
 
-    _install_error_handlers(app, container)
+    handlers = _install_error_handlers(app, container)
+    # innermost: vendor routes dispatched in a straight line (http/dispatch.py), everything else to FastAPI
+    app.add_middleware(VendorDispatch, fastapi=app, prefixes=VENDOR_PREFIXES, handlers=handlers)
     app.add_middleware(GatewayMiddleware, container=container)
     app.add_middleware(
         BodyGuardMiddleware, limit=container.settings.max_body_bytes, timeout=container.settings.body_timeout_seconds
@@ -80,7 +84,7 @@ def app_from_env() -> FastAPI:
     return create_app(Settings())
 
 
-def _install_error_handlers(app: FastAPI, container: Container) -> None:
+def _install_error_handlers(app: FastAPI, container: Container) -> dict[type[Exception], Any]:
     settings = container.settings
 
     @app.exception_handler(VendorError)
@@ -108,3 +112,6 @@ def _install_error_handlers(app: FastAPI, container: Container) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json_response(failure_body(settings, "Internal Server Error"), 500)
+
+    return {VendorError: vendor_error, AuthError: auth_error, RequestValidationError: request_validation,
+            StarletteHTTPException: spring_http_error, Exception: unexpected}

@@ -64,7 +64,7 @@ def serve(
             workers=workers,
             log_level=log_level,
             http=GuardedHttpToolsProtocol,
-            loop="asyncio",
+            loop=settings.loop,
         )
         return
     from enkash_sandbox.app import create_app
@@ -76,7 +76,7 @@ def serve(
         log_level=log_level,
         access_log=not quiet,
         http=protocol_with_timeout(settings.header_timeout_seconds),
-        loop="asyncio",
+        loop=settings.loop,
     )
 
 

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     journal_body_bytes: int = 64 * 1024
     journal_max_bytes: int = 32 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
+    # the event loop uvicorn runs: asyncio (fair tails under load, bench/README) or uvloop
+    loop: Literal["asyncio", "uvloop"] = "asyncio"
     # a connection whose request headers are not complete by then is closed (slow clients hold nothing)
     header_timeout_seconds: float = 10.0
     # a client that has not sent its whole body by then gets 408 (a trickling client holds nothing for ever)

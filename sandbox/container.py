@@ -126,6 +126,7 @@ class Container:
                 self.db.set_meta("schema", schema_fingerprint(self.db.engine))
             if self.db.get_meta("initialised") is None:
                 self._initialise()
+        self.db.start_checkpointer()
 
     @contextmanager
     def _setup_lock(self) -> Iterator[None]:
@@ -250,7 +251,7 @@ def build(settings: Settings | None = None) -> Container:
     control = ControlStore(db, clock, path.with_name(path.name + "-control") if path else None)
     db.before_session = control.before_session
     state = StateStore(db, path.with_name(path.stem + ".snapshots") if path else None, control)
-    work = Work(write_threads=1 if db.is_sqlite else 16)
+    work = Work(write_threads=1 if db.is_sqlite else 16, store=db)
     names = Names(db)
     catalog = CatalogSource(settings.fixtures_dir)
     ledger = Ledger(db, clock)

@@ -135,20 +135,29 @@ class GatewayMiddleware:
         settings = self.container.settings
         entry["requestBody"] = None
         token = bearer_token(headers) if scope["path"].startswith("/api/") else None
-        principal = await self.container.work.read(prepare, self.container, token)
+        # on SQLite this is a stat() and dictionary look-ups (a PK read on a cache miss); see Work.lookup
+        principal = await self.container.work.lookup(prepare, self.container, token)
         state["principal"] = principal
         # a route may declare a larger body limit (the bulk allocation); it applies to an authenticated partner
         declared = needs_of(scope["method"], scope["path"]).body_limit
         large = declared is not None and principal is not None and principal.kind == PrincipalKind.PARTNER
         limit = declared if large and declared is not None else settings.max_body_bytes
         try:
-            if large:
-                if self._large_bodies is None:
-                    self._large_bodies = asyncio.Semaphore(LARGE_BODY_SLOTS)
-                async with self._large_bodies:
-                    body = await asyncio.wait_for(read_body(receive, limit), settings.body_timeout_seconds)
-            else:
-                body = await asyncio.wait_for(read_body(receive, limit), settings.body_timeout_seconds)
+            # the usual body arrives in one message: read it directly; only a body still streaming gets the
+            # timeout (asyncio.wait_for costs a task per call)
+            first = await receive()
+            body = first.get("body", b"") if first["type"] == "http.request" else b""
+            if len(body) > limit:
+                raise BodyTooLarge
+            if first.get("more_body", False):
+                if large:
+                    if self._large_bodies is None:
+                        self._large_bodies = asyncio.Semaphore(LARGE_BODY_SLOTS)
+                    async with self._large_bodies:
+                        rest = await asyncio.wait_for(read_body(receive, limit - len(body)), settings.body_timeout_seconds)
+                else:
+                    rest = await asyncio.wait_for(read_body(receive, limit - len(body)), settings.body_timeout_seconds)
+                body += rest
         except BodyTooLarge:
             return await _send_json(send, 413, failure_body(settings, f"Request body is larger than {limit} bytes"))
         except TimeoutError:

@@ -1,26 +1,37 @@
 """The ledger: the only code that changes a balance.
 
-Every movement is one Transaction (what the partner sees) plus one LedgerEntry per balance it
-touches, written in the caller's transaction together with the balance change. Debits are
-conditional UPDATEs (`... WHERE balance >= amount`), so two racing debits can never overdraw,
-whatever the database's isolation level.
+Every movement is one transaction row (what the partner sees) plus one ledger row per balance it touches,
+written in the caller's transaction together with the balance change, as prebuilt statements:
+
+- one guarded UPDATE per leg: a debit carries `balance >= :amount` in its WHERE (two racing debits can never
+  overdraw, whatever the isolation level), a credit carries the balance ceiling and, for a card,
+  `replaced_by IS NULL` (no money lands on a replaced card, even one replaced a moment ago by another worker);
+- legs are applied in one lock order (accounts before cards, then by id), so opposite movements queue
+  instead of deadlocking on PostgreSQL;
+- the transaction id comes from a guarded counter UPDATE taken last, so its row lock is held briefly;
+- a repeated reference is stopped by the unique index on (account, reference): no read first.
+
+Hot paths call `record()` with a prebuilt-SQL transaction (store/sql.py); cold paths that hold ORM objects
+call `move()` and the helpers below, which run the same statements inside their session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
 
 from enkash_sandbox import ids, jsonio
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
 from enkash_sandbox.money import MAX_BALANCE_MINOR
-from enkash_sandbox.store.tables import Card, CardAccount, LedgerEntry, Transaction
-from sqlalchemy import bindparam, case, insert, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from enkash_sandbox.store.sql import Sql, Tx, as_json
+from enkash_sandbox.store.tables import Card, CardAccount
+from enkash_sandbox.vocabulary import Direction, HolderKind, TxnType
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -28,13 +39,11 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
-ACCOUNT = "ACCOUNT"
-CARD = "CARD"
-
-# types that move money from the account to a card and count as allocation
-REPLACEMENT = "CARD_REPLACEMENT"
-REDEMPTION = "REDEMPTION"
-FUNDING = "ACCOUNT_FUNDING"
+ACCOUNT = HolderKind.ACCOUNT
+CARD = HolderKind.CARD
+REPLACEMENT = TxnType.CARD_REPLACEMENT
+REDEMPTION = TxnType.REDEMPTION
+FUNDING = TxnType.ACCOUNT_FUNDING
 
 
 class BalanceLimit(BusinessFailure):
@@ -42,8 +51,9 @@ class BalanceLimit(BusinessFailure):
 
 
 class DuplicateReference(BusinessFailure):
-    def __init__(self, reference: str, account_id: str, first_response: dict | None = None):
-        # copied now: the first transaction's row is gone from the session once this rolls back
+    def __init__(self, reference: str | None, account_id: str, first_response: dict[str, Any] | None = None):
+        self.reference = reference
+        self.account_id = account_id
         self.first_response = first_response
         super().__init__(f"Duplicate uniqueReferenceNumber: {reference} was already used on card account {account_id}")
 
@@ -65,28 +75,111 @@ def jsonable(obj: Any) -> Any:
     return jsonio.loads(jsonio.dumps(obj))
 
 
-def replay_duplicates(settings: Settings, fn: Callable[[], T]) -> T:
-    """Run a money movement; on a duplicate reference either fail (default) or, with
-    duplicate_reference=replay, answer with what the first request was answered.
+def violated_reference_index(exc: IntegrityError) -> bool:
+    """Whether a unique violation is the (account, reference) index's: the message names its columns on
+    SQLite, its name on PostgreSQL."""
+    message = str(exc.orig)
+    return "pg_reference_number" in message or "uq_txn_account_reference" in message
 
-    A movement that lost a race to a unique index (two first allocations to one new holder, say, on
-    PostgreSQL where writers run concurrently) is run once more: it then finds what the winner made."""
+
+# -- the statements ------------------------------------------------------------------------------------------
+_DEBIT_ACCOUNT = Sql(
+    "UPDATE card_account SET balance_minor = balance_minor + :delta "
+    "WHERE id = :id AND balance_minor >= :need RETURNING balance_minor"
+)
+_CREDIT_ACCOUNT = Sql(
+    "UPDATE card_account SET balance_minor = balance_minor + :delta "
+    "WHERE id = :id AND balance_minor <= :ceiling RETURNING balance_minor"
+)
+_DEBIT_CARD = Sql(
+    "UPDATE card SET balance_minor = balance_minor + :delta, modified_at = :now "
+    "WHERE id = :id AND balance_minor >= :need RETURNING balance_minor"
+)
+_CREDIT_CARD = Sql(
+    "UPDATE card SET balance_minor = balance_minor + :delta, modified_at = :now "
+    "WHERE id = :id AND balance_minor <= :ceiling AND replaced_by IS NULL RETURNING balance_minor"
+)
+# a load remembers its amount (lastAllocatedAmount); an allocation also sets loadAmount the first time
+_LOAD_CARD = Sql(
+    "UPDATE card SET balance_minor = balance_minor + :delta, modified_at = :now, last_allocated_minor = :delta "
+    "WHERE id = :id AND balance_minor <= :ceiling AND replaced_by IS NULL RETURNING balance_minor"
+)
+_ALLOCATE_TO_CARD = Sql(
+    "UPDATE card SET balance_minor = balance_minor + :delta, modified_at = :now, last_allocated_minor = :delta, "
+    "load_amount_minor = CASE WHEN load_amount_minor = 0 THEN :delta ELSE load_amount_minor END "
+    "WHERE id = :id AND balance_minor <= :ceiling AND replaced_by IS NULL RETURNING balance_minor"
+)
+_REPLACED_BY = Sql("SELECT replaced_by FROM card WHERE id = :id")
+_INSERT_TXN = Sql(
+    "INSERT INTO \"transaction\" (id, seq, partner_id, account_id, card_id, user_id, direction, type, transaction_code, "
+    "amount_minor, card_balance_after_minor, account_balance_after_minor, pg_reference_number, status, description, "
+    "remarks, created_by, order_id, response, created_at) VALUES (:id, :seq, :partner_id, :account_id, :card_id, "
+    ":user_id, :direction, :type, :transaction_code, :amount_minor, :card_balance_after_minor, "
+    ":account_balance_after_minor, :pg_reference_number, :status, :description, :remarks, :created_by, :order_id, "
+    ":response, :created_at)"
+)
+_INSERT_ENTRY = Sql(
+    "INSERT INTO ledger_entry (txn_id, partner_id, holder_kind, holder_id, amount_minor, balance_after_minor, "
+    "created_at) VALUES (:txn_id, :partner_id, :holder_kind, :holder_id, :amount_minor, :balance_after_minor, "
+    ":created_at)"
+)
+_SET_RESPONSE = Sql("UPDATE \"transaction\" SET response = :response WHERE id = :id")
+_FIRST_RESPONSE = Sql("SELECT response FROM \"transaction\" WHERE account_id = :account_id AND pg_reference_number = :ref")
+
+
+@dataclass(frozen=True)
+class Leg:
+    kind: HolderKind
+    holder_id: str
+    delta: int  # signed paise
+
+
+@dataclass
+class Movement:
+    """What one movement recorded: its transaction row's values (attribute names as on the table)."""
+
+    id: str
+    seq: int
+    partner_id: str
+    account_id: str
+    card_id: str | None
+    user_id: str | None
+    direction: str
+    type: str
+    transaction_code: str | None
+    amount_minor: int
+    pg_reference_number: str | None
+    status: str
+    created_at: datetime
+    balances: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def card_balance(self) -> int | None:
+        return self.balances.get((CARD, self.card_id)) if self.card_id else None
+
+    @property
+    def account_balance(self) -> int | None:
+        return self.balances.get((ACCOUNT, self.account_id))
+
+
+def replay_duplicates(settings: Settings, fn: Callable[[], T], first_response: Callable[[DuplicateReference], Any]) -> T:
+    """Run a money movement; on a duplicate reference either fail (default) or, with duplicate_reference=replay,
+    answer with what the first request was answered.
+
+    A movement that lost a race to a unique index other than the reference's (two first allocations to one new
+    holder, say, on PostgreSQL where writers run concurrently) is run once more: it then finds what the winner
+    made."""
     try:
         try:
             return fn()
         except IntegrityError:
             return fn()
     except DuplicateReference as dup:
-        if settings.duplicate_reference == "replay" and dup.first_response is not None:
-            return dup.first_response  # type: ignore[no-any-return]
+        if settings.duplicate_reference == "replay":
+            response = first_response(dup)
+            if response is not None:
+                return response  # type: ignore[no-any-return]
         raise
-
-
-@dataclass
-class Leg:
-    kind: str  # ACCOUNT | CARD
-    holder: CardAccount | Card
-    delta: int  # signed paise
 
 
 class Ledger:
@@ -94,50 +187,16 @@ class Ledger:
         self.db = db
         self.clock = clock
 
-    # -- references ------------------------------------------------------------------------
-    def find_reference(self, s: Session, account_id: str, reference: str | None) -> Transaction | None:
-        if not reference:
-            return None
-        return s.exec(
-            select(Transaction).where(Transaction.account_id == account_id, Transaction.pg_reference_number == reference)
-        ).first()
-
-    def guard_reference(self, s: Session, account_id: str, reference: str | None) -> None:
-        first = self.find_reference(s, account_id, reference)
-        if first is not None:
-            raise DuplicateReference(reference, account_id, dict(first.response) if first.response else None)
-
-    # -- balance primitives ----------------------------------------------------------------
-    def _apply(self, s: Session, leg: Leg, *, insufficient: BusinessFailure) -> int:
-        model = CardAccount if leg.kind == ACCOUNT else Card
-        stmt = update(model).where(model.id == leg.holder.id)
-        if leg.delta < 0:
-            stmt = stmt.where(model.balance_minor >= -leg.delta)
-        else:
-            # no balance may grow past what every engine stores exactly (SQLite would silently go to float)
-            stmt = stmt.where(model.balance_minor <= MAX_BALANCE_MINOR - leg.delta)
-            if leg.kind == CARD:
-                # money never lands on a replaced card: the guard is in the statement, so a replace that
-                # committed a moment ago in another worker (row-locked on PostgreSQL) is seen here
-                stmt = stmt.where(Card.replaced_by.is_(None))  # type: ignore[union-attr]
-        stmt = stmt.values(balance_minor=model.balance_minor + leg.delta).returning(model.balance_minor)
-        row = s.execute(stmt, execution_options={"synchronize_session": False}).first()
-        if row is None:
-            if leg.delta > 0:
-                if leg.kind == CARD and s.execute(select(Card.replaced_by).where(Card.id == leg.holder.id)).scalar():
-                    raise CardReplaced(leg.holder.id)
-                raise BalanceLimit()
-            raise insufficient
-        set_committed_value(leg.holder, "balance_minor", row[0])
-        return row[0]
-
-    def move(
+    # -- the core: prebuilt statements ---------------------------------------------------------------------
+    def record(
         self,
-        s: Session,
+        tx: Tx,
         *,
+        partner_id: str,
+        account_id: str,
+        card_id: str | None,
+        user_id: str | None,
         legs: list[Leg],
-        account: CardAccount,
-        card: Card | None,
         direction: str,
         type: str,
         amount_minor: int,
@@ -150,225 +209,192 @@ class Ledger:
         insufficient: BusinessFailure | None = None,
         at: datetime | None = None,
         order_id: str | None = None,
-    ) -> Transaction:
-        """Apply every leg and record the transaction with one ledger row per leg. A debit that cannot
-        be met raises; nothing is visible until the caller's transaction commits."""
+        remember: str | None = None,
+        respond: Callable[[Movement], Any] | None = None,
+    ) -> Movement:
+        """Apply every leg and record the transaction with one ledger row per leg, in `tx`. A debit that cannot
+        be met raises (the caller's rollback undoes any leg already applied); nothing is visible until commit.
+        `remember` = "load" sets the credited card's last allocated amount, "allocation" also its first loaded
+        amount; `respond` builds the answer stored for duplicate_reference=replay."""
         now = at or self.clock.now()
-        account_id = account.id  # read now: a failed flush below expires the ORM objects
-        self.guard_reference(s, account_id, reference)
+        stamp = tx.ts(now)
         balances: dict[tuple[str, str], int] = {}
-        # one lock order for every movement (accounts before cards, then by id), so two movements touching
-        # the same rows in opposite directions queue instead of deadlocking on PostgreSQL; a shortfall raises,
-        # and the caller's rollback undoes any leg already applied
-        for leg in sorted(legs, key=lambda leg: (leg.kind != ACCOUNT, leg.holder.id)):
-            balances[(leg.kind, leg.holder.id)] = self._apply(s, leg, insufficient=insufficient or InsufficientBalance())
-        seq = self.db.next_ids(s, "txn")[0]
-        txn = Transaction(
-            id=ids.format_id(self.db.seed, "txn", seq),
-            seq=seq,
-            partner_id=account.partner_id,
-            account_id=account.id,
-            card_id=card.id if card else None,
-            user_id=card.user_id if card else None,
-            direction=direction,
-            type=type,
-            transaction_code=transaction_code,
-            amount_minor=amount_minor,
-            card_balance_after_minor=balances.get((CARD, card.id)) if card else None,
-            account_balance_after_minor=balances.get((ACCOUNT, account.id)),
-            pg_reference_number=reference,
-            status=status,
-            description=description,
-            remarks=remarks,
-            created_by=created_by,
-            order_id=order_id,
-            created_at=now,
+        for leg in sorted(legs, key=lambda leg: (leg.kind != ACCOUNT, leg.holder_id)):
+            if leg.delta < 0:
+                sql = _DEBIT_ACCOUNT if leg.kind == ACCOUNT else _DEBIT_CARD
+                params = {"id": leg.holder_id, "delta": leg.delta, "need": -leg.delta, "now": stamp}
+            else:
+                if leg.kind == ACCOUNT:
+                    sql = _CREDIT_ACCOUNT
+                else:
+                    sql = {"load": _LOAD_CARD, "allocation": _ALLOCATE_TO_CARD}.get(remember or "", _CREDIT_CARD)
+                params = {"id": leg.holder_id, "delta": leg.delta, "ceiling": MAX_BALANCE_MINOR - leg.delta, "now": stamp}
+            row = tx.one(sql, params)
+            if row is None:
+                if leg.delta >= 0:
+                    if leg.kind == CARD:
+                        replaced = tx.one(_REPLACED_BY, {"id": leg.holder_id})
+                        if replaced is not None and replaced[0]:
+                            raise CardReplaced(leg.holder_id)
+                    raise BalanceLimit()
+                raise insufficient or InsufficientBalance()
+            balances[(leg.kind, leg.holder_id)] = int(row[0])
+        seq = self.db.mint(tx, "txn")
+        movement = Movement(
+            id=ids.format_id(self.db.seed, "txn", seq), seq=seq, partner_id=partner_id, account_id=account_id,
+            card_id=card_id, user_id=user_id, direction=direction, type=type, transaction_code=transaction_code,
+            amount_minor=amount_minor, pg_reference_number=reference, status=status, created_at=now, balances=balances,
         )
-        s.add(txn)
+        response = jsonable(respond(movement)) if respond is not None else None
         try:
-            s.flush()
+            tx.run(_INSERT_TXN, {
+                "id": movement.id, "seq": seq, "partner_id": partner_id, "account_id": account_id, "card_id": card_id,
+                "user_id": user_id, "direction": direction, "type": type, "transaction_code": transaction_code,
+                "amount_minor": amount_minor, "card_balance_after_minor": movement.card_balance,
+                "account_balance_after_minor": movement.account_balance, "pg_reference_number": reference,
+                "status": status, "description": description, "remarks": remarks, "created_by": created_by,
+                "order_id": order_id, "response": tx.json(response), "created_at": stamp,
+            })
         except IntegrityError as exc:
-            # a concurrent twin recorded the same reference first (PostgreSQL: no BEGIN IMMEDIATE there)
-            if "uq_txn_account_reference" in str(exc.orig) or "pg_reference" in str(exc.orig):
+            # the unique (account, reference) index: a repeat of a reference, however close the twin was
+            if reference and violated_reference_index(exc):
                 raise DuplicateReference(reference, account_id) from None
             raise
-        # ledger rows are written with a Core insert: no ORM object is needed for them afterwards
-        s.connection().execute(
-            insert(LedgerEntry.__table__),
-            [
-                {
-                    "txn_id": txn.id,
-                    "partner_id": account.partner_id,
-                    "holder_kind": leg.kind,
-                    "holder_id": leg.holder.id,
-                    "amount_minor": leg.delta,
-                    "balance_after_minor": balances[(leg.kind, leg.holder.id)],
-                    "created_at": now,
-                }
-                for leg in legs
-            ],
-        )
-        if card is not None:
-            card.modified_at = now
-            s.add(card)
-        return txn
+        tx.many(_INSERT_ENTRY, [
+            {"txn_id": movement.id, "partner_id": partner_id, "holder_kind": str(leg.kind),
+             "holder_id": leg.holder_id, "amount_minor": leg.delta,
+             "balance_after_minor": balances[(leg.kind, leg.holder_id)], "created_at": stamp}
+            for leg in legs
+        ])
+        return movement
 
-    # -- the movements the product has -----------------------------------------------------
-    def fund_account(
+    def first_response(self, dup: DuplicateReference) -> Any:
+        """What the first request with a reference was answered (for duplicate_reference=replay)."""
+        with self.db.tx(write=False) as tx:
+            row = tx.one(_FIRST_RESPONSE, {"account_id": dup.account_id, "ref": dup.reference})
+        return as_json(row[0]) if row is not None else None
+
+    def set_response(self, tx: Tx, txn_id: str, response: Any) -> None:
+        tx.run(_SET_RESPONSE, {"id": txn_id, "response": tx.json(jsonable(response))})
+
+    # -- ORM callers: the same statements inside their session ---------------------------------------------
+    def move(
         self,
         s: Session,
-        account: CardAccount,
-        amount_minor: int,
         *,
-        remarks: str | None = None,
-        reference: str | None = None,
-        at: datetime | None = None,
-    ) -> Transaction:
+        legs: list[tuple[HolderKind, CardAccount | Card, int]],
+        account: CardAccount,
+        card: Card | None,
+        **kw: Any,
+    ) -> Movement:
+        """`record` for a caller holding ORM objects: runs in its session and refreshes the balances of the
+        objects it moved (and the card's modified time), so the caller renders what the store now holds."""
+        movement = self.record(
+            self.db.tx_of(s), partner_id=account.partner_id, account_id=account.id, card_id=card.id if card else None,
+            user_id=card.user_id if card else None, legs=[Leg(kind, holder.id, delta) for kind, holder, delta in legs],
+            **kw,
+        )
+        for kind, holder, _ in legs:
+            set_committed_value(holder, "balance_minor", movement.balances[(kind, holder.id)])
+        if card is not None:
+            set_committed_value(card, "modified_at", movement.created_at)
+            if kw.get("remember") in ("load", "allocation"):
+                set_committed_value(card, "last_allocated_minor", kw["amount_minor"])
+            if kw.get("remember") == "allocation" and not card.load_amount_minor:
+                set_committed_value(card, "load_amount_minor", kw["amount_minor"])
+        return movement
+
+    def fund_account(
+        self, s: Session, account: CardAccount, amount_minor: int, *, remarks: str | None = None,
+        reference: str | None = None, at: datetime | None = None,
+    ) -> Movement:
         """Money arriving from outside (the partner prefunding its account)."""
         return self.move(
-            s,
-            legs=[Leg(ACCOUNT, account, amount_minor)],
-            account=account,
-            card=None,
-            direction="CR",
-            type=FUNDING,
-            transaction_code="PREFUND",
-            amount_minor=amount_minor,
-            reference=reference,
-            remarks=remarks,
+            s, legs=[(ACCOUNT, account, amount_minor)], account=account, card=None, direction=Direction.CR,
+            type=FUNDING, transaction_code="PREFUND", amount_minor=amount_minor, reference=reference, remarks=remarks,
             at=at,
         )
 
-    def account_to_card(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
-        kw.setdefault("insufficient", InsufficientBalance())
+    def account_to_card(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
+        kw.setdefault("remember", "allocation")
         return self.move(
-            s,
-            legs=[Leg(ACCOUNT, account, -amount_minor), Leg(CARD, card, amount_minor)],
-            account=account,
-            card=card,
-            direction="CR",
-            amount_minor=amount_minor,
-            **kw,
+            s, legs=[(ACCOUNT, account, -amount_minor), (CARD, card, amount_minor)], account=account, card=card,
+            direction=Direction.CR, amount_minor=amount_minor, **kw,
         )
 
-    def card_to_account(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
-        kw.setdefault("insufficient", InsufficientBalance())
+    def card_to_account(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         return self.move(
-            s,
-            legs=[Leg(CARD, card, -amount_minor), Leg(ACCOUNT, account, amount_minor)],
-            account=account,
-            card=card,
-            direction="DR",
-            amount_minor=amount_minor,
-            **kw,
+            s, legs=[(CARD, card, -amount_minor), (ACCOUNT, account, amount_minor)], account=account, card=card,
+            direction=Direction.DR, amount_minor=amount_minor, **kw,
         )
 
-    def card_spend(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
+    def card_spend(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         """Money leaving the system from a card (a redemption, a purchase)."""
-        kw.setdefault("insufficient", InsufficientBalance())
         return self.move(
-            s, legs=[Leg(CARD, card, -amount_minor)], account=account, card=card, direction="DR", amount_minor=amount_minor, **kw
+            s, legs=[(CARD, card, -amount_minor)], account=account, card=card, direction=Direction.DR,
+            amount_minor=amount_minor, **kw,
         )
 
-    def card_refund(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw) -> Transaction:
+    def card_refund(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         return self.move(
-            s, legs=[Leg(CARD, card, amount_minor)], account=account, card=card, direction="CR", amount_minor=amount_minor, **kw
+            s, legs=[(CARD, card, amount_minor)], account=account, card=card, direction=Direction.CR,
+            amount_minor=amount_minor, **kw,
         )
 
+    # -- bulk ----------------------------------------------------------------------------------------------
     def bulk_account_to_cards(
-        self, s: Session, account: CardAccount, items: list[BulkItem], *, type: str, transaction_code: str
-    ) -> list[dict]:
-        """Many account->card moves in one go (bulk allocation), written with Core inserts: one
-        conditional debit of the account for the total, one credit per card, and the same Transaction and
-        LedgerEntry rows `move` writes, with running balances. The caller has already decided which
-        rows fit the balance and holds the write lock, so every card's starting balance is current."""
+        self, tx: Tx, *, partner_id: str, account_id: str, items: list[BulkItem], type: str, transaction_code: str
+    ) -> list[Movement]:
+        """Many account->card moves in one go (bulk allocation): one guarded debit of the account for the total,
+        then per row the same credit, transaction row and ledger rows `record` writes, with running balances.
+        The caller holds the write lock and has checked the rows against the balance."""
         if not items:
             return []
         total = sum(item.amount_minor for item in items)
-        row = s.execute(
-            update(CardAccount)
-            .where(CardAccount.id == account.id, CardAccount.balance_minor >= total)
-            .values(balance_minor=CardAccount.balance_minor - total)
-            .returning(CardAccount.balance_minor),
-            execution_options={"synchronize_session": False},
-        ).first()
+        row = tx.one(_DEBIT_ACCOUNT, {"id": account_id, "delta": -total, "need": total})
         if row is None:
             raise InsufficientBalance()
-        account_balance = row[0] + total
-        set_committed_value(account, "balance_minor", row[0])
+        account_balance = int(row[0]) + total
         now = self.clock.now()
+        stamp = tx.ts(now)
+        first_seq = self.db.mint(tx, "txn", len(items))
         seed = self.db.seed
-        balances: dict[str, int] = {}
-        card_updates: dict[str, dict] = {}
-        txns, entries = [], []
-        for item, seq in zip(items, self.db.next_ids(s, "txn", len(items)), strict=True):
+        moved: list[Movement] = []
+        txns: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        for offset, item in enumerate(items):
             minor = item.amount_minor
+            credited = tx.one(_ALLOCATE_TO_CARD, {"id": item.card_id, "delta": minor, "now": stamp,
+                                                  "ceiling": MAX_BALANCE_MINOR - minor})
+            if credited is None:
+                raise BalanceLimit()
             account_balance -= minor
-            balances[item.card_id] = balances.get(item.card_id, item.start_balance_minor) + minor
-            txn_id = ids.format_id(seed, "txn", seq)
-            txns.append(
-                {
-                    "id": txn_id,
-                    "seq": seq,
-                    "partner_id": account.partner_id,
-                    "account_id": account.id,
-                    "card_id": item.card_id,
-                    "user_id": item.user_id,
-                    "direction": "CR",
-                    "type": type,
-                    "transaction_code": transaction_code,
-                    "amount_minor": minor,
-                    "card_balance_after_minor": balances[item.card_id],
-                    "account_balance_after_minor": account_balance,
-                    "pg_reference_number": item.reference,
-                    "status": "SUCCESS",
-                    "description": None,
-                    "remarks": item.remarks,
-                    "created_by": None,
-                    "created_at": now,
-                }
+            seq = first_seq + offset
+            movement = Movement(
+                id=ids.format_id(seed, "txn", seq), seq=seq, partner_id=partner_id, account_id=account_id,
+                card_id=item.card_id, user_id=item.user_id, direction=Direction.CR, type=type,
+                transaction_code=transaction_code, amount_minor=minor, pg_reference_number=item.reference,
+                status="SUCCESS", created_at=now,
+                balances={(CARD, item.card_id): int(credited[0]), (ACCOUNT, account_id): account_balance},
             )
-            entries.append(
-                {
-                    "txn_id": txn_id,
-                    "partner_id": account.partner_id,
-                    "holder_kind": ACCOUNT,
-                    "holder_id": account.id,
-                    "amount_minor": -minor,
-                    "balance_after_minor": account_balance,
-                    "created_at": now,
-                }
-            )
-            entries.append(
-                {
-                    "txn_id": txn_id,
-                    "partner_id": account.partner_id,
-                    "holder_kind": CARD,
-                    "holder_id": item.card_id,
-                    "amount_minor": minor,
-                    "balance_after_minor": balances[item.card_id],
-                    "created_at": now,
-                }
-            )
-            upd = card_updates.setdefault(item.card_id, {"cid": item.card_id, "delta": 0, "first": minor})
-            upd["delta"] += minor
-            upd["last"] = minor
-        conn = s.connection()
-        conn.execute(insert(Transaction.__table__), txns)
-        conn.execute(insert(LedgerEntry.__table__), entries)
-        cards = Card.__table__
-        conn.execute(
-            update(cards)
-            .where(cards.c.id == bindparam("cid"))
-            .values(
-                balance_minor=cards.c.balance_minor + bindparam("delta"),
-                last_allocated_minor=bindparam("last"),
-                load_amount_minor=case((cards.c.load_amount_minor == 0, bindparam("first")), else_=cards.c.load_amount_minor),
-                modified_at=bindparam("now"),
-            ),
-            [{**card_updates[cid], "now": now} for cid in sorted(card_updates)],
-        )
-        return txns
+            moved.append(movement)
+            txns.append({
+                "id": movement.id, "seq": seq, "partner_id": partner_id, "account_id": account_id,
+                "card_id": item.card_id, "user_id": item.user_id, "direction": "CR", "type": type,
+                "transaction_code": transaction_code, "amount_minor": minor,
+                "card_balance_after_minor": movement.card_balance, "account_balance_after_minor": account_balance,
+                "pg_reference_number": item.reference, "status": "SUCCESS", "description": None,
+                "remarks": item.remarks, "created_by": None, "order_id": None, "response": None, "created_at": stamp,
+            })
+            entries.append({"txn_id": movement.id, "partner_id": partner_id, "holder_kind": "ACCOUNT",
+                            "holder_id": account_id, "amount_minor": -minor, "balance_after_minor": account_balance,
+                            "created_at": stamp})
+            entries.append({"txn_id": movement.id, "partner_id": partner_id, "holder_kind": "CARD",
+                            "holder_id": item.card_id, "amount_minor": minor,
+                            "balance_after_minor": movement.card_balance, "created_at": stamp})
+        tx.many(_INSERT_TXN, txns)
+        tx.many(_INSERT_ENTRY, entries)
+        return moved
 
 
 @dataclass

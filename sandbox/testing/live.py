@@ -39,7 +39,7 @@ class LiveSandbox:
             log_level="warning",
             access_log=False,
             http=protocol_with_timeout(settings.header_timeout_seconds),
-            loop="asyncio",
+            loop=settings.loop,
             limit_concurrency=2000,
             timeout_graceful_shutdown=1,
         )

@@ -58,14 +58,16 @@ async def create_card(
 async def load_balance(
     request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[LoadBalance, Depends(body(LoadBalance))]
 ) -> Response:
-    return ok(request, await work.write(cards.load, p.partner_id, req), A)
+    return ok(request, await work.write_now(cards.load, p.partner_id, req), A)
 
 
 @router.post("/search")
 async def search_cards(
     request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[CardSearch, Depends(body(CardSearch))]
 ) -> Response:
-    shape, payload = await work.read(cards.search, p.partner_id, req)
+    # one card is a point read; a whole account's cards (thousands, perhaps) go to the read pool
+    read = work.lookup if req.enKashCardId else work.read
+    shape, payload = await read(cards.search, p.partner_id, req)
     # one card: the single-card copy of the docs (style B); all cards: {recordsCount, data} (style A)
     return ok(request, payload, B if shape == "one" else A)
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from enkash_sandbox import ids
-from enkash_sandbox.errors import BusinessFailure, FieldError
+from enkash_sandbox.errors import AccountNotFound, BusinessFailure, CardNotFound, FieldError
 from enkash_sandbox.faults.magic import kyc_for_mobile
-from enkash_sandbox.ledger.movements import jsonable, replay_duplicates
+from enkash_sandbox.ledger.movements import ACCOUNT, CARD, Leg, Movement, replay_duplicates
 from enkash_sandbox.money import from_minor, to_minor
-from enkash_sandbox.products import scope
+from enkash_sandbox.products import records, scope
 from enkash_sandbox.products.auth.passwords import hash_password
 from enkash_sandbox.products.cards.schemas import CardSearch, CreateCard, HolderFields, LoadBalance
 from enkash_sandbox.products.cards.views import card_view
+from enkash_sandbox.store.sql import Sql
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
 from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation, Direction
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -190,8 +191,8 @@ class CardService:
         account = account or s.get(CardAccount, card.account_id)
         return card_view(card, s.get(CardHolder, card.user_id), account, s.get(Company, account.company_id))
 
-    def create(self, partner_id: str, req: CreateCard) -> dict:
-        return replay_duplicates(self.settings, lambda: self._create(partner_id, req))
+    def create(self, partner_id: str, req: CreateCard) -> dict[str, Any]:
+        return replay_duplicates(self.settings, lambda: self._create(partner_id, req), self.ledger.first_response)
 
     def _create(self, partner_id: str, req: CreateCard) -> dict:
         with self.db.write() as s:
@@ -232,84 +233,120 @@ class CardService:
                     remarks=req.remarks,
                     created_by=req.createdBy,
                 )
-                card.load_amount_minor = card.last_allocated_minor = minor
-                s.add(card)
             view = self.view(s, card, account)
             view["enkashCardTxnId"] = txn.id if txn else None
             view["pgReferenceNumber"] = req.reference
             if txn is not None:
-                txn.response = jsonable(view)
+                self.ledger.set_response(self.db.tx_of(s, flush=False), txn.id, view)
             return view
 
-    # -- balance ---------------------------------------------------------------------------
-    def load(self, partner_id: str, req: LoadBalance) -> dict:
-        return replay_duplicates(self.settings, lambda: self._load(partner_id, req))
+    # -- balance (a hot path: prebuilt SQL) -----------------------------------------------------------------
+    def load(self, partner_id: str, req: LoadBalance) -> dict[str, Any]:
+        return replay_duplicates(self.settings, lambda: self._load(partner_id, req), self.ledger.first_response)
 
-    def _load(self, partner_id: str, req: LoadBalance) -> dict:
-        with self.db.write() as s:
-            card = scope.get_card_of_partner(s, partner_id, req.enKashCardId)
-            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId or card.account_id)
-            if card.account_id != account.id:
-                scope.get_card(s, account, req.enKashCardId)  # raises the account-scoped 404
-            if account.account_type in NON_RELOADABLE:
+    def _load(self, partner_id: str, req: LoadBalance) -> dict[str, Any]:
+        credit = req.transactionType == Direction.CR
+        minor = to_minor(req.amount)
+        with self.db.tx(write=True) as tx:
+            row = tx.one(_CARD_FOR_MOVE, {"card_id": req.enKashCardId})
+            if row is None or row[1] != partner_id:
+                raise CardNotFound(req.enKashCardId)
+            card = _MovableCard(*row[:8])
+            account_id = req.cardAccountId or card.account_id
+            company_id, account_type = row[8], row[9]
+            if account_id != card.account_id:
+                other = tx.one(_ACCOUNT_OF_PARTNER, {"account_id": account_id})
+                if other is None or other[0] != partner_id or (req.companyId and other[1] != req.companyId):
+                    raise AccountNotFound(req.companyId, account_id)
+                raise CardNotFound(req.enKashCardId, account_id)  # the account-scoped 404
+            if req.companyId and company_id != req.companyId:
+                raise AccountNotFound(req.companyId, account_id)
+            if account_type in NON_RELOADABLE:
                 raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
-            scope.ensure_usable(card, CardOperation.CREDIT if req.transactionType == Direction.CR else CardOperation.UNLOAD)
-            minor = to_minor(req.amount)
-            move = self.ledger.account_to_card if req.transactionType == "CR" else self.ledger.card_to_account
-            txn = move(
-                s,
-                account,
-                card,
-                minor,
-                type=req.type or ("LOAD_MONEY" if req.transactionType == "CR" else "UNALLOCATE_POINT"),
+            scope.ensure_usable(card, CardOperation.CREDIT if credit else CardOperation.UNLOAD)
+
+            def respond(moved: Movement) -> dict[str, Any]:
+                return {
+                    "enKashCardId": card.id,
+                    "cardAccountId": account_id,
+                    "companyId": company_id,
+                    "userId": card.user_id,
+                    "maskedNumber": card.masked_number,
+                    "enkashCardTxnId": moved.id,
+                    "pgReferenceNumber": req.reference,
+                    "amount": req.amount,
+                    "transactionType": req.transactionType,
+                    "type": moved.type,
+                    "transactionCode": moved.transaction_code,
+                    "status": moved.status,
+                    "otbBalance": from_minor(moved.card_balance or 0),
+                    "accountBalance": from_minor(moved.account_balance or 0),
+                }
+
+            moved = self.ledger.record(
+                tx,
+                partner_id=partner_id,
+                account_id=account_id,
+                card_id=card.id,
+                user_id=card.user_id,
+                legs=[Leg(ACCOUNT, account_id, -minor), Leg(CARD, card.id, minor)]
+                if credit
+                else [Leg(CARD, card.id, -minor), Leg(ACCOUNT, account_id, minor)],
+                direction=req.transactionType,
+                type=req.type or ("LOAD_MONEY" if credit else "UNALLOCATE_POINT"),
+                amount_minor=minor,
                 transaction_code=req.transactionCode or "PRINCIPLE",
                 reference=req.reference,
                 description=req.description,
                 remarks=req.remarks,
                 created_by=req.createdBy,
+                remember="load" if credit else None,
+                respond=respond,
             )
-            if req.transactionType == "CR":
-                card.last_allocated_minor = minor
-                s.add(card)
-            payload = {
-                "enKashCardId": card.id,
-                "cardAccountId": account.id,
-                "companyId": account.company_id,
-                "userId": card.user_id,
-                "maskedNumber": card.masked_number,
-                "enkashCardTxnId": txn.id,
-                "pgReferenceNumber": req.reference,
-                "amount": req.amount,
-                "transactionType": req.transactionType,
-                "type": txn.type,
-                "transactionCode": txn.transaction_code,
-                "status": txn.status,
-                "otbBalance": from_minor(card.balance_minor),
-                "accountBalance": from_minor(account.balance_minor),
-            }
-            txn.response = jsonable(payload)
-            return payload
+            return respond(moved)
 
-    # -- search ----------------------------------------------------------------------------
-    def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict]:
+    # -- search (a hot path: prebuilt SQL) ------------------------------------------------------------------
+    def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict[str, Any]]:
         """('one', card view) when enKashCardId is given, else ('list', {recordsCount, data})."""
-        with self.db.read() as s:
+        with self.db.tx(write=False) as tx:
             if req.enKashCardId:
-                card, holder, account, company = scope.card_with_context(
-                    s, partner_id, req.companyId, req.cardAccountId, req.enKashCardId
-                )
-                return "one", card_view(card, holder, account, company)
-            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
-            company = s.get(Company, account.company_id)
-            query = (
-                select(Card, CardHolder)
-                .join(CardHolder, CardHolder.id == Card.user_id)
-                .where(Card.account_id == account.id)
-                .order_by(Card.seq)
-            )
-            if req.offset:
-                query = query.offset(req.offset)
-            if req.limit:
-                query = query.limit(req.limit)
-            data = [card_view(card, holder, account, company) for card, holder in s.exec(query)]
+                found = records.card_with_context(tx, req.enKashCardId)
+                if found is None or found[2].id != req.cardAccountId or found[2].partner_id != partner_id or (
+                    req.companyId and found[2].company_id != req.companyId
+                ):
+                    # unknown, foreign or mismatched ids answer exactly like the separate look-ups would:
+                    # the account's own 404 first, then the card's
+                    owner = records.account_with_company(tx, req.cardAccountId)
+                    if owner is None or owner[0].partner_id != partner_id or (
+                        req.companyId and owner[0].company_id != req.companyId
+                    ):
+                        raise AccountNotFound(req.companyId, req.cardAccountId)
+                    raise CardNotFound(req.enKashCardId, req.cardAccountId)
+                return "one", card_view(*found)
+            owner = records.account_with_company(tx, req.cardAccountId)
+            if owner is None or owner[0].partner_id != partner_id or (req.companyId and owner[0].company_id != req.companyId):
+                raise AccountNotFound(req.companyId, req.cardAccountId)
+            account, company = owner
+            rows = records.cards_of_account(tx, account.id, limit=req.limit, offset=req.offset)
+            data = [card_view(card, holder, account, company) for card, holder in rows]
             return "list", {"recordsCount": len(data), "data": data}
+
+
+class _MovableCard(NamedTuple):
+    """What a load needs to know about a card (and what ensure_usable reads)."""
+
+    id: str
+    partner_id: str
+    account_id: str
+    user_id: str
+    status: str
+    replaced_by: str | None
+    masked_number: str
+    kyc_status: str
+
+
+_CARD_FOR_MOVE = Sql(
+    "SELECT c.id, c.partner_id, c.account_id, c.user_id, c.status, c.replaced_by, c.masked_number, c.kyc_status, "
+    "a.company_id, a.account_type FROM card c JOIN card_account a ON a.id = c.account_id WHERE c.id = :card_id"
+)
+_ACCOUNT_OF_PARTNER = Sql("SELECT partner_id, company_id FROM card_account WHERE id = :account_id")

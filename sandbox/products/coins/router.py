@@ -37,7 +37,7 @@ async def allocate_coins(
 
 @router.get("/api/v0/enkash-coins/{coin_config_id}")
 async def get_event(coin_config_id: str, request: Request, p: PartnerTokenDep, work: WorkDep, coins: Coins) -> Response:
-    return ok(request, await work.read(coins.get_config, p.partner_id, coin_config_id), B)
+    return ok(request, await work.lookup(coins.get_config, p.partner_id, coin_config_id), B)
 
 
 @router.patch("/api/v0/enkash-coins/{coin_config_id}")
@@ -59,4 +59,4 @@ async def coin_balance(request: Request, p: CallerDep, work: WorkDep, coins: Coi
         raise BadRequest("Mandatory parameter missing: userId")
     if p.kind != PrincipalKind.PARTNER and p.user_id != user_id:
         raise AuthError(403, "access_denied", "A card holder can read only their own coin balance")
-    return ok(request, await work.read(coins.balance, p.partner_id, user_id), B)
+    return ok(request, await work.lookup(coins.balance, p.partner_id, user_id), B)

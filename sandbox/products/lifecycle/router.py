@@ -68,7 +68,7 @@ async def update_velocity(
 async def get_velocity(
     request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle, req: Annotated[VelocityGet, Depends(body(VelocityGet))]
 ) -> Response:
-    return ok(request, await work.read(lifecycle.get_velocity, p.partner_id, req), A)
+    return ok(request, await work.lookup(lifecycle.get_velocity, p.partner_id, req), A)
 
 
 @router.get("/vkyc/link")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from enkash_sandbox.errors import BusinessFailure, NotFound
-from enkash_sandbox.ledger.movements import CARD, REPLACEMENT, Leg
+from enkash_sandbox.ledger.movements import CARD, REPLACEMENT
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products import scope
 from enkash_sandbox.products.cards.views import CONTROL_FLAGS
@@ -166,7 +166,7 @@ class LifecycleService:
         ledger = self.ledger
         ledger.move(
             s,
-            legs=[Leg(CARD, old, -minor)],
+            legs=[(CARD, old, -minor)],
             account=account,
             card=old,
             direction="DR",
@@ -177,7 +177,7 @@ class LifecycleService:
         )
         ledger.move(
             s,
-            legs=[Leg(CARD, new, minor)],
+            legs=[(CARD, new, minor)],
             account=account,
             card=new,
             direction="CR",

@@ -27,7 +27,7 @@ def _voucher_product(request: Request) -> None:
 @router.get("/api/v0/cart")
 async def get_cart(request: Request, p: HolderDep, work: WorkDep, market: Marketplace) -> Response:
     _voucher_product(request)
-    return ok(request, await work.read(market.get_carts, p), B)
+    return ok(request, await work.lookup(market.get_carts, p), B)
 
 
 @router.post("/api/v0/cart")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from enkash_sandbox.errors import BadRequest, BusinessFailure, FieldError, InsufficientBalance, NotFound, VendorError
-from enkash_sandbox.ledger.movements import BulkItem, DuplicateReference, jsonable, replay_duplicates
+from enkash_sandbox.ledger.movements import BulkItem, DuplicateReference, Movement, replay_duplicates
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products import scope
 from enkash_sandbox.products.cards.schemas import HolderFields
@@ -31,7 +31,7 @@ BULK_CHUNK = 500
 NOT_KYC_DONE = {"NOT_UPLOADED", "PENDING", "UPLOADED", "FAILED", "DRAFTED", "CREATED", "KYC_NOT_ALLOWED"}
 
 
-def allocation_payload(card: Card, holder: CardHolder, account: CardAccount, txn: Transaction) -> dict:
+def allocation_payload(card: Card, holder: CardHolder, account: CardAccount, txn: Movement) -> dict:
     return {
         "enKashCardId": card.id,
         "userId": holder.id,
@@ -75,7 +75,7 @@ class RewardService:
                 summary=f"transactionType {req.transactionType} cannot be used with type {req.type}: use "
                 "CR with ALLOCATE_POINT or DR with UNALLOCATE_POINT",
             )
-        return replay_duplicates(self.settings, lambda: self._allocate(partner_id, req))
+        return replay_duplicates(self.settings, lambda: self._allocate(partner_id, req), self.ledger.first_response)
 
     def _allocate(self, partner_id: str, req: AllocatePoints) -> dict:
         cards = self.cards
@@ -128,12 +128,8 @@ class RewardService:
                     if account.account_type in NON_RELOADABLE:
                         raise BusinessFailure("Top-up is not allowed on GIFT cards (non-reloadable)")
                 txn = self.ledger.account_to_card(s, account, card, minor, **common)
-                card.last_allocated_minor = minor
-                if not card.load_amount_minor:
-                    card.load_amount_minor = minor
-                s.add(card)
             payload = allocation_payload(card, holder or s.get(CardHolder, card.user_id), account, txn)
-            txn.response = jsonable(payload)
+            self.ledger.set_response(self.db.tx_of(s, flush=False), txn.id, payload)
             return payload
 
     def _target(self, s: Session, account: CardAccount, req: AllocatePoints) -> tuple[Card | None, CardHolder | None]:
@@ -282,7 +278,12 @@ class RewardService:
             if new_cards:
                 conn.execute(insert(Card.__table__), new_cards)
             txns = self.ledger.bulk_account_to_cards(
-                s, account, [item for _, _, item in plan], type="ALLOCATE_POINT", transaction_code="ALLOCATION"
+                self.db.tx_of(s, flush=False),
+                partner_id=account.partner_id,
+                account_id=account.id,
+                items=[item for _, _, item in plan],
+                type="ALLOCATE_POINT",
+                transaction_code="ALLOCATION",
             )
             successes = [
                 {
@@ -297,9 +298,9 @@ class RewardService:
                     "cardAccountId": account.id,
                     "enKashCardId": item.card_id,
                     "userId": item.user_id,
-                    "accountBalance": from_minor(txn["account_balance_after_minor"]),
-                    "enkashCardTxnId": txn["id"],
-                    "otbBalance": from_minor(txn["card_balance_after_minor"]),
+                    "accountBalance": from_minor(txn.account_balance or 0),
+                    "enkashCardTxnId": txn.id,
+                    "otbBalance": from_minor(txn.card_balance or 0),
                     "uniqueReferenceNumber": row.uniqueReferenceNumber,
                     "pgReferenceNumber": row.uniqueReferenceNumber,
                 }
