@@ -8,6 +8,7 @@ and because the map is a bijection two ids of one kind never collide, however ma
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from dataclasses import dataclass
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -36,6 +37,7 @@ KINDS: dict[str, IdKind] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def _affine(seed: int, kind: str, modulus: int) -> tuple[int, int]:
     digest = hashlib.blake2b(f"{seed}:{kind}".encode(), digest_size=16).digest()
     a = int.from_bytes(digest[:8], "big") % modulus

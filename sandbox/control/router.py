@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from enkash_sandbox import __version__
+from enkash_sandbox.http.quiet import quiet_fastapi
 from enkash_sandbox.control import cards as card_controls
 from enkash_sandbox.control import faults, marketplace, state, ui
 from enkash_sandbox.control.common import ops, respond, sandbox
@@ -38,6 +39,7 @@ def build_control_app(container: Container) -> FastAPI:
         "clock, reset, faults, journal. Not part of EnKash's API.",
         docs_url=None,
         redoc_url=None,
+        **quiet_fastapi(),
     )
 
     @app.get("/docs", include_in_schema=False)

@@ -152,6 +152,8 @@ class Movement:
     status: str
     created_at: datetime
     balances: dict[tuple[str, str], int] = field(default_factory=dict)
+    # what the request is answered (and a replayed duplicate too), when the caller built it in `record`
+    response: Any = None
 
     @property
     def card_balance(self) -> int | None:
@@ -245,7 +247,8 @@ class Ledger:
             card_id=card_id, user_id=user_id, direction=direction, type=type, transaction_code=transaction_code,
             amount_minor=amount_minor, pg_reference_number=reference, status=status, created_at=now, balances=balances,
         )
-        response = jsonable(respond(movement)) if respond is not None else None
+        if respond is not None:
+            movement.response = respond(movement)
         try:
             tx.run(_INSERT_TXN, {
                 "id": movement.id, "seq": seq, "partner_id": partner_id, "account_id": account_id, "card_id": card_id,
@@ -253,7 +256,7 @@ class Ledger:
                 "amount_minor": amount_minor, "card_balance_after_minor": movement.card_balance,
                 "account_balance_after_minor": movement.account_balance, "pg_reference_number": reference,
                 "status": status, "description": description, "remarks": remarks, "created_by": created_by,
-                "order_id": order_id, "response": tx.json(response), "created_at": stamp,
+                "order_id": order_id, "response": tx.json(movement.response), "created_at": stamp,
             })
         except IntegrityError as exc:
             # the unique (account, reference) index: a repeat of a reference, however close the twin was
@@ -275,7 +278,7 @@ class Ledger:
         return as_json(row[0]) if row is not None else None
 
     def set_response(self, tx: Tx, txn_id: str, response: Any) -> None:
-        tx.run(_SET_RESPONSE, {"id": txn_id, "response": tx.json(jsonable(response))})
+        tx.run(_SET_RESPONSE, {"id": txn_id, "response": tx.json(response)})
 
     # -- ORM callers: the same statements inside their session ---------------------------------------------
     def move(

@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 from enkash_sandbox import ids
 from enkash_sandbox.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -53,6 +53,7 @@ class Database:
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._checkpointer: Checkpointer | None = None
+        self._loop_fairy: Any = None
         # set by the sandbox: refreshes the control state at the start of every session and transaction
         self.before_session: Callable[[Session], None] | None = None
         self.before_tx: Callable[[Tx], None] | None = None
@@ -109,6 +110,9 @@ class Database:
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        if self._loop_fairy is not None:
+            self._loop_fairy.close()
+            self._loop_fairy = None
         self.engine.dispose()
 
     def start_checkpointer(self, interval: float = 0.5) -> None:
@@ -179,7 +183,9 @@ class Database:
         elif write:
             self._write_lock.acquire()
         try:
-            fairy = self.engine.raw_connection()
+            # a non-blocking write uses the loop's own connection (busy_timeout 0, kept open): no pool
+            # checkout, no PRAGMA round trips
+            fairy = self._loop_connection() if nonblocking else self.engine.raw_connection()
             conn = fairy.driver_connection
             cursor = conn.cursor()
             if write:
@@ -209,29 +215,36 @@ class Database:
                         conn.rollback()
                 except Exception:  # the connection died with the error: the pool discards it
                     fairy.invalidate()
+                    if nonblocking:
+                        self._loop_fairy = None
                 raise
             finally:
                 if write:
                     self._local.depth -= 1
                 cursor.close()
-                fairy.close()
+                if not nonblocking:
+                    fairy.close()
         finally:
             if write:
                 self._write_lock.release()
 
+    def _loop_connection(self) -> Any:
+        if self._loop_fairy is None:
+            fairy = self.engine.raw_connection()
+            fairy.driver_connection.execute("PRAGMA busy_timeout=0")
+            self._loop_fairy = fairy
+        return self._loop_fairy
+
     @staticmethod
     def _begin_now(cursor: Any) -> None:
-        """BEGIN IMMEDIATE without the busy handler: another process holding the database's write lock makes
-        it fail at once (WouldBlock) instead of waiting up to busy_timeout."""
-        cursor.execute("PRAGMA busy_timeout=0")
+        """BEGIN IMMEDIATE on the loop's connection, which has no busy handler: another process holding the
+        database's write lock makes it fail at once (WouldBlock) instead of waiting."""
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise WouldBlock() from None
             raise
-        finally:
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     @staticmethod
     @contextmanager

@@ -94,13 +94,19 @@ class Tx:
         return value.strftime(SQLITE_DATETIME)
 
     def json(self, value: Any) -> Any:
+        """A JSON column's value, rendered by the sandbox's encoder (amounts exact)."""
         if value is None:
             return None
+        text = jsonio.dumps(value).decode()
         if self.postgres:
             from psycopg.types.json import Json
 
-            return Json(value, dumps=lambda v: jsonio.dumps(v).decode())
-        return jsonio.dumps(value).decode()
+            return Json(text, dumps=_as_is)
+        return text
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _reraise_integrity(exc: Exception, statement: str, params: Mapping[str, Any] | None) -> None:

@@ -303,7 +303,7 @@ class CardService:
                 remember="load" if credit else None,
                 respond=respond,
             )
-            return respond(moved)
+            return moved.response  # type: ignore[no-any-return]
 
     # -- search (a hot path: prebuilt SQL) ------------------------------------------------------------------
     def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict[str, Any]]:
