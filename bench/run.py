@@ -1,10 +1,17 @@
 """EnKash Sandbox benchmark: the sandbox side by side with Prism, WireMock and a bare ASGI ceiling.
 
-    python bench/run.py            # full run (installs wrk and the npm targets if missing), about 10 minutes
-    python bench/run.py --smoke    # a few seconds: sandbox and ceiling only, tiny loads (CI runs this)
+    python bench/run.py            # full run, about 15 minutes
+    python bench/run.py --quick    # under a minute: tiny loads, one round (the test suite runs this)
 
-Targets are measured in one invocation, alternating (A B A B ...) over several rounds; the table quotes
-medians and ratios to the ceiling. Prints the table and writes bench/results/latest.md and latest.json.
+What it needs is installed beforehand, never by the harness: `wrk` (Debian package; without it a slower
+Python load generator stands in), `npm ci --prefix bench` for Prism and WireMock (a JDK for WireMock), and
+for the PostgreSQL rows a server reachable at ENKASH_SANDBOX_BENCH_DATABASE_URL (or
+ENKASH_SANDBOX_TEST_DATABASE_URL); the harness creates and drops its own database there. A target whose tool
+is missing is left out of the table with a line saying why.
+
+Targets are measured in one invocation, alternating (A B A B ...) over the rounds, so a noisy neighbour hits
+every target alike; the table quotes medians and ratios. It prints the goals first (measured, goal, met),
+then the detail tables, and writes bench/results/latest.md and latest.json (quick.md/.json with --quick).
 Every process the harness starts is stopped when it ends.
 """
 
@@ -22,15 +29,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-sys.path.insert(0, str(ROOT))
 
 from enkash_sandbox import crypto  # noqa: E402
 
@@ -72,15 +81,19 @@ def stop(proc: subprocess.Popen) -> None:
         PROCS.remove(proc)
 
 
-def wait_ready(url: str, timeout: float = 60) -> float:
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> float:
+    """Seconds until `url` answers; polls every 5 ms so start-to-ready is measured, not rounded up."""
     started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.005)
+    with httpx.Client(timeout=1) as client:
+        while time.perf_counter() - started < timeout:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{url}: the process exited with {proc.returncode} before answering")
+            try:
+                if client.get(url).status_code < 500:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.005)
     raise RuntimeError(f"{url} never answered")
 
 
@@ -103,22 +116,32 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
     return total / 1024
 
 
-def ensure_tools(smoke: bool) -> dict:
-    """wrk from Debian, Prism and WireMock from npm into bench/node_modules (never committed)."""
-    have = {"wrk": shutil.which("wrk") is not None}
-    if not have["wrk"] and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], capture_output=True)
-        have["wrk"] = shutil.which("wrk") is not None
-    if smoke:
-        return have
+def find_tools() -> dict[str, Any]:
+    """What is installed. Nothing is installed here: a benchmark that downloads measures the network."""
     modules = HERE / "node_modules"
-    if not (modules / "@stoplight" / "prism-cli").exists() or not (modules / "wiremock").exists():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=HERE, capture_output=True)
-    have["prism"] = (modules / ".bin" / "prism").exists()
     jars = sorted((modules / "wiremock").rglob("wiremock-standalone*.jar")) if (modules / "wiremock").exists() else []
-    have["wiremock_jar"] = str(jars[-1]) if jars else None
-    have["java"] = shutil.which("java") is not None
-    return have
+    return {
+        "wrk": shutil.which("wrk") is not None,
+        "prism": (modules / ".bin" / "prism").exists(),
+        "wiremock_jar": str(jars[-1]) if jars else None,
+        "java": shutil.which("java") is not None,
+        "postgres_url": os.environ.get("ENKASH_SANDBOX_BENCH_DATABASE_URL") or os.environ.get("ENKASH_SANDBOX_TEST_DATABASE_URL"),
+    }
+
+
+def fresh_postgres_database(url: str, name: str) -> str:
+    """An empty database of the harness's own beside the one in `url` (dropped first if a run left it)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    database = f"{base.database}_{name}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return base.set(database=database).render_as_string(hide_password=False)
 
 
 # -- load ------------------------------------------------------------------------------------------
@@ -141,22 +164,9 @@ def run_wrk(url: str, load: Load, duration: float, connections: int) -> dict:
         "WRK_PARTNER": load.headers.get("partnerId", ""),
     }
     seconds = max(1, round(duration))  # wrk takes whole seconds
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(HERE / "wrk" / "request.lua"),
-            url + load.path,
-        ],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
+    script = str(HERE / "wrk" / "request.lua")
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url + load.path]
+    out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds + 60)
     os.unlink(body_file)
     line = next(li for li in out.stdout.splitlines() if li.startswith("WRKJSON "))
     data = json.loads(line[len("WRKJSON ") :])
@@ -171,7 +181,7 @@ def run_wrk(url: str, load: Load, duration: float, connections: int) -> dict:
 
 
 def run_python_load(url: str, load: Load, duration: float, connections: int) -> dict:
-    """A fallback when wrk is missing (smoke mode): threads with keep-alive clients."""
+    """The stand-in when wrk is missing: threads with keep-alive clients (it saturates before the server does)."""
     from concurrent.futures import ThreadPoolExecutor
 
     deadline = time.perf_counter() + duration
@@ -183,11 +193,14 @@ def run_python_load(url: str, load: Load, duration: float, connections: int) -> 
         with httpx.Client(base_url=url, timeout=10) as c:
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
-                r = c.request(
-                    load.method, load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"}
-                )
+                try:
+                    r = c.request(
+                        load.method, load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"}
+                    )
+                    errors += r.status_code >= 400
+                except httpx.HTTPError:
+                    errors += 1
                 latencies.append(time.perf_counter() - t)
-                errors += r.status_code >= 300
 
     started = time.perf_counter()
     with ThreadPoolExecutor(min(connections, 8)) as pool:
@@ -197,68 +210,81 @@ def run_python_load(url: str, load: Load, duration: float, connections: int) -> 
     return {
         "rps": len(latencies) / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "errors": errors,
         "requests": len(latencies),
     }
 
 
-def measure(url: str, load: Load, duration: float, connections: int, use_wrk: bool) -> dict:
-    return (run_wrk if use_wrk else run_python_load)(url, load, duration, connections)
+def check_answers(url: str, load: Load) -> None:
+    """One request before the load: a target that answers with a business failure is not measured."""
+    r = httpx.request(load.method, url + load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"})
+    body = r.json()
+    code = body.get("code", body.get("response_code", 0)) if isinstance(body, dict) else 0
+    if r.status_code >= 400 or code not in (0, "0"):
+        raise RuntimeError(f"{url}{load.path} answered {r.status_code}: {r.text[:300]}")
 
 
 # -- targets ---------------------------------------------------------------------------------------
 class Target:
     name = "?"
     persists = False
+    proc: subprocess.Popen
+    url: str
 
-    def start(self) -> float: ...
-    def stop(self) -> None: ...
-    def loads(self) -> dict[str, Load]: ...
+    def start(self) -> float:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+    def loads(self) -> dict[str, Load]:
+        raise NotImplementedError
 
 
 class SandboxTarget(Target):
     persists = True
 
     def __init__(
-        self, name: str, encryption: str, workers: int = 1, db: Path | None = None, demo: bool = True, card: dict | None = None
+        self,
+        name: str,
+        encryption: str = "off",
+        workers: int = 1,
+        db: Path | None = None,
+        demo: bool = True,
+        loop: str = "asyncio",
+        postgres_url: str | None = None,
     ):
-        self.name, self.encryption, self.workers = name, encryption, workers
-        self.db = db
-        self.demo = demo
-        self.proc = None
-        self.card = card
+        self.name, self.encryption, self.workers, self.loop = name, encryption, workers, loop
+        self.db, self.demo, self.postgres_url = db, demo, postgres_url
+        self.card: dict | None = None
+        self.fresh_db = db is None
+
+    def store_env(self) -> dict[str, str]:
+        if self.postgres_url:
+            database = fresh_postgres_database(self.postgres_url, "bench") if self.fresh_db else self.postgres_url
+            return {"ENKASH_SANDBOX_DATABASE_URL": database}
+        db = self.db if not self.fresh_db else Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "enkash_sandbox.db"
+        return {"ENKASH_SANDBOX_DB": str(db)}
 
     def start(self) -> float:
+        """Start on a new store (the first start: schema and demo seed included) and return start-to-ready."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        if self.db is None:
-            self.db = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "enkash_sandbox.db"
+        env = {**self.store_env(), "ENKASH_SANDBOX_SEED_DEMO": str(self.demo).lower(), "ENKASH_SANDBOX_LOOP": self.loop}
+        cmd = [shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(self.port), "--quiet"]
         started = time.perf_counter()
-        self.proc = spawn(
-            [
-                shutil.which("enkash-sandbox") or "enkash-sandbox",
-                "serve",
-                "--port",
-                str(self.port),
-                "--quiet",
-                "--workers",
-                str(self.workers),
-            ],
-            env={"ENKASH_SANDBOX_DB": str(self.db), "ENKASH_SANDBOX_SEED_DEMO": str(self.demo).lower()},
-        )
-        wait_ready(self.url + "/_sandbox/health")
+        self.proc = spawn(cmd + ["--workers", str(self.workers)], env=env)
+        wait_ready(self.url + "/_sandbox/health", self.proc)
         ready = time.perf_counter() - started
-        if self.card is None:
-            self.card = prepare_card(self.url, self.encryption)
+        if self.workers > 1:  # every worker process must answer before the load starts
+            time.sleep(1.0)
+        self.card = prepare_card(self.url, self.encryption)
         return ready
-
-    def stop(self) -> None:
-        if self.proc:
-            stop(self.proc)
 
     def loads(self) -> dict[str, Load]:
         c = self.card
+        assert c is not None
         headers = {"Authorization": f"Bearer {c['token']}", "partnerId": c["partnerId"]}
         search = {"companyId": c["companyId"], "cardAccountId": c["cardAccountId"], "enKashCardId": c["enKashCardId"]}
         load = {**search, "amount": 1, "transactionType": "CR", "type": "LOAD_MONEY"}
@@ -295,25 +321,10 @@ class CeilingTarget(Target):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         started = time.perf_counter()
-        self.proc = spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "ceiling:app",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=HERE,
-        )
-        wait_ready(self.url + "/_sandbox/health")
+        cmd = [sys.executable, "-m", "uvicorn", "ceiling:app", "--port", str(self.port), "--log-level", "warning"]
+        self.proc = spawn(cmd + ["--no-access-log", "--loop", "asyncio"], cwd=HERE)
+        wait_ready(self.url + "/_sandbox/health", self.proc)
         return time.perf_counter() - started
-
-    def stop(self) -> None:
-        stop(self.proc)
 
     def loads(self) -> dict[str, Load]:
         body = json.dumps({"companyId": "CEK", "cardAccountId": "CA", "enKashCardId": "EKC"}).encode()
@@ -323,34 +334,22 @@ class CeilingTarget(Target):
 class PrismTarget(Target):
     name = "Stoplight Prism (mock of openapi/enkash.yaml)"
 
-    def __init__(self, card: dict):
-        self.card = card
+    def __init__(self, sandbox: SandboxTarget):
+        self.sandbox = sandbox  # Prism validates requests against the spec: send it the sandbox's real ids
 
     def start(self) -> float:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         started = time.perf_counter()
-        self.proc = spawn(
-            [
-                str(HERE / "node_modules" / ".bin" / "prism"),
-                "mock",
-                str(ROOT / "openapi" / "enkash.yaml"),
-                "-p",
-                str(self.port),
-                "-h",
-                "127.0.0.1",
-                "--errors",
-                "false",
-            ]
-        )
-        wait_ready(self.url + "/openapi-health-probe")
+        spec = str(ROOT / "openapi" / "enkash.yaml")
+        prism = str(HERE / "node_modules" / ".bin" / "prism")
+        self.proc = spawn([prism, "mock", spec, "-p", str(self.port), "-h", "127.0.0.1", "--errors", "false"])
+        wait_ready(self.url + "/openapi-health-probe", self.proc)
         return time.perf_counter() - started
 
-    def stop(self) -> None:
-        stop(self.proc)
-
     def loads(self) -> dict[str, Load]:
-        c = self.card
+        c = self.sandbox.card
+        assert c is not None, "the sandbox target runs before Prism in every round"
         headers = {"Authorization": "Bearer bench", "partnerId": c["partnerId"]}
         search = {"companyId": c["companyId"], "cardAccountId": c["cardAccountId"], "enKashCardId": c["enKashCardId"]}
         load = {**search, "amount": 1, "transactionType": "CR"}
@@ -373,35 +372,16 @@ class WireMockTarget(Target):
         root = Path(tempfile.mkdtemp(prefix="bench-wiremock-"))
         (root / "mappings").mkdir()
         for i, (path, body) in enumerate(self.bodies.items()):
-            (root / "mappings" / f"stub{i}.json").write_text(
-                json.dumps(
-                    {
-                        "request": {"method": "POST", "url": path},
-                        "response": {"status": 200, "body": body.decode(), "headers": {"Content-Type": "application/json"}},
-                    }
-                )
-            )
+            stub = {
+                "request": {"method": "POST", "url": path},
+                "response": {"status": 200, "body": body.decode(), "headers": {"Content-Type": "application/json"}},
+            }
+            (root / "mappings" / f"stub{i}.json").write_text(json.dumps(stub))
         started = time.perf_counter()
-        self.proc = spawn(
-            [
-                "java",
-                "-jar",
-                self.jar,
-                "--port",
-                str(self.port),
-                "--root-dir",
-                str(root),
-                "--disable-banner",
-                "--no-request-journal",
-                "--async-response-enabled",
-                "true",
-            ]
-        )
-        wait_ready(self.url + "/__admin/health")
+        flags = ["--disable-banner", "--no-request-journal", "--async-response-enabled", "true"]
+        self.proc = spawn(["java", "-jar", self.jar, "--port", str(self.port), "--root-dir", str(root), *flags])
+        wait_ready(self.url + "/__admin/health", self.proc)
         return time.perf_counter() - started
-
-    def stop(self) -> None:
-        stop(self.proc)
 
     def loads(self) -> dict[str, Load]:
         body = json.dumps({"companyId": "CEK"}).encode()
@@ -409,47 +389,109 @@ class WireMockTarget(Target):
 
 
 # -- the measurements ------------------------------------------------------------------------------
-def throughput(targets: list[Target], rounds: int, duration: float, connections: int, use_wrk: bool) -> dict:
+Measure = Callable[[str, Load, float, int], dict]
+
+
+def median_row(runs: list[dict]) -> dict:
+    row = {k: statistics.median(run[k] for run in runs) for k in ("rps", "p50_ms", "p99_ms")}
+    row["errors"] = sum(run["errors"] for run in runs)
+    return row
+
+
+def throughput(targets: list[Target], rounds: int, duration: float, connections: int, measure: Measure) -> dict:
+    """Read and write load on every target, A B A B ...; RSS idle is taken right after ready, before any load."""
     samples: dict[tuple[str, str], list[dict]] = {}
-    ready: dict[str, list[float]] = {}
-    rss: dict[str, dict] = {}
+    rss: dict[str, dict[str, list[float]]] = {}
     for r in range(rounds):
-        for target in targets:  # A B A B ...: a noisy neighbour hits every target alike
-            ready.setdefault(target.name, []).append(target.start())
+        for target in targets:
+            target.start()
             try:
+                time.sleep(0.3)
                 idle = rss_mb(target.proc.pid)
                 for kind, load in target.loads().items():
-                    measure(target.url, load, min(1.0, duration / 4), connections, use_wrk)  # warm-up
-                    samples.setdefault((target.name, kind), []).append(measure(target.url, load, duration, connections, use_wrk))
-                peak = rss_mb(target.proc.pid, "VmHWM")
+                    check_answers(target.url, load)
+                    measure(target.url, load, min(1.0, duration / 4), connections)  # warm-up
+                    samples.setdefault((target.name, kind), []).append(measure(target.url, load, duration, connections))
                 rss.setdefault(target.name, {"idle": [], "peak": []})
                 rss[target.name]["idle"].append(idle)
-                rss[target.name]["peak"].append(peak)
+                rss[target.name]["peak"].append(rss_mb(target.proc.pid, "VmHWM"))
             finally:
                 target.stop()
             print(f"  round {r + 1}/{rounds}: {target.name}", flush=True)
     out = {}
     for target in targets:
-        row = {
+        out[target.name] = {
             "persists": target.persists,
-            "start_to_ready_s": statistics.median(ready[target.name]),
             "rss_idle_mb": statistics.median(rss[target.name]["idle"]),
             "rss_peak_mb": statistics.median(rss[target.name]["peak"]),
+            "read": median_row(samples[(target.name, "read")]),
+            "write": median_row(samples[(target.name, "write")]),
         }
-        for kind in ("read", "write"):
-            runs = samples[(target.name, kind)]
-            row[kind] = {k: statistics.median(run[k] for run in runs) for k in ("rps", "p50_ms", "p99_ms")}
-            row[kind]["errors"] = sum(run["errors"] for run in runs)
-        out[target.name] = row
+    return out
+
+
+def startup(rounds: int) -> dict:
+    """`enkash-sandbox serve` to the first answer: on a new store (schema and demo seed) and on an existing one."""
+    fresh, existing, idle = [], [], []
+    for _ in range(rounds):
+        db = Path(tempfile.mkdtemp(prefix="bench-start-")) / "enkash_sandbox.db"
+        for times in (fresh, existing):
+            port = free_port()
+            cmd = [shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(port), "--quiet"]
+            started = time.perf_counter()
+            proc = spawn(cmd, env={"ENKASH_SANDBOX_DB": str(db)})
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/_sandbox/health", proc)
+                times.append(time.perf_counter() - started)
+                if times is existing:
+                    time.sleep(0.5)
+                    idle.append(rss_mb(proc.pid))
+            finally:
+                stop(proc)
+    return {
+        "fresh_store_s": statistics.median(fresh),
+        "existing_store_s": statistics.median(existing),
+        "rss_idle_mb": statistics.median(idle),
+    }
+
+
+def workers_comparison(stores: dict[str, str | None], rounds: int, duration: float, connections: int, measure: Measure) -> dict:
+    """1 vs 2 worker processes on each store, alternating; the audit must stay clean after every run."""
+    runs: dict[tuple[str, int], dict[str, list[dict]]] = {}
+    audits: dict[tuple[str, int], bool] = {}
+    for r in range(rounds):
+        for store, postgres_url in stores.items():
+            for workers in (1, 2):
+                target = SandboxTarget(f"{store}, {workers} worker(s)", workers=workers, postgres_url=postgres_url)
+                target.start()
+                try:
+                    for kind, load in target.loads().items():
+                        check_answers(target.url, load)
+                        measure(target.url, load, min(1.0, duration / 4), connections)
+                        runs.setdefault((store, workers), {}).setdefault(kind, []).append(
+                            measure(target.url, load, duration, connections)
+                        )
+                    audit = httpx.get(f"{target.url}/_sandbox/audit", timeout=300).json()
+                    audits[(store, workers)] = audits.get((store, workers), True) and bool(audit["ok"])
+                finally:
+                    target.stop()
+                print(f"  round {r + 1}/{rounds}: {target.name}", flush=True)
+    out: dict[str, dict] = {}
+    for (store, workers), kinds in runs.items():
+        out.setdefault(store, {})[str(workers)] = {
+            "read": median_row(kinds["read"]),
+            "write": median_row(kinds["write"]),
+            "audit_ok": audits[(store, workers)],
+        }
     return out
 
 
 def reset_and_bulk(rounds: int, rows: int) -> dict:
-    target = SandboxTarget("sandbox", "off")
+    from enkash_sandbox.client import EnKashClient
+
+    target = SandboxTarget("sandbox")
     target.start()
     try:
-        from enkash_sandbox.client import EnKashClient
-
         creds = httpx.post(f"{target.url}/_sandbox/partners", json={"encryption": "off", "fundBalance": 10**9}).json()
         bulk, reset_server, reset_client = [], [], []
         for r in range(rounds):
@@ -492,14 +534,14 @@ def scale(sizes: list[int], samples: int) -> dict:
     out = {}
     for size in sizes:
         db = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-")) / "enkash_sandbox.db"
-        core = build(Settings(db=str(db), seed_demo=False))
-        core.start()
-        creds = core.tenants.provision(encryption="off", fund_balance=__import__("decimal").Decimal(10**11))
+        container = build(Settings(db=str(db), seed_demo=False))
+        container.start()
+        creds = container.tenants.provision(encryption="off", fund_balance=Decimal(10**11))
         t = time.perf_counter()
-        fill_cards(core, creds, size)
+        fill_cards(container, creds, size)
         filled = time.perf_counter() - t
-        core.close()
-        target = SandboxTarget(f"sandbox {size:,} cards", "off", db=db, demo=False)
+        container.close()
+        target = SandboxTarget(f"sandbox {size:,} cards", db=db, demo=False)
         target.start()
         try:
             loads = target.loads()
@@ -521,14 +563,15 @@ def scale(sizes: list[int], samples: int) -> dict:
     return out
 
 
-def fill_cards(core, creds: dict, size: int) -> None:
+def fill_cards(container, creds: dict, size: int) -> None:
     """Bulk-insert holders and cards straight into the store (the bulk API's insert path, without HTTP)."""
-    from enkash_sandbox.products.cards.schemas import HolderFields
-    from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
     from sqlalchemy import insert
 
+    from enkash_sandbox.products.cards.schemas import HolderFields
+    from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
+
     chunk = 20_000
-    with core.db.write() as s:
+    with container.db.write() as s:
         account = s.get(CardAccount, creds["cardAccounts"]["RELOADABLE_GPR"])
         company = s.get(Company, account.company_id)
         fields = HolderFields(title="Mr", firstName="Scale", mobile="7000000000")
@@ -536,54 +579,119 @@ def fill_cards(core, creds: dict, size: int) -> None:
         for start in range(0, size, chunk):
             holders, cards = [], []
             for _ in range(min(chunk, size - start)):
-                h = core.cards.holder_row(s, company, fields)
+                h = container.cards.holder_row(s, company, fields)
                 h["mobile"] = None
                 holders.append(h)
-                cards.append(core.cards.card_row(s, account, h["id"]))
+                cards.append(container.cards.card_row(s, account, h["id"]))
             conn.execute(insert(CardHolder.__table__), holders)
             conn.execute(insert(Card.__table__), cards)
 
 
-def workers_comparison(duration: float, connections: int, use_wrk: bool) -> dict:
-    out = {}
-    for workers in (1, 2):
-        target = SandboxTarget(f"sandbox, {workers} worker(s)", "off", workers=workers)
-        target.start()
-        try:
-            loads = target.loads()
-            out[workers] = {
-                "read": measure(target.url, loads["read"], duration, connections, use_wrk),
-                "write": measure(target.url, loads["write"], duration, connections, use_wrk),
-            }
-            audit = httpx.get(f"{target.url}/_sandbox/audit", timeout=120).json()
-            out[workers]["audit_ok"] = audit["ok"]
-        finally:
-            target.stop()
+# -- goals and report ------------------------------------------------------------------------------
+SANDBOX = "sandbox (encryption off)"
+SANDBOX_ON = "sandbox (encryption on)"
+SANDBOX_UVLOOP = "sandbox (encryption off, uvloop)"
+
+
+def goals(results: dict) -> list[tuple[str, str, str, bool | None]]:
+    """(what, measured, goal, met) for each of the request path's targets that this run measured."""
+    tp, out = results.get("throughput", {}), []
+    sandbox, ceiling = tp.get(SANDBOX), tp.get(CeilingTarget.name)
+    prism, wiremock = tp.get(PrismTarget.name), tp.get(WireMockTarget.name)
+    workers = results.get("workers", {})
+    if sandbox and ceiling:
+        ratio = sandbox["read"]["rps"] / ceiling["read"]["rps"]
+        out.append(("card search vs bare Starlette, 1 worker", f"{ratio:.2f}×", "≥ 0.25×", ratio >= 0.25))
+    if wiremock and "sqlite" in workers:
+        ratio = workers["sqlite"]["2"]["read"]["rps"] / wiremock["read"]["rps"]
+        out.append(("card search, 2 workers, vs WireMock", f"{ratio:.2f}×", "≥ 1.0×", ratio >= 1.0))
+    if sandbox:
+        rps = sandbox["write"]["rps"]
+        out.append(("card loads per second, 1 worker", f"{rps:,.0f}", "≥ 1,000", rps >= 1000))
+    if sandbox and prism:
+        ratio = sandbox["write"]["rps"] / prism["write"]["rps"]
+        out.append(("card loads vs Prism's write figure", f"{ratio:.2f}×", "≥ 1.5×", ratio >= 1.5))
+    for store, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        if store in workers:
+            ratio = workers[store]["2"]["write"]["rps"] / workers[store]["1"]["write"]["rps"]
+            out.append((f"card loads, 2 workers vs 1, {label}", f"{ratio:.2f}×", "≥ 1.5×", ratio >= 1.5))
+    if sandbox:
+        worst = max(sandbox["read"]["p99_ms"], sandbox["write"]["p99_ms"])
+        conns = results.get("connections", 32)
+        out.append((f"p99 of search and load at {conns} connections", f"{worst:.1f} ms", "≤ 50 ms", worst <= 50))
+    errors = sum(row[k]["errors"] for row in tp.values() for k in ("read", "write") if row["persists"])
+    errors += sum(row[k]["errors"] for store in workers.values() for row in store.values() for k in ("read", "write"))
+    out.append(("errors in every sandbox run", f"{errors}", "0", errors == 0))
+    if "startup" in results:
+        s = results["startup"]
+        out.append(("start to ready, existing store", f"{s['existing_store_s']:.2f} s", "≤ 1.0 s", s["existing_store_s"] <= 1.0))
+        out.append(("start to ready, new store (schema + demo seed)", f"{s['fresh_store_s']:.2f} s", "≤ 1.0 s", s["fresh_store_s"] <= 1.0))
+        out.append(("idle RSS", f"{s['rss_idle_mb']:.0f} MB", "≤ 120 MB", s["rss_idle_mb"] <= 120))
+    if "reset" in results:
+        ms = results["reset"]["reset_server_ms"]
+        out.append((f"reset with {results['reset']['rows']:,} cards", f"{ms:.1f} ms", "≤ 20 ms", ms <= 20))
+    if len(results.get("scale", {})) > 1:
+        sizes = sorted(results["scale"], key=int)
+        small, big = results["scale"][sizes[0]], results["scale"][sizes[-1]]
+        worst = max(big["search_ms"] / small["search_ms"], big["load_ms"] / small["load_ms"])
+        label = f"search and load, {int(sizes[-1]):,} vs {int(sizes[0]):,} cards"
+        out.append((label, f"{worst:.2f}×", "≤ 1.3×", worst <= 1.3))
     return out
 
 
-# -- report ----------------------------------------------------------------------------------------
 def report(results: dict) -> str:
-    tp = results["throughput"]
+    tp = results.get("throughput", {})
     ceiling = tp.get(CeilingTarget.name)
     lines = [
         f"# Benchmark ({results['mode']})",
         "",
-        f"{results['when']} · {results['machine']} · wrk {results['load']} · {results['rounds']} rounds, "
+        f"{results['when']} · {results['machine']} · load: {results['load']} · {results['rounds']} rounds, "
         f"medians · command: `{results['command']}`",
-        "",
-        "| target | persists writes | read req/s | read p50 / p99 ms | write req/s | write p50 / p99 ms "
-        "| read vs ceiling | start to ready s | RSS idle / peak MB |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, row in tp.items():
-        ratio = f"{row['read']['rps'] / ceiling['read']['rps']:.0%}" if ceiling else "—"
-        lines.append(
-            f"| {name} | {'yes' if row['persists'] else 'no'} | {row['read']['rps']:,.0f} | "
-            f"{row['read']['p50_ms']:.1f} / {row['read']['p99_ms']:.1f} | {row['write']['rps']:,.0f} | "
-            f"{row['write']['p50_ms']:.1f} / {row['write']['p99_ms']:.1f} | {ratio} | "
-            f"{row['start_to_ready_s']:.2f} | {row['rss_idle_mb']:.0f} / {row['rss_peak_mb']:.0f} |"
-        )
+    if results.get("left_out"):
+        lines += ["", "Left out: " + "; ".join(results["left_out"]) + "."]
+    met = goals(results)
+    if met:
+        lines += ["", "| goal | measured | target | met |", "|---|---|---|---|"]
+        for what, measured, goal, ok in met:
+            lines.append(f"| {what} | {measured} | {goal} | {'yes' if ok else '**no**'} |")
+    if tp:
+        lines += [
+            "",
+            "| target | persists writes | read vs ceiling | read req/s | read p50 / p99 ms | read errors "
+            "| write req/s | write p50 / p99 ms | write errors | RSS idle / peak MB |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, row in tp.items():
+            ratio = f"{row['read']['rps'] / ceiling['read']['rps']:.2f}×" if ceiling else "—"
+            rd, wr = row["read"], row["write"]
+            lines.append(
+                f"| {name} | {'yes' if row['persists'] else 'no'} | {ratio} | {rd['rps']:,.0f} | "
+                f"{rd['p50_ms']:.1f} / {rd['p99_ms']:.1f} | {rd['errors']} | {wr['rps']:,.0f} | "
+                f"{wr['p50_ms']:.1f} / {wr['p99_ms']:.1f} | {wr['errors']} | {row['rss_idle_mb']:.0f} / {row['rss_peak_mb']:.0f} |"
+            )
+    if "workers" in results:
+        lines += [
+            "",
+            "| store | workers | write vs 1 worker | read req/s | read p99 ms | write req/s | write p99 ms | errors | audit after |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for store, by_workers in results["workers"].items():
+            one = by_workers["1"]["write"]["rps"]
+            for w, row in by_workers.items():
+                errors = row["read"]["errors"] + row["write"]["errors"]
+                lines.append(
+                    f"| {store} | {w} | {row['write']['rps'] / one:.2f}× | {row['read']['rps']:,.0f} | "
+                    f"{row['read']['p99_ms']:.1f} | {row['write']['rps']:,.0f} | {row['write']['p99_ms']:.1f} | {errors} | "
+                    f"{'clean' if row['audit_ok'] else 'DISCREPANCIES'} |"
+                )
+    if "startup" in results:
+        s = results["startup"]
+        lines += [
+            "",
+            f"`enkash-sandbox serve` to its first answer: **{s['existing_store_s']:.2f} s** on an existing store, "
+            f"**{s['fresh_store_s']:.2f} s** on a new one (schema and demo seed); idle RSS {s['rss_idle_mb']:.0f} MB.",
+        ]
     if "reset" in results:
         r = results["reset"]
         lines += [
@@ -592,80 +700,80 @@ def report(results: dict) -> str:
             f"Full reset with {r['rows']:,} cards: **{r['reset_server_ms']:.1f} ms** in the server "
             f"({r['reset_http_ms']:.1f} ms over HTTP).",
         ]
-    if "scale" in results:
+    if results.get("scale"):
         lines += ["", "| cards in the store | search p50 ms | load p50 ms |", "|---|---|---|"]
         for size, row in results["scale"].items():
             lines.append(f"| {int(size):,} | {row['search_ms']:.2f} | {row['load_ms']:.2f} |")
-        sizes = sorted(results["scale"], key=int)
-        small, big = results["scale"][sizes[0]], results["scale"][sizes[-1]]
-        lines.append(
-            f"\n{int(sizes[-1]):,} vs {int(sizes[0]):,} cards: search ×{big['search_ms'] / small['search_ms']:.2f}, "
-            f"load ×{big['load_ms'] / small['load_ms']:.2f}."
-        )
-    if "workers" in results:
-        lines += ["", "| worker processes | read req/s | write req/s | audit after |", "|---|---|---|---|"]
-        for w, row in results["workers"].items():
-            lines.append(
-                f"| {w} | {row['read']['rps']:,.0f} | {row['write']['rps']:,.0f} | "
-                f"{'clean' if row['audit_ok'] else 'DISCREPANCIES'} |"
-            )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="a few seconds; sandbox and ceiling only")
+    parser.add_argument("--quick", "--smoke", action="store_true", help="under a minute: one round, tiny loads")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per target and endpoint")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per target and endpoint")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sizes", default="1000,100000,1000000", help="store sizes for the scale test")
+    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL rows")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    if args.smoke:
+    if args.quick:
         args.rounds, args.duration, args.connections, args.sizes = 1, 1.0, 8, "1000"
-    tools = ensure_tools(args.smoke)
+    tools = find_tools()
+    if args.no_postgres:
+        tools["postgres_url"] = None
     use_wrk = tools["wrk"]
-    print(f"tools: {tools}", flush=True)
+
+    def measure(url: str, load: Load, duration: float, connections: int) -> dict:
+        return (run_wrk if use_wrk else run_python_load)(url, load, duration, connections)
+
+    left_out = []
+    if not use_wrk:
+        left_out.append("wrk is not installed (apt-get install wrk): a Python load generator stands in")
+    print(f"tools: { {k: bool(v) for k, v in tools.items()} }", flush=True)
+    results: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}",
+        "load": f"wrk -t2 -c{args.connections} -d{args.duration:g}s" if use_wrk else f"python, {args.connections} threads max 8",
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "command": "python bench/run.py" + (" --quick" if args.quick else ""),
+        "left_out": left_out,
+    }
     try:
-        sandbox_off = SandboxTarget("sandbox (encryption off)", "off")
-        sandbox_on = SandboxTarget("sandbox (encryption on)", "required")
-        targets: list[Target] = [sandbox_off, sandbox_on, CeilingTarget()]
-        if not args.smoke:
-            sandbox_off.start()
-            card = sandbox_off.card
-            sandbox_off.stop()
-            if tools.get("prism"):
-                targets.append(PrismTarget(card))
-            if tools.get("wiremock_jar") and tools.get("java"):
-                bodies = {
-                    f"{CARD}/search": json.dumps(
-                        {"code": 0, "message": "Success", "payload": {"enKashCardId": "EKC0000000", "otbBalance": 100}}
-                    ).encode(),
-                    f"{CARD}/balance": json.dumps(
-                        {"code": 0, "message": "Success", "payload": {"enKashCardId": "EKC0000000", "otbBalance": 101}}
-                    ).encode(),
-                }
+        sandbox = SandboxTarget(SANDBOX)
+        targets: list[Target] = [sandbox, SandboxTarget(SANDBOX_ON, encryption="required"), CeilingTarget()]
+        if not args.quick:
+            targets.insert(2, SandboxTarget(SANDBOX_UVLOOP, loop="uvloop"))
+            if tools["prism"]:
+                targets.append(PrismTarget(sandbox))
+            else:
+                left_out.append("Prism (npm ci --prefix bench)")
+            if tools["wiremock_jar"] and tools["java"]:
+                stub = {"code": 0, "message": "Success", "payload": {"enKashCardId": "EKC0000000", "otbBalance": 100}}
+                bodies = {f"{CARD}/search": json.dumps(stub).encode(), f"{CARD}/balance": json.dumps(stub).encode()}
                 targets.append(WireMockTarget(tools["wiremock_jar"], bodies))
+            else:
+                left_out.append("WireMock (npm ci --prefix bench, and a JDK)")
         print("throughput:", flush=True)
-        results = {
-            "mode": "smoke" if args.smoke else "full",
-            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}",
-            "load": f"-t2 -c{args.connections} -d{args.duration:g}s" if use_wrk else "python fallback",
-            "rounds": args.rounds,
-            "command": "python bench/run.py" + (" --smoke" if args.smoke else ""),
-            "throughput": throughput(targets, args.rounds, args.duration, args.connections, use_wrk),
-        }
+        results["throughput"] = throughput(targets, args.rounds, args.duration, args.connections, measure)
         save(args, results)
+        print("workers:", flush=True)
+        stores: dict[str, str | None] = {"sqlite": None}
+        if tools["postgres_url"]:
+            stores["postgresql"] = tools["postgres_url"]
+        else:
+            left_out.append("PostgreSQL rows (set ENKASH_SANDBOX_BENCH_DATABASE_URL)")
+        results["workers"] = workers_comparison(stores, args.rounds, args.duration, args.connections, measure)
+        save(args, results)
+        print("startup:", flush=True)
+        results["startup"] = startup(args.rounds)
         print("reset and bulk:", flush=True)
-        results["reset"] = reset_and_bulk(1 if args.smoke else 3, 200 if args.smoke else 10_000)
+        results["reset"] = reset_and_bulk(1 if args.quick else 3, 200 if args.quick else 10_000)
         save(args, results)
         print("scale:", flush=True)
-        results["scale"] = scale([int(s) for s in args.sizes.split(",")], 20 if args.smoke else 300)
-        save(args, results)
-        if not args.smoke:
-            print("workers:", flush=True)
-            results["workers"] = workers_comparison(args.duration, args.connections, use_wrk)
+        results["scale"] = scale([int(s) for s in args.sizes.split(",")], 20 if args.quick else 300)
     finally:
         for proc in list(PROCS):
             stop(proc)
@@ -676,7 +784,7 @@ def save(args, results: dict) -> str:
     """Write what has been measured so far (a long run that fails late still leaves its numbers)."""
     text = report(results)
     args.out.mkdir(parents=True, exist_ok=True)
-    name = "smoke" if args.smoke else "latest"
+    name = "quick" if args.quick else "latest"
     (args.out / f"{name}.md").write_text(text)
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
     return text
