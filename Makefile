@@ -19,5 +19,5 @@ test:  ## the whole suite (what CI runs): about 6 minutes on 2 cores
 test-fast:  ## the fast tier: unit tests and in-process router tests, under 30 s
 	$(PYTHON) -m pytest tests/unit -n 0
 
-bench-smoke:  ## the benchmark harness in a few seconds (prints its table; no timing is asserted)
-	$(PYTHON) bench/run.py --smoke
+bench-smoke:  ## the benchmark harness in under a minute (prints its table; no timing is asserted)
+	$(PYTHON) bench/run.py --quick

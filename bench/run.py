@@ -218,7 +218,9 @@ def run_python_load(url: str, load: Load, duration: float, connections: int) -> 
 
 def check_answers(url: str, load: Load) -> None:
     """One request before the load: a target that answers with a business failure is not measured."""
-    r = httpx.request(load.method, url + load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"})
+    r = httpx.request(
+        load.method, url + load.path, content=load.body, headers={**load.headers, "Content-Type": "application/json"}
+    )
     body = r.json()
     code = body.get("code", body.get("response_code", 0)) if isinstance(body, dict) else 0
     if r.status_code >= 400 or code not in (0, "0"):
@@ -565,10 +567,9 @@ def scale(sizes: list[int], samples: int) -> dict:
 
 def fill_cards(container, creds: dict, size: int) -> None:
     """Bulk-insert holders and cards straight into the store (the bulk API's insert path, without HTTP)."""
-    from sqlalchemy import insert
-
     from enkash_sandbox.products.cards.schemas import HolderFields
     from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
+    from sqlalchemy import insert
 
     chunk = 20_000
     with container.db.write() as s:
@@ -625,7 +626,14 @@ def goals(results: dict) -> list[tuple[str, str, str, bool | None]]:
     if "startup" in results:
         s = results["startup"]
         out.append(("start to ready, existing store", f"{s['existing_store_s']:.2f} s", "≤ 1.0 s", s["existing_store_s"] <= 1.0))
-        out.append(("start to ready, new store (schema + demo seed)", f"{s['fresh_store_s']:.2f} s", "≤ 1.0 s", s["fresh_store_s"] <= 1.0))
+        out.append(
+            (
+                "start to ready, new store (schema + demo seed)",
+                f"{s['fresh_store_s']:.2f} s",
+                "≤ 1.0 s",
+                s["fresh_store_s"] <= 1.0,
+            )
+        )
         out.append(("idle RSS", f"{s['rss_idle_mb']:.0f} MB", "≤ 120 MB", s["rss_idle_mb"] <= 120))
     if "reset" in results:
         ms = results["reset"]["reset_server_ms"]
@@ -668,12 +676,14 @@ def report(results: dict) -> str:
             lines.append(
                 f"| {name} | {'yes' if row['persists'] else 'no'} | {ratio} | {rd['rps']:,.0f} | "
                 f"{rd['p50_ms']:.1f} / {rd['p99_ms']:.1f} | {rd['errors']} | {wr['rps']:,.0f} | "
-                f"{wr['p50_ms']:.1f} / {wr['p99_ms']:.1f} | {wr['errors']} | {row['rss_idle_mb']:.0f} / {row['rss_peak_mb']:.0f} |"
+                f"{wr['p50_ms']:.1f} / {wr['p99_ms']:.1f} | {wr['errors']} | "
+                f"{row['rss_idle_mb']:.0f} / {row['rss_peak_mb']:.0f} |"
             )
     if "workers" in results:
         lines += [
             "",
-            "| store | workers | write vs 1 worker | read req/s | read p99 ms | write req/s | write p99 ms | errors | audit after |",
+            "| store | workers | write vs 1 worker | read req/s | read p99 ms | write req/s | write p99 ms "
+            "| errors | audit after |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for store, by_workers in results["workers"].items():

@@ -49,8 +49,7 @@ def docs_assets() -> Path:
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     container = container or build(settings)
     container.start()
-    app = FastAPI(title="EnKash Sandbox", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
-                  **quiet_fastapi())
+    app = FastAPI(title="EnKash Sandbox", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, **quiet_fastapi())
     app.state.container = container
 
     for router in (
@@ -115,5 +114,10 @@ def _install_error_handlers(app: FastAPI, container: Container) -> dict[type[Exc
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json_response(failure_body(settings, "Internal Server Error"), 500)
 
-    return {VendorError: vendor_error, AuthError: auth_error, RequestValidationError: request_validation,
-            StarletteHTTPException: spring_http_error, Exception: unexpected}
+    return {
+        VendorError: vendor_error,
+        AuthError: auth_error,
+        RequestValidationError: request_validation,
+        StarletteHTTPException: spring_http_error,
+        Exception: unexpected,
+    }

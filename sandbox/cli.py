@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -131,7 +131,8 @@ def token(
     import httpx
     from enkash_sandbox.client import EnKashClient, EnKashError
 
-    creds = {"username": username, "password": password, "clientId": client_id, "clientSecret": client_secret}
+    # the options given, completed from the demo partner's JSON below: every value is set by the time it is used
+    creds: dict[str, Any] = {"username": username, "password": password, "clientId": client_id, "clientSecret": client_secret}
     if not all(creds.values()):
         try:
             demo = httpx.get(f"{url.rstrip('/')}/_sandbox/demo", timeout=10).json()

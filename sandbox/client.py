@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from enkash_sandbox import crypto, jsonio
@@ -43,10 +43,31 @@ class EnKashBusinessError(EnKashError):
 class PartnerCalls:
     """Typed helpers for the card lifecycle, reward, redemption and coin calls."""
 
-    def otp(self: EnKashClient, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> dict:
+    if TYPE_CHECKING:  # provided by EnKashClient, the one class that mixes these helpers in
+        base_url: str
+        partner_id: str
+        client_id: str
+        client_secret: str
+        token_url: str
+        encrypt: bool
+
+        def request(
+            self,
+            method: str,
+            path: str,
+            body: Any = None,
+            *,
+            params: dict | None = None,
+            headers: dict | None = None,
+            raw: bool = False,
+        ) -> Any: ...
+
+        def payload(self, path: str, body: Any = None, **kw: Any) -> Any: ...
+
+    def otp(self, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> dict:
         return self.payload(f"{CARD}/otp", {"cardAccountId": card_account_id, "enKashCardId": card_id, "cardOtpAction": action})
 
-    def set_pin(self: EnKashClient, company_id: str, card_account_id: str, card_id: str, pin: str, **proof) -> str:
+    def set_pin(self, company_id: str, card_account_id: str, card_id: str, pin: str, **proof) -> str:
         return self.payload(
             f"{CARD}/setPin",
             {
@@ -60,7 +81,7 @@ class PartnerCalls:
         )
 
     def block(
-        self: EnKashClient,
+        self,
         company_id: str,
         card_account_id: str,
         card_id: str,
@@ -81,17 +102,17 @@ class PartnerCalls:
             },
         )
 
-    def replace_card(self: EnKashClient, card_id: str, *, otp_medium: str = "MFA", **proof) -> dict:
+    def replace_card(self, card_id: str, *, otp_medium: str = "MFA", **proof) -> dict:
         return self.payload(f"{CARD}/replaceCard", {"enKashCardId": card_id, "otpMedium": otp_medium, **proof})
 
-    def velocity(self: EnKashClient, company_id: str, card_account_id: str, card_ids: list[str], **rules) -> dict:
+    def velocity(self, company_id: str, card_account_id: str, card_ids: list[str], **rules) -> dict:
         return self.payload(
             f"{CARD}/velocity/rule",
             {"companyId": company_id, "cardAccountId": card_account_id, "enKashCardIds": card_ids, **rules},
         )
 
     def allocate_points(
-        self: EnKashClient, company_id: str, card_account_id: str, amount, *, reference: str, unallocate: bool = False, **holder
+        self, company_id: str, card_account_id: str, amount, *, reference: str, unallocate: bool = False, **holder
     ) -> dict:
         return self.payload(
             f"{CARD}/create-allocate-points",
@@ -107,9 +128,7 @@ class PartnerCalls:
             },
         )
 
-    def bulk_allocate(
-        self: EnKashClient, company_id: str, card_account_id: str, rows: list[dict], *, points_allocation: bool = True
-    ) -> dict:
+    def bulk_allocate(self, company_id: str, card_account_id: str, rows: list[dict], *, points_allocation: bool = True) -> dict:
         return self.payload(
             f"{CARD}/bulk-create-allocate-points-json",
             rows,
@@ -120,12 +139,12 @@ class PartnerCalls:
             },
         )
 
-    def sso_token(self: EnKashClient, company_id: str, card_account_id: str, card_id: str) -> dict:
+    def sso_token(self, company_id: str, card_account_id: str, card_id: str) -> dict:
         return self.payload(
             f"{CARD}/sso-token", {"companyId": company_id, "cardAccountId": card_account_id, "enkashCardId": card_id}
         )
 
-    def as_user(self: EnKashClient, mobile: str, password: str) -> EnKashClient:
+    def as_user(self, mobile: str, password: str) -> EnKashClient:
         """A client for the redemption APIs, logged in as a card holder (password grant, username = mobile)."""
         return EnKashClient(
             self.base_url,
@@ -138,17 +157,17 @@ class PartnerCalls:
             encrypt=self.encrypt,
         )
 
-    def cart(self: EnKashClient) -> list[dict]:
+    def cart(self) -> list[dict]:
         return self.request("GET", "/api/v0/cart", params={"product": "VOUCHER"})["payload"]
 
-    def add_to_cart(self: EnKashClient, product_catalog_id: str, items: dict[str, int]) -> list[dict]:
+    def add_to_cart(self, product_catalog_id: str, items: dict[str, int]) -> list[dict]:
         return self.payload(
             "/api/v0/cart",
             {"productCatalogId": product_catalog_id, "items": {k: {"quantity": q, "description": ""} for k, q in items.items()}},
             params={"product": "VOUCHER"},
         )
 
-    def update_cart(self: EnKashClient, cart_id: int, items: dict[str, int]) -> list[dict]:
+    def update_cart(self, cart_id: int, items: dict[str, int]) -> list[dict]:
         return self.request(
             "PATCH",
             "/api/v0/cart",
@@ -156,10 +175,10 @@ class PartnerCalls:
             params={"product": "VOUCHER"},
         )["payload"]
 
-    def product_configs(self: EnKashClient, product_catalog_id: str) -> dict:
+    def product_configs(self, product_catalog_id: str) -> dict:
         return self.request("GET", f"/api/v0/partner/search-config/{product_catalog_id}")["payload"]
 
-    def create_order(self: EnKashClient, product_catalog_id: str, denomination, quantity: int, reference: str) -> dict:
+    def create_order(self, product_catalog_id: str, denomination, quantity: int, reference: str) -> dict:
         return self.payload(
             "/api/v0/partner/create-order",
             {
@@ -170,25 +189,25 @@ class PartnerCalls:
             },
         )
 
-    def order_details(self: EnKashClient, reference: str) -> dict:
+    def order_details(self, reference: str) -> dict:
         return self.payload("/api/v0/order/orderDetails", {"orderId": reference})
 
-    def search_orders(self: EnKashClient, limit: int = 10, offset: int = 0, **filters) -> dict:
+    def search_orders(self, limit: int = 10, offset: int = 0, **filters) -> dict:
         return self.payload("/api/v0/partner/search-order", filters, params={"limit": limit, "offset": offset})
 
-    def create_coin_event(self: EnKashClient, company_id: str, event: str, amount: int, configuration: str = "DEFAULT") -> dict:
+    def create_coin_event(self, company_id: str, event: str, amount: int, configuration: str = "DEFAULT") -> dict:
         return self.payload(
             "/api/v0/enkash-coins/create-coins-config",
             {"companyId": company_id, "event": event, "amount": amount, "configuration": configuration},
         )
 
-    def allocate_coins(self: EnKashClient, company_id: str, event: str, user_id: str, request_id: str) -> str:
+    def allocate_coins(self, company_id: str, event: str, user_id: str, request_id: str) -> str:
         return self.payload(
             "/api/v0/enkash-coins/allocate-coin",
             {"companyId": company_id, "event": event, "userId": user_id, "requestId": request_id},
         )
 
-    def coin_balance(self: EnKashClient, user_id: str) -> int:
+    def coin_balance(self, user_id: str) -> int:
         return self.request("GET", "/api/v0/coins/balance", params={"userId": user_id})["payload"]
 
 

@@ -250,6 +250,7 @@ def build(settings: Settings | None = None) -> Container:
     path = sqlite_path(url)
     control = ControlStore(db, clock, path.with_name(path.name + "-control") if path else None)
     db.before_session = control.before_session
+    db.on_control_row = control.adopt_row
     state = StateStore(db, path.with_name(path.stem + ".snapshots") if path else None, control)
     work = Work(write_threads=1 if db.is_sqlite else 16, store=db)
     names = Names(db)

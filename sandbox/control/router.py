@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from enkash_sandbox import __version__
-from enkash_sandbox.http.quiet import quiet_fastapi
 from enkash_sandbox.control import cards as card_controls
 from enkash_sandbox.control import faults, marketplace, state, ui
 from enkash_sandbox.control.common import ops, respond, sandbox
 from enkash_sandbox.control.security import AdminTokenMiddleware
+from enkash_sandbox.http.quiet import quiet_fastapi
 from enkash_sandbox.ops.actions import (
     ClockSpec,
     EncryptionSpec,

@@ -23,7 +23,7 @@ from enkash_sandbox.errors import BadRequest
 from enkash_sandbox.faults import magic
 from enkash_sandbox.store.tables import FaultRule
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -142,7 +142,7 @@ class FaultEngine:
 
     def stored_rules(self) -> list[FaultRule]:
         with self.db.read() as s:
-            return list(s.exec(select(FaultRule).order_by(FaultRule.created_at, FaultRule.id)))
+            return list(s.exec(select(FaultRule).order_by(col(FaultRule.created_at), col(FaultRule.id))))
 
     @property
     def cached_rules(self) -> list[FaultRule]:
@@ -172,12 +172,13 @@ class FaultEngine:
     def claim(self, rule: FaultRule) -> bool:
         """Count a hit; a rule limited to N requests is claimed atomically, so N is exact across workers."""
         with self.db.write() as s:
-            stmt = update(FaultRule).where(FaultRule.id == rule.id)
+            stmt = update(FaultRule).where(col(FaultRule.id) == rule.id)
             if rule.remaining is not None:
-                stmt = stmt.where(FaultRule.remaining > 0).values(remaining=FaultRule.remaining - 1, hits=FaultRule.hits + 1)
+                remaining = col(FaultRule.remaining)
+                stmt = stmt.where(remaining > 0).values(remaining=remaining - 1, hits=col(FaultRule.hits) + 1)
             else:
-                stmt = stmt.values(hits=FaultRule.hits + 1)
-            claimed = s.execute(stmt, execution_options={"synchronize_session": False}).rowcount == 1
+                stmt = stmt.values(hits=col(FaultRule.hits) + 1)
+            claimed = s.exec(stmt, execution_options={"synchronize_session": False}).rowcount == 1
         return claimed
 
     def _rng(self, rule: FaultRule) -> random.Random:

@@ -8,17 +8,21 @@ single POST to /_sandbox could make FastAPI buffer gigabytes, or hold a connecti
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from enkash_sandbox.http.gateway import VENDOR_PREFIXES, BodyTooLarge, read_body, replay_receive
 
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
 
 class BodyGuardMiddleware:
-    def __init__(self, app, limit: int, timeout: float):
+    def __init__(self, app: ASGIApp, limit: int, timeout: float) -> None:
         self.app = app
         self.limit = limit
         self.timeout = timeout
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(VENDOR_PREFIXES) or scope["method"] in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
         try:
@@ -32,7 +36,7 @@ class BodyGuardMiddleware:
         await self.app(scope, replay_receive(body, receive), send)
 
 
-async def _answer(send, status: int, body: bytes) -> None:
+async def _answer(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

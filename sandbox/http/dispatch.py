@@ -42,21 +42,33 @@ def compile_route(route: APIRoute) -> Plan | None:
     """A plan for a route whose every parameter is the Request, a path parameter, or a dependency that takes
     only the Request; None for anything else (FastAPI keeps such a route)."""
     dependant = route.dependant
-    if not inspect.iscoroutinefunction(route.endpoint) or dependant.query_params or dependant.header_params \
-            or dependant.cookie_params or dependant.body_params:
+    if (
+        not inspect.iscoroutinefunction(route.endpoint)
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+    ):
         return None
     dependencies = []
     for sub in dependant.dependencies:
         call = sub.call
-        if call is None or not inspect.iscoroutinefunction(call) or sub.dependencies or sub.path_params \
-                or sub.query_params or sub.body_params or sub.request_param_name is None or not sub.name:
+        if (
+            call is None
+            or not inspect.iscoroutinefunction(call)
+            or sub.dependencies
+            or sub.path_params
+            or sub.query_params
+            or sub.body_params
+            or sub.request_param_name is None
+            or not sub.name
+        ):
             return None
         params = inspect.signature(call).parameters
         if len(params) != 1:
             return None
         dependencies.append((sub.name, call))
-    return Plan(route.endpoint, dependant.request_param_name, tuple(p.name for p in dependant.path_params),
-                tuple(dependencies))
+    return Plan(route.endpoint, dependant.request_param_name, tuple(p.name for p in dependant.path_params), tuple(dependencies))
 
 
 def api_routes(routes: list[Any]) -> list[APIRoute]:
@@ -74,8 +86,9 @@ def api_routes(routes: list[Any]) -> list[APIRoute]:
 class VendorDispatch:
     """ASGI layer in front of the FastAPI app for the routes `compile_route` accepts."""
 
-    def __init__(self, app: ASGIApp, fastapi: FastAPI, prefixes: tuple[str, ...],
-                 handlers: dict[type[Exception], Handler]) -> None:
+    def __init__(
+        self, app: ASGIApp, fastapi: FastAPI, prefixes: tuple[str, ...], handlers: dict[type[Exception], Handler]
+    ) -> None:
         self.app = app
         self.fastapi = fastapi
         self.handlers = handlers
@@ -87,6 +100,7 @@ class VendorDispatch:
             plan = compile_route(route)
             if plan is None:
                 continue
+            assert route.methods is not None  # an APIRoute always has its methods (GET by default)
             for method in route.methods:
                 if route.param_convertors:
                     self.templated.append((method, route.path_regex, plan))
@@ -125,7 +139,7 @@ class VendorDispatch:
 
     async def _handle(self, request: Request, exc: Exception) -> Response:
         for cls in type(exc).__mro__:
-            handler = self.handlers.get(cls)  # type: ignore[arg-type]
+            handler = self.handlers.get(cls)
             if handler is not None:
                 return await handler(request, exc)
         raise exc

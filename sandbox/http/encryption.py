@@ -7,9 +7,13 @@ A partner in `required` mode that sends plain JSON is refused before anything ch
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from enkash_sandbox import crypto, jsonio
 from enkash_sandbox.products.auth.service import Principal
+
+if TYPE_CHECKING:
+    from starlette.types import Message, Send
 
 
 class EnvelopeRejected(Exception):
@@ -64,12 +68,12 @@ def _as_envelope(body: bytes) -> str | None:
     return None
 
 
-def sealing_send(send, secret: str, state: dict):
+def sealing_send(send: Send, secret: str, state: dict[str, Any]) -> Send:
     """Wrap `send` so the response body goes out as {"request": "<base64 ciphertext>"}."""
-    start: dict | None = None
+    start: Message | None = None
     chunks: list[bytes] = []
 
-    async def wrapped(message):
+    async def wrapped(message: Message) -> None:
         nonlocal start
         if message["type"] == "http.response.start":
             start = message
@@ -79,6 +83,7 @@ def sealing_send(send, secret: str, state: dict):
         chunks.append(message.get("body", b""))
         if message.get("more_body", False):
             return
+        assert start is not None  # the response start always comes before its body
         plain = b"".join(chunks)
         state["plain_response"] = plain
         out = jsonio.dumps({"request": crypto.encrypt(plain, secret)}) if plain else b""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enkash_sandbox import jsonio
 from enkash_sandbox.envelopes import failure_body
@@ -25,7 +25,7 @@ from enkash_sandbox.http.encryption import EnvelopeRejected, open_body, sealing_
 from enkash_sandbox.http.journal import PATH_SECRET_KEYS, RawBody, redact_header, redact_path, redact_query
 from enkash_sandbox.products.deps import needs_of
 from enkash_sandbox.vocabulary import PrincipalKind
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from enkash_sandbox.container import Container
@@ -40,7 +40,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_body(receive, limit: int) -> bytes:
+async def read_body(receive: Receive, limit: int) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -56,11 +56,11 @@ async def read_body(receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def replay_receive(body: bytes, receive):
+def replay_receive(body: bytes, receive: Receive) -> Receive:
     """Hand the (decrypted) body to the route, then pass on whatever the connection says next."""
     sent = False
 
-    async def replay():
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
@@ -91,7 +91,7 @@ class GatewayMiddleware:
         self.journal = container.journal
         self._large_bodies: asyncio.Semaphore | None = None
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(VENDOR_PREFIXES):
             return await self.app(scope, receive, send)
         started = time.perf_counter()
@@ -131,7 +131,9 @@ class GatewayMiddleware:
             )
             self.journal.record(entry)
 
-    async def _handle(self, scope, receive, send, state, headers, entry):
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any], headers: dict[str, str], entry: dict[str, Any]
+    ) -> None:
         settings = self.container.settings
         entry["requestBody"] = None
         token = bearer_token(headers) if scope["path"].startswith("/api/") else None
@@ -172,7 +174,8 @@ class GatewayMiddleware:
             return await _send_json(send, exc.status, failure_body(settings, exc.message))
         entry["encrypted"] = encrypted
         entry["requestBody"] = RawBody(plain, headers.get("content-type", ""), keep)
-        out = sealing_send(send, principal.client_secret, state) if encrypted else send
+        # an encrypted body was opened with the principal's secret, so there is a principal whenever `encrypted`
+        out = sealing_send(send, principal.client_secret, state) if encrypted and principal is not None else send
         try:
             parsed = jsonio.loads(plain) if plain.strip() else None
         except jsonio.JSONDecodeError:
@@ -188,7 +191,7 @@ class GatewayMiddleware:
                 return await self._answer(fault, out, send)
         await self.app(scope, replay_receive(plain, receive), out)
 
-    async def _decide(self, scope, headers, principal, parsed) -> Fault | None:
+    async def _decide(self, scope: Scope, headers: dict[str, str], principal: Principal | None, parsed: Any) -> Fault | None:
         decision = self.faults.evaluate(
             scope["method"],
             scope["path"],
@@ -204,7 +207,7 @@ class GatewayMiddleware:
                 return self.faults.rule_fault(rule)
         return decision.magic
 
-    async def _answer(self, fault: Fault, sealed_send, raw_send) -> None:
+    async def _answer(self, fault: Fault, sealed_send: Send, raw_send: Send) -> None:
         settings = self.container.settings
         if fault.kind == "drop":
             # promise a body, send none, and let the server close the connection under the client
@@ -245,7 +248,7 @@ class GatewayMiddleware:
 class _Recorder:
     """Passes messages on and remembers the status and (outgoing) body for the journal."""
 
-    def __init__(self, send):
+    def __init__(self, send: Send) -> None:
         self.send = send
         self.status = 0
         self.content_type = ""
@@ -256,7 +259,7 @@ class _Recorder:
     def body(self) -> bytes:
         return b"".join(self.chunks)
 
-    async def __call__(self, message):
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             for k, v in message.get("headers", ()):
@@ -269,7 +272,7 @@ class _Recorder:
         await self.send(message)
 
 
-async def _send_json(send, status: int, body: dict, headers: dict | None = None) -> None:
+async def _send_json(send: Send, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
     payload = jsonio.dumps(body)
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]

@@ -7,10 +7,16 @@ accept an IPv6 loopback address; this one parses the header properly.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from enkash_sandbox.config import Settings
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def allowed_hosts(settings) -> frozenset[str] | None:
+def allowed_hosts(settings: Settings) -> frozenset[str] | None:
     """The host names accepted, or None for any (bound beyond loopback: reachable by service or LAN names,
     and then the admin token guards the control plane)."""
     extra = {h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()}
@@ -27,11 +33,11 @@ def host_name(value: str) -> str:
 
 
 class HostCheckMiddleware:
-    def __init__(self, app, allowed: frozenset[str] | None):
+    def __init__(self, app: ASGIApp, allowed: frozenset[str] | None) -> None:
         self.app = app
         self.allowed = allowed
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allowed is None or scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         host = ""

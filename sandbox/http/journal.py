@@ -15,6 +15,7 @@ import re
 import threading
 from collections import deque
 from itertools import count
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from enkash_sandbox import jsonio
@@ -60,7 +61,7 @@ def _mask_text(text: str) -> str:
     return PAN_LIKE.sub(lambda m: m.group(1) + "X" * (len(m.group(0)) - 8) + m.group(2), text)
 
 
-def redact(value, extra_keys: frozenset[str] | set[str] = frozenset()):
+def redact(value: Any, extra_keys: frozenset[str] | set[str] = frozenset()) -> Any:
     """Mask secret fields, tokens in URLs and card-number-like digit runs anywhere in a JSON value."""
     if isinstance(value, dict):
         return {
@@ -101,7 +102,7 @@ def redact_query(query: str) -> str:
     return urlencode([(k, MASK if k.lower() in SECRET_KEYS and v else _mask_text(v)) for k, v in pairs])
 
 
-def decode_body(raw: bytes | None, content_type: str = "", extra_keys: frozenset[str] | set[str] = frozenset()):
+def decode_body(raw: bytes | None, content_type: str = "", extra_keys: frozenset[str] | set[str] = frozenset()) -> Any:
     if not raw:
         return None
     if content_type.lower().startswith("application/x-www-form-urlencoded"):
@@ -141,7 +142,7 @@ class RawBody:
     def kept_bytes(self) -> int:
         return len(self.raw) if self.raw else 0
 
-    def decode(self):
+    def decode(self) -> Any:
         return decode_body(self.raw, self.content_type, self.extra_keys)
 
 

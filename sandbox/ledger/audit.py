@@ -16,7 +16,8 @@ replacing the card or unloading it to its account.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, REDEMPTION
 from enkash_sandbox.money import from_minor
@@ -31,10 +32,25 @@ from enkash_sandbox.store.tables import (
     Voucher,
 )
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
+    from sqlalchemy import Select
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+class _PartnerOwned(Protocol):
+    """A table model whose rows belong to one partner."""
+
+    partner_id: str
+
+
+class _Scope(Protocol):
+    """Narrows a query to the audited partner's rows (or leaves it whole when auditing every partner)."""
+
+    def __call__(self, query: _Query, model: type[_PartnerOwned]) -> _Query: ...
 
 
 class AuditService:
@@ -42,20 +58,20 @@ class AuditService:
         self.db = db
 
     def run(self, partner_id: str | None = None) -> dict:
-        problems: list[dict] = []
-        notices: list[dict] = []
+        problems: list[dict[str, Any]] = []
+        notices: list[dict[str, Any]] = []
         with self.db.read() as s:
 
-            def scoped(query, model):
-                return query.where(model.partner_id == partner_id) if partner_id else query
+            def scoped(query: _Query, model: type[_PartnerOwned]) -> _Query:
+                return query.where(col(model.partner_id) == partner_id) if partner_id else query
 
             sums = {
                 (kind, holder): total
                 for kind, holder, total in s.exec(
                     scoped(
-                        select(LedgerEntry.holder_kind, LedgerEntry.holder_id, func.sum(LedgerEntry.amount_minor)).group_by(
-                            LedgerEntry.holder_kind, LedgerEntry.holder_id
-                        ),
+                        select(
+                            col(LedgerEntry.holder_kind), col(LedgerEntry.holder_id), func.sum(col(LedgerEntry.amount_minor))
+                        ).group_by(col(LedgerEntry.holder_kind), col(LedgerEntry.holder_id)),
                         LedgerEntry,
                     )
                 )
@@ -63,7 +79,7 @@ class AuditService:
             accounts = s.exec(scoped(select(CardAccount), CardAccount)).all()
             cards = s.exec(
                 scoped(
-                    select(
+                    select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns; it takes any number
                         Card.id, Card.partner_id, Card.balance_minor, Card.status, Card.replaced_by, Card.account_id, Card.user_id
                     ),
                     Card,
@@ -108,9 +124,9 @@ class AuditService:
             self._chains(s, problems, scoped)
             for account_id, reference, count in s.exec(
                 scoped(
-                    select(Transaction.account_id, Transaction.pg_reference_number, func.count())
+                    select(col(Transaction.account_id), col(Transaction.pg_reference_number), func.count())
                     .where(col(Transaction.pg_reference_number).is_not(None))
-                    .group_by(Transaction.account_id, Transaction.pg_reference_number)
+                    .group_by(col(Transaction.account_id), col(Transaction.pg_reference_number))
                     .having(func.count() > 1),
                     Transaction,
                 )
@@ -120,9 +136,11 @@ class AuditService:
                 )
             self._conservation(s, problems, accounts, cards, partner_id)
             self._orders(s, problems, scoped)
-            coin_sums = dict(s.exec(select(CoinEntry.user_id, func.sum(CoinEntry.amount)).group_by(CoinEntry.user_id)).all())
+            coin_sums = dict(
+                s.exec(select(col(CoinEntry.user_id), func.sum(col(CoinEntry.amount))).group_by(col(CoinEntry.user_id))).all()
+            )
             for holder_id, balance in s.exec(
-                scoped(select(CardHolder.id, CardHolder.coin_balance).where(CardHolder.coin_balance != 0), CardHolder)
+                scoped(select(col(CardHolder.id), col(CardHolder.coin_balance)).where(CardHolder.coin_balance != 0), CardHolder)
             ):
                 if balance != coin_sums.get(holder_id, 0):
                     problems.append(
@@ -133,12 +151,12 @@ class AuditService:
         return {"ok": not problems, "checked": counts, "discrepancies": problems, "notices": notices}
 
     @staticmethod
-    def _chains(s, problems: list, scoped) -> None:
+    def _chains(s: Session, problems: list[dict[str, Any]], scoped: _Scope) -> None:
         """Balance-after chains: each row = previous row's balance + its amount."""
         previous: dict[tuple[str, str], int] = {}
         for kind, holder, amount, after, entry_id in s.exec(
             scoped(
-                select(
+                select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns; it takes any number
                     LedgerEntry.holder_kind,
                     LedgerEntry.holder_id,
                     LedgerEntry.amount_minor,
@@ -146,7 +164,7 @@ class AuditService:
                     LedgerEntry.id,
                 ),
                 LedgerEntry,
-            ).order_by(LedgerEntry.holder_kind, LedgerEntry.holder_id, LedgerEntry.id)
+            ).order_by(col(LedgerEntry.holder_kind), col(LedgerEntry.holder_id), col(LedgerEntry.id))
         ):
             expected = previous.get((kind, holder), 0) + amount
             if after != expected:
@@ -163,21 +181,23 @@ class AuditService:
             previous[(kind, holder)] = after
 
     @staticmethod
-    def _orders(s, problems: list, scoped) -> None:
+    def _orders(s: Session, problems: list[dict[str, Any]], scoped: _Scope) -> None:
         """Each voucher order settled exactly once, with the effects its status promises."""
-        refunds: dict[str, list[int]] = {}
+        refunds: dict[str | None, list[int]] = {}  # by order id (never None: the query leaves those out)
         for order_id, amount in s.exec(
             scoped(
-                select(Transaction.order_id, Transaction.amount_minor).where(
+                select(col(Transaction.order_id), col(Transaction.amount_minor)).where(
                     Transaction.type == "REFUND", col(Transaction.order_id).is_not(None)
                 ),
                 Transaction,
             )
         ):
             refunds.setdefault(order_id, []).append(amount)
-        vouchers = dict(s.exec(scoped(select(Voucher.order_id, func.count()).group_by(Voucher.order_id), Voucher)).all())
+        vouchers = dict(
+            s.exec(scoped(select(col(Voucher.order_id), func.count()).group_by(col(Voucher.order_id)), Voucher)).all()
+        )
         for order_id, status, quantity, amount in s.exec(
-            scoped(select(Order.id, Order.order_status, Order.quantity, Order.amount_minor), Order)
+            scoped(select(col(Order.id), col(Order.order_status), col(Order.quantity), col(Order.amount_minor)), Order)
         ):
             paid_back = refunds.get(order_id, [])
             issued = vouchers.get(order_id, 0)
@@ -197,7 +217,7 @@ class AuditService:
                 )
 
     @staticmethod
-    def _balance(problems: list, kind: str, holder_id: str, balance: int, ledger: int) -> None:
+    def _balance(problems: list[dict[str, Any]], kind: str, holder_id: str, balance: int, ledger: int) -> None:
         if balance != ledger:
             problems.append(
                 {
@@ -214,15 +234,24 @@ class AuditService:
             )
 
     @staticmethod
-    def _conservation(s, problems: list, accounts, cards, partner_id: str | None) -> None:
+    def _conservation(
+        s: Session,
+        problems: list[dict[str, Any]],
+        accounts: Sequence[CardAccount],
+        cards: Sequence[Sequence[Any]],
+        partner_id: str | None,
+    ) -> None:
         held: dict[str, int] = {}
         for account in accounts:
             held[account.partner_id] = held.get(account.partner_id, 0) + account.balance_minor
         for card in cards:
             held[card[1]] = held.get(card[1], 0) + card[2]
         query = select(
-            Transaction.partner_id, Transaction.type, Transaction.direction, func.sum(Transaction.amount_minor)
-        ).group_by(Transaction.partner_id, Transaction.type, Transaction.direction)
+            col(Transaction.partner_id),
+            col(Transaction.type),
+            col(Transaction.direction),
+            func.sum(col(Transaction.amount_minor)),
+        ).group_by(col(Transaction.partner_id), col(Transaction.type), col(Transaction.direction))
         if partner_id:
             query = query.where(Transaction.partner_id == partner_id)
         flows: dict[str, int] = {}

@@ -22,16 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
-
 from enkash_sandbox import ids, jsonio
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
 from enkash_sandbox.money import MAX_BALANCE_MINOR
 from enkash_sandbox.store.sql import Sql, Tx, as_json
 from enkash_sandbox.store.tables import Card, CardAccount
 from enkash_sandbox.vocabulary import Direction, HolderKind, TxnType
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -111,7 +110,7 @@ _ALLOCATE_TO_CARD = Sql(
 )
 _REPLACED_BY = Sql("SELECT replaced_by FROM card WHERE id = :id")
 _INSERT_TXN = Sql(
-    "INSERT INTO \"transaction\" (id, seq, partner_id, account_id, card_id, user_id, direction, type, transaction_code, "
+    'INSERT INTO "transaction" (id, seq, partner_id, account_id, card_id, user_id, direction, type, transaction_code, '
     "amount_minor, card_balance_after_minor, account_balance_after_minor, pg_reference_number, status, description, "
     "remarks, created_by, order_id, response, created_at) VALUES (:id, :seq, :partner_id, :account_id, :card_id, "
     ":user_id, :direction, :type, :transaction_code, :amount_minor, :card_balance_after_minor, "
@@ -123,8 +122,8 @@ _INSERT_ENTRY = Sql(
     "created_at) VALUES (:txn_id, :partner_id, :holder_kind, :holder_id, :amount_minor, :balance_after_minor, "
     ":created_at)"
 )
-_SET_RESPONSE = Sql("UPDATE \"transaction\" SET response = :response WHERE id = :id")
-_FIRST_RESPONSE = Sql("SELECT response FROM \"transaction\" WHERE account_id = :account_id AND pg_reference_number = :ref")
+_SET_RESPONSE = Sql('UPDATE "transaction" SET response = :response WHERE id = :id')
+_FIRST_RESPONSE = Sql('SELECT response FROM "transaction" WHERE account_id = :account_id AND pg_reference_number = :ref')
 
 
 @dataclass(frozen=True)
@@ -180,7 +179,7 @@ def replay_duplicates(settings: Settings, fn: Callable[[], T], first_response: C
         if settings.duplicate_reference == "replay":
             response = first_response(dup)
             if response is not None:
-                return response  # type: ignore[no-any-return]
+                return response
         raise
 
 
@@ -243,32 +242,69 @@ class Ledger:
             balances[(leg.kind, leg.holder_id)] = int(row[0])
         seq = self.db.mint(tx, "txn")
         movement = Movement(
-            id=ids.format_id(self.db.seed, "txn", seq), seq=seq, partner_id=partner_id, account_id=account_id,
-            card_id=card_id, user_id=user_id, direction=direction, type=type, transaction_code=transaction_code,
-            amount_minor=amount_minor, pg_reference_number=reference, status=status, created_at=now, balances=balances,
+            id=ids.format_id(self.db.seed, "txn", seq),
+            seq=seq,
+            partner_id=partner_id,
+            account_id=account_id,
+            card_id=card_id,
+            user_id=user_id,
+            direction=direction,
+            type=type,
+            transaction_code=transaction_code,
+            amount_minor=amount_minor,
+            pg_reference_number=reference,
+            status=status,
+            created_at=now,
+            balances=balances,
         )
         if respond is not None:
             movement.response = respond(movement)
         try:
-            tx.run(_INSERT_TXN, {
-                "id": movement.id, "seq": seq, "partner_id": partner_id, "account_id": account_id, "card_id": card_id,
-                "user_id": user_id, "direction": direction, "type": type, "transaction_code": transaction_code,
-                "amount_minor": amount_minor, "card_balance_after_minor": movement.card_balance,
-                "account_balance_after_minor": movement.account_balance, "pg_reference_number": reference,
-                "status": status, "description": description, "remarks": remarks, "created_by": created_by,
-                "order_id": order_id, "response": tx.json(movement.response), "created_at": stamp,
-            })
+            tx.run(
+                _INSERT_TXN,
+                {
+                    "id": movement.id,
+                    "seq": seq,
+                    "partner_id": partner_id,
+                    "account_id": account_id,
+                    "card_id": card_id,
+                    "user_id": user_id,
+                    "direction": direction,
+                    "type": type,
+                    "transaction_code": transaction_code,
+                    "amount_minor": amount_minor,
+                    "card_balance_after_minor": movement.card_balance,
+                    "account_balance_after_minor": movement.account_balance,
+                    "pg_reference_number": reference,
+                    "status": status,
+                    "description": description,
+                    "remarks": remarks,
+                    "created_by": created_by,
+                    "order_id": order_id,
+                    "response": tx.json(movement.response),
+                    "created_at": stamp,
+                },
+            )
         except IntegrityError as exc:
             # the unique (account, reference) index: a repeat of a reference, however close the twin was
             if reference and violated_reference_index(exc):
                 raise DuplicateReference(reference, account_id) from None
             raise
-        tx.many(_INSERT_ENTRY, [
-            {"txn_id": movement.id, "partner_id": partner_id, "holder_kind": str(leg.kind),
-             "holder_id": leg.holder_id, "amount_minor": leg.delta,
-             "balance_after_minor": balances[(leg.kind, leg.holder_id)], "created_at": stamp}
-            for leg in legs
-        ])
+        tx.many(
+            _INSERT_ENTRY,
+            [
+                {
+                    "txn_id": movement.id,
+                    "partner_id": partner_id,
+                    "holder_kind": str(leg.kind),
+                    "holder_id": leg.holder_id,
+                    "amount_minor": leg.delta,
+                    "balance_after_minor": balances[(leg.kind, leg.holder_id)],
+                    "created_at": stamp,
+                }
+                for leg in legs
+            ],
+        )
         return movement
 
     def first_response(self, dup: DuplicateReference) -> Any:
@@ -293,8 +329,12 @@ class Ledger:
         """`record` for a caller holding ORM objects: runs in its session and refreshes the balances of the
         objects it moved (and the card's modified time), so the caller renders what the store now holds."""
         movement = self.record(
-            self.db.tx_of(s), partner_id=account.partner_id, account_id=account.id, card_id=card.id if card else None,
-            user_id=card.user_id if card else None, legs=[Leg(kind, holder.id, delta) for kind, holder, delta in legs],
+            self.db.tx_of(s),
+            partner_id=account.partner_id,
+            account_id=account.id,
+            card_id=card.id if card else None,
+            user_id=card.user_id if card else None,
+            legs=[Leg(kind, holder.id, delta) for kind, holder, delta in legs],
             **kw,
         )
         for kind, holder, _ in legs:
@@ -308,40 +348,74 @@ class Ledger:
         return movement
 
     def fund_account(
-        self, s: Session, account: CardAccount, amount_minor: int, *, remarks: str | None = None,
-        reference: str | None = None, at: datetime | None = None,
+        self,
+        s: Session,
+        account: CardAccount,
+        amount_minor: int,
+        *,
+        remarks: str | None = None,
+        reference: str | None = None,
+        at: datetime | None = None,
     ) -> Movement:
         """Money arriving from outside (the partner prefunding its account)."""
         return self.move(
-            s, legs=[(ACCOUNT, account, amount_minor)], account=account, card=None, direction=Direction.CR,
-            type=FUNDING, transaction_code="PREFUND", amount_minor=amount_minor, reference=reference, remarks=remarks,
+            s,
+            legs=[(ACCOUNT, account, amount_minor)],
+            account=account,
+            card=None,
+            direction=Direction.CR,
+            type=FUNDING,
+            transaction_code="PREFUND",
+            amount_minor=amount_minor,
+            reference=reference,
+            remarks=remarks,
             at=at,
         )
 
     def account_to_card(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         kw.setdefault("remember", "allocation")
         return self.move(
-            s, legs=[(ACCOUNT, account, -amount_minor), (CARD, card, amount_minor)], account=account, card=card,
-            direction=Direction.CR, amount_minor=amount_minor, **kw,
+            s,
+            legs=[(ACCOUNT, account, -amount_minor), (CARD, card, amount_minor)],
+            account=account,
+            card=card,
+            direction=Direction.CR,
+            amount_minor=amount_minor,
+            **kw,
         )
 
     def card_to_account(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         return self.move(
-            s, legs=[(CARD, card, -amount_minor), (ACCOUNT, account, amount_minor)], account=account, card=card,
-            direction=Direction.DR, amount_minor=amount_minor, **kw,
+            s,
+            legs=[(CARD, card, -amount_minor), (ACCOUNT, account, amount_minor)],
+            account=account,
+            card=card,
+            direction=Direction.DR,
+            amount_minor=amount_minor,
+            **kw,
         )
 
     def card_spend(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         """Money leaving the system from a card (a redemption, a purchase)."""
         return self.move(
-            s, legs=[(CARD, card, -amount_minor)], account=account, card=card, direction=Direction.DR,
-            amount_minor=amount_minor, **kw,
+            s,
+            legs=[(CARD, card, -amount_minor)],
+            account=account,
+            card=card,
+            direction=Direction.DR,
+            amount_minor=amount_minor,
+            **kw,
         )
 
     def card_refund(self, s: Session, account: CardAccount, card: Card, amount_minor: int, **kw: Any) -> Movement:
         return self.move(
-            s, legs=[(CARD, card, amount_minor)], account=account, card=card, direction=Direction.CR,
-            amount_minor=amount_minor, **kw,
+            s,
+            legs=[(CARD, card, amount_minor)],
+            account=account,
+            card=card,
+            direction=Direction.CR,
+            amount_minor=amount_minor,
+            **kw,
         )
 
     # -- bulk ----------------------------------------------------------------------------------------------
@@ -367,34 +441,76 @@ class Ledger:
         entries: list[dict[str, Any]] = []
         for offset, item in enumerate(items):
             minor = item.amount_minor
-            credited = tx.one(_ALLOCATE_TO_CARD, {"id": item.card_id, "delta": minor, "now": stamp,
-                                                  "ceiling": MAX_BALANCE_MINOR - minor})
+            credited = tx.one(
+                _ALLOCATE_TO_CARD, {"id": item.card_id, "delta": minor, "now": stamp, "ceiling": MAX_BALANCE_MINOR - minor}
+            )
             if credited is None:
                 raise BalanceLimit()
             account_balance -= minor
             seq = first_seq + offset
             movement = Movement(
-                id=ids.format_id(seed, "txn", seq), seq=seq, partner_id=partner_id, account_id=account_id,
-                card_id=item.card_id, user_id=item.user_id, direction=Direction.CR, type=type,
-                transaction_code=transaction_code, amount_minor=minor, pg_reference_number=item.reference,
-                status="SUCCESS", created_at=now,
+                id=ids.format_id(seed, "txn", seq),
+                seq=seq,
+                partner_id=partner_id,
+                account_id=account_id,
+                card_id=item.card_id,
+                user_id=item.user_id,
+                direction=Direction.CR,
+                type=type,
+                transaction_code=transaction_code,
+                amount_minor=minor,
+                pg_reference_number=item.reference,
+                status="SUCCESS",
+                created_at=now,
                 balances={(CARD, item.card_id): int(credited[0]), (ACCOUNT, account_id): account_balance},
             )
             moved.append(movement)
-            txns.append({
-                "id": movement.id, "seq": seq, "partner_id": partner_id, "account_id": account_id,
-                "card_id": item.card_id, "user_id": item.user_id, "direction": "CR", "type": type,
-                "transaction_code": transaction_code, "amount_minor": minor,
-                "card_balance_after_minor": movement.card_balance, "account_balance_after_minor": account_balance,
-                "pg_reference_number": item.reference, "status": "SUCCESS", "description": None,
-                "remarks": item.remarks, "created_by": None, "order_id": None, "response": None, "created_at": stamp,
-            })
-            entries.append({"txn_id": movement.id, "partner_id": partner_id, "holder_kind": "ACCOUNT",
-                            "holder_id": account_id, "amount_minor": -minor, "balance_after_minor": account_balance,
-                            "created_at": stamp})
-            entries.append({"txn_id": movement.id, "partner_id": partner_id, "holder_kind": "CARD",
-                            "holder_id": item.card_id, "amount_minor": minor,
-                            "balance_after_minor": movement.card_balance, "created_at": stamp})
+            txns.append(
+                {
+                    "id": movement.id,
+                    "seq": seq,
+                    "partner_id": partner_id,
+                    "account_id": account_id,
+                    "card_id": item.card_id,
+                    "user_id": item.user_id,
+                    "direction": "CR",
+                    "type": type,
+                    "transaction_code": transaction_code,
+                    "amount_minor": minor,
+                    "card_balance_after_minor": movement.card_balance,
+                    "account_balance_after_minor": account_balance,
+                    "pg_reference_number": item.reference,
+                    "status": "SUCCESS",
+                    "description": None,
+                    "remarks": item.remarks,
+                    "created_by": None,
+                    "order_id": None,
+                    "response": None,
+                    "created_at": stamp,
+                }
+            )
+            entries.append(
+                {
+                    "txn_id": movement.id,
+                    "partner_id": partner_id,
+                    "holder_kind": "ACCOUNT",
+                    "holder_id": account_id,
+                    "amount_minor": -minor,
+                    "balance_after_minor": account_balance,
+                    "created_at": stamp,
+                }
+            )
+            entries.append(
+                {
+                    "txn_id": movement.id,
+                    "partner_id": partner_id,
+                    "holder_kind": "CARD",
+                    "holder_id": item.card_id,
+                    "amount_minor": minor,
+                    "balance_after_minor": movement.card_balance,
+                    "created_at": stamp,
+                }
+            )
         tx.many(_INSERT_TXN, txns)
         tx.many(_INSERT_ENTRY, entries)
         return moved

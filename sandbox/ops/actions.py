@@ -311,9 +311,12 @@ class Ops:
             elif spec.action == "unfreeze":
                 self.sandbox.control.change_clock(lambda c: c.unfreeze())
             elif spec.action == "set":
+                assert at is not None  # ClockSpec requires `at` for set
                 self.sandbox.control.change_clock(lambda c: c.set(at))
             elif spec.action == "advance":
-                self.sandbox.control.change_clock(lambda c: c.advance(spec.seconds))
+                seconds = spec.seconds
+                assert seconds is not None  # ClockSpec requires `seconds` for advance
+                self.sandbox.control.change_clock(lambda c: c.advance(seconds))
             else:
                 from enkash_sandbox.clock import ClockState
 

@@ -25,7 +25,7 @@ from enkash_sandbox.store.tables import (
 )
 from enkash_sandbox.timefmt import java_medium, to_ist
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.container import Container
@@ -37,7 +37,7 @@ class DashboardService:
 
     def overview(self) -> dict:
         with self.sandbox.db.read() as s:
-            partners = s.exec(select(Partner).order_by(Partner.created_at, Partner.id)).all()
+            partners = s.exec(select(Partner).order_by(col(Partner.created_at), col(Partner.id))).all()
             counts = {
                 "partners": len(partners),
                 "accounts": s.exec(select(func.count()).select_from(CardAccount)).one(),
@@ -48,12 +48,14 @@ class DashboardService:
             per_partner = {
                 pid: (n, bal)
                 for pid, n, bal in s.exec(
-                    select(CardAccount.partner_id, func.count(CardAccount.id), func.sum(CardAccount.balance_minor)).group_by(
-                        CardAccount.partner_id
-                    )
+                    select(
+                        col(CardAccount.partner_id), func.count(col(CardAccount.id)), func.sum(col(CardAccount.balance_minor))
+                    ).group_by(col(CardAccount.partner_id))
                 )
             }
-            cards_per_partner = dict(s.exec(select(Card.partner_id, func.count(Card.id)).group_by(Card.partner_id)).all())
+            cards_per_partner = dict(
+                s.exec(select(col(Card.partner_id), func.count(col(Card.id))).group_by(col(Card.partner_id))).all()
+            )
         demo = (self.sandbox.demo_credentials() or {}).get("partnerId")
         rows = [
             {
@@ -79,7 +81,9 @@ class DashboardService:
                 return None
             companies = s.exec(select(Company).where(Company.partner_id == partner_id)).all()
             accounts = s.exec(
-                select(CardAccount).where(CardAccount.partner_id == partner_id).order_by(CardAccount.created_at, CardAccount.id)
+                select(CardAccount)
+                .where(CardAccount.partner_id == partner_id)
+                .order_by(col(CardAccount.created_at), col(CardAccount.id))
             ).all()
             views = [self.sandbox.accounts.view(s, a) for a in accounts]
             coins = s.exec(select(CoinConfig).where(CoinConfig.partner_id == partner_id)).all()
@@ -92,12 +96,13 @@ class DashboardService:
             if account is None:
                 return None
             company = s.get(Company, account.company_id)
+            assert company is not None  # company_id is a foreign key
             view = self.sandbox.accounts.view(s, account)
             rows = s.exec(
                 select(Card, CardHolder)
-                .join(CardHolder, CardHolder.id == Card.user_id)
+                .join(CardHolder, col(CardHolder.id) == Card.user_id)
                 .where(Card.account_id == account_id)
-                .order_by(Card.seq)
+                .order_by(col(Card.seq))
             ).all()
             cards = [card_view(c, h, account, company) for c, h in rows]
             ledger = self._ledger(s, ACCOUNT, account_id, limit=200)
@@ -120,7 +125,10 @@ class DashboardService:
                 return None
             account = s.get(CardAccount, card.account_id)
             holder = s.get(CardHolder, card.user_id)
-            view = card_view(card, holder, account, s.get(Company, account.company_id))
+            assert account is not None and holder is not None  # foreign keys
+            company = s.get(Company, account.company_id)
+            assert company is not None  # company_id is a foreign key
+            view = card_view(card, holder, account, company)
             ledger = self._ledger(s, CARD, card_id, limit=200)
             series = self._balance_series(s, CARD, card_id)
         orders = self.sandbox.marketplace.orders_of_user(holder.id, limit=50)
@@ -140,29 +148,33 @@ class DashboardService:
             orders = s.exec(
                 select(Order)
                 .where(Order.partner_id == partner_id)
-                .order_by(Order.created_at.desc(), Order.seq.desc())
+                .order_by(col(Order.created_at).desc(), col(Order.seq).desc())
                 .limit(limit)
             ).all()
             return [self.sandbox.marketplace.order_view(s, o) for o in orders]
 
     # -- projections -----------------------------------------------------------------------
     @staticmethod
-    def _ledger(s, kind: str, holder_id: str, limit: int) -> list[dict]:
+    def _ledger(s: Session, kind: str, holder_id: str, limit: int) -> list[dict]:
         """Newest first: each movement with the balance it left behind (the running balance)."""
         rows = s.exec(
             select(LedgerEntry, Transaction)
-            .join(Transaction, Transaction.id == LedgerEntry.txn_id)
+            .join(Transaction, col(Transaction.id) == LedgerEntry.txn_id)
             .where(LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)
-            .order_by(LedgerEntry.id.desc())
+            .order_by(col(LedgerEntry.id).desc())
             .limit(limit)
         ).all()
-        cards = {c.id: c for c in s.exec(select(Card).where(Card.id.in_({t.card_id for _, t in rows if t.card_id})))}
-        holders = {
-            h.id: h for h in s.exec(select(CardHolder).where(CardHolder.id.in_({t.user_id for _, t in rows if t.user_id})))
+        # keyed for look-ups by a transaction's card and user, which are None for account-only movements
+        cards: dict[str | None, Card] = {
+            c.id: c for c in s.exec(select(Card).where(col(Card.id).in_({t.card_id for _, t in rows if t.card_id})))
+        }
+        holders: dict[str | None, CardHolder] = {
+            h.id: h for h in s.exec(select(CardHolder).where(col(CardHolder.id).in_({t.user_id for _, t in rows if t.user_id})))
         }
         out = []
         for entry, txn in rows:
             account = s.get(CardAccount, txn.account_id)
+            assert account is not None  # account_id is a foreign key
             view = txn_view(txn, cards.get(txn.card_id), holders.get(txn.user_id), account)
             view["delta"] = from_minor(entry.amount_minor)
             view["balance"] = from_minor(entry.balance_after_minor)
@@ -170,23 +182,25 @@ class DashboardService:
         return out
 
     @staticmethod
-    def _balance_series(s, kind: str, holder_id: str, points: int = 400) -> list[tuple[datetime, float]]:
+    def _balance_series(s: Session, kind: str, holder_id: str, points: int = 400) -> list[tuple[datetime, float]]:
         rows = s.exec(
-            select(LedgerEntry.created_at, LedgerEntry.balance_after_minor)
+            select(col(LedgerEntry.created_at), col(LedgerEntry.balance_after_minor))
             .where(LedgerEntry.holder_kind == kind, LedgerEntry.holder_id == holder_id)
-            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+            .order_by(col(LedgerEntry.created_at), col(LedgerEntry.id))
         ).all()
         step = max(1, len(rows) // points)
         return [(at, minor / 100) for at, minor in rows[::step]] + ([(rows[-1][0], rows[-1][1] / 100)] if rows else [])
 
     @staticmethod
-    def _monthly(s, account_id: str) -> list[dict]:
+    def _monthly(s: Session, account_id: str) -> list[dict]:
         """Allocations vs redemptions per month (IST), oldest first."""
         months: OrderedDict[str, dict] = OrderedDict()
         rows = s.exec(
-            select(Transaction.created_at, Transaction.direction, Transaction.type, Transaction.amount_minor, Transaction.card_id)
+            select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns; it takes any number
+                Transaction.created_at, Transaction.direction, Transaction.type, Transaction.amount_minor, Transaction.card_id
+            )
             .where(Transaction.account_id == account_id)
-            .order_by(Transaction.created_at)
+            .order_by(col(Transaction.created_at))
         ).all()
         for at, direction, kind, minor, card_id in rows:
             key = to_ist(at).strftime("%Y-%m")

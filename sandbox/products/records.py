@@ -72,8 +72,7 @@ CARD_COLUMNS = (
     "c.load_amount_minor, c.last_allocated_minor, c.remarks, c.controls, c.replaced_by, c.created_at, c.modified_at"
 )
 HOLDER_COLUMNS = (
-    "h.id, h.email, h.mobile, h.title, h.first_name, h.middle_name, h.last_name, h.gender, h.special_date, h.pan, "
-    "h.profile"
+    "h.id, h.email, h.mobile, h.title, h.first_name, h.middle_name, h.last_name, h.gender, h.special_date, h.pan, h.profile"
 )
 ACCOUNT_COLUMNS = "a.id, a.partner_id, a.company_id, a.account_type, a.balance_minor"
 COMPANY_COLUMNS = "co.id, co.name"
@@ -97,8 +96,27 @@ N_CARD, N_HOLDER, N_ACCOUNT = 22, 11, 5
 def card_of(row: tuple[Any, ...], at: int = 0) -> CardRecord:
     r = row[at : at + N_CARD]
     return CardRecord(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10], r[11], bool(r[12]), bool(r[13]),
-        bool(r[14]), int(r[15]), int(r[16]), r[17], as_json(r[18]) or {}, r[19], as_datetime(r[20]),  # type: ignore[arg-type]
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        int(r[8]),
+        r[9],
+        r[10],
+        r[11],
+        bool(r[12]),
+        bool(r[13]),
+        bool(r[14]),
+        int(r[15]),
+        int(r[16]),
+        r[17],
+        as_json(r[18]) or {},
+        r[19],
+        as_datetime(r[20]),  # type: ignore[arg-type]
         as_datetime(r[21]),  # type: ignore[arg-type]
     )
 
@@ -122,8 +140,14 @@ def card_with_context(tx: Tx, card_id: str) -> tuple[CardRecord, HolderRecord, A
 
 
 def cards_of_account(tx: Tx, account_id: str, *, limit: int | None, offset: int | None) -> list[tuple[CardRecord, HolderRecord]]:
-    rows = tx.all(_CARDS_OF_ACCOUNT, {"account_id": account_id, "limit": limit if limit is not None else -1 if not tx.postgres else None,
-                                      "offset": offset or 0})
+    rows = tx.all(
+        _CARDS_OF_ACCOUNT,
+        {
+            "account_id": account_id,
+            "limit": limit if limit is not None else -1 if not tx.postgres else None,
+            "offset": offset or 0,
+        },
+    )
     return [(card_of(row), holder_of(row, N_CARD)) for row in rows]
 
 

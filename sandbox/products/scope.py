@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from enkash_sandbox.errors import (
     AccountNotFound,
     BusinessFailure,
@@ -72,10 +74,10 @@ def card_of_holder(s: Session, account_id: str, user_id: str) -> Card | None:
 # built once: constructing a four-way join per request costs more than running it
 _CARD_WITH_CONTEXT = (
     select(Card, CardHolder, CardAccount, Company)
-    .join(CardHolder, CardHolder.id == Card.user_id)
-    .join(CardAccount, CardAccount.id == Card.account_id)
-    .join(Company, Company.id == CardAccount.company_id)
-    .where(Card.id == bindparam("card_id"))
+    .join(CardHolder, col(CardHolder.id) == Card.user_id)
+    .join(CardAccount, col(CardAccount.id) == Card.account_id)
+    .join(Company, col(Company.id) == CardAccount.company_id)
+    .where(col(Card.id) == bindparam("card_id"))
 )
 
 
@@ -93,7 +95,19 @@ def card_with_context(
     ):
         account = get_account(s, partner_id, company_id, account_id)  # the account's own 404 comes first
         get_card(s, account, card_id)
+    assert row is not None  # the look-ups above raise when the joined row is missing
     return row
+
+
+class CardState(Protocol):
+    """What the card-state rules read: a Card row, or the slim record a hot path loads instead."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def replaced_by(self) -> str | None: ...
 
 
 CARD_STATE_FAILURES = {
@@ -103,7 +117,7 @@ CARD_STATE_FAILURES = {
 }
 
 
-def ensure_usable(card: Card, operation: CardOperation = CardOperation.CREDIT) -> None:
+def ensure_usable(card: CardState, operation: CardOperation = CardOperation.CREDIT) -> None:
     """The one rule for what a card's state allows. A replaced card takes part in nothing (its balance moved
     to the replacement); a locked, blocked or not-yet-active card can neither receive nor spend money, but a
     permanently blocked card may still give its balance back to its account, so no money is stranded on it."""

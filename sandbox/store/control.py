@@ -17,17 +17,18 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from enkash_sandbox.clock import Clock, ClockState
 from enkash_sandbox.store.engine import Database
+from enkash_sandbox.store.sql import as_datetime
 from enkash_sandbox.store.tables import ControlState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 
 class Resettable(Protocol):
@@ -85,12 +86,15 @@ class ControlStore:
     def before_session(self, session: Session) -> None:
         """Database hook: adopt the control state other processes may have changed."""
         if self._changed_elsewhere():
-            row = session.execute(select(ControlState).where(ControlState.id == 1)).scalar_one_or_none()
+            row = session.execute(select(ControlState).where(col(ControlState.id) == 1)).scalar_one_or_none()
             if row is not None:
                 self._adopt(row)
 
     def refresh(self, *, force: bool = False) -> None:
         """Adopt the current control state outside any session (the gateway calls this per request)."""
+        if self.db.is_postgres:
+            self.db.read_control()  # one statement, one round trip
+            return
         if not (self._changed_elsewhere() or force):
             return
         with Session(self.db.engine) as s:
@@ -98,19 +102,28 @@ class ControlStore:
             if row is not None:
                 self._adopt(row)
 
+    def adopt_row(self, row: Sequence[Any]) -> None:
+        """The store's hook (PostgreSQL): the control columns read with a transaction's store lock, in the
+        order (lock, epoch, seed, faults_version, clock_offset_us, clock_frozen_at)."""
+        _, epoch, seed, faults_version, offset_us, frozen_at = row
+        self._apply(epoch, seed, faults_version, offset_us, as_datetime(frozen_at))
+
     def _adopt(self, row: ControlState) -> None:
-        self.clock.adopt(ClockState(timedelta(microseconds=row.clock_offset_us), row.clock_frozen_at))
-        self.db.seed = row.seed
-        self.faults_version = row.faults_version
+        self._apply(row.epoch, row.seed, row.faults_version, row.clock_offset_us, row.clock_frozen_at)
+
+    def _apply(self, epoch: str, seed: int, faults_version: int, offset_us: int, frozen_at: datetime | None) -> None:
+        self.clock.adopt(ClockState(timedelta(microseconds=offset_us), frozen_at))
+        self.db.seed = seed
+        self.faults_version = faults_version
         with self._lock:
-            changed = self.epoch is not None and row.epoch != self.epoch
-            self.epoch = row.epoch
+            changed = self.epoch is not None and epoch != self.epoch
+            self.epoch = epoch
         if changed:
             self.invalidate_caches()
 
     # -- changing ----------------------------------------------------------------------------
     def row_for_update(self, s: Session) -> ControlState:
-        return s.execute(select(ControlState).where(ControlState.id == 1).with_for_update()).scalar_one()
+        return s.execute(select(ControlState).where(col(ControlState.id) == 1).with_for_update()).scalar_one()
 
     def stamp(self, s: Session, *, epoch: bool = False, faults: bool = False, seed: int | None = None) -> None:
         """Record a change in the caller's transaction; call `published()` after it commits."""

@@ -19,26 +19,37 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from enkash_sandbox import ids
 from enkash_sandbox.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from enkash_sandbox.store.sql import Sql, Tx
 from enkash_sandbox.store.tables import IdSequence, Meta
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 _nonblocking: contextvars.ContextVar[bool] = contextvars.ContextVar("nonblocking", default=False)
 BUSY_TIMEOUT_MS = 30000
+# PostgreSQL: a pooled connection unused for this long is pinged before it is handed out
+PING_AFTER_IDLE_SECONDS = 10.0
+# PostgreSQL: the store lock (shared) and the control state in one round trip at the start of a transaction
+_LOCK_AND_CONTROL = (
+    "SELECT pg_advisory_xact_lock_shared(%s), epoch, seed, faults_version, clock_offset_us, clock_frozen_at "
+    "FROM control_state WHERE id = 1"
+)
+_CONTROL = "SELECT NULL, epoch, seed, faults_version, clock_offset_us, clock_frozen_at FROM control_state WHERE id = 1"
 
 
 class WouldBlock(Exception):
     """A non-blocking write found a lock taken; nothing was done."""
+
+
 # the PostgreSQL advisory lock key of "the store's state" (any 64-bit number, fixed for the project)
 STORE_LOCK_KEY = 0x454E4B534258  # "ENKSBX"
 _MINT = Sql("UPDATE id_sequence SET next_value = next_value + :count WHERE kind = :kind RETURNING next_value")
@@ -54,9 +65,11 @@ class Database:
         self._local = threading.local()
         self._checkpointer: Checkpointer | None = None
         self._loop_fairy: Any = None
-        # set by the sandbox: refreshes the control state at the start of every session and transaction
+        # set by the sandbox: refreshes the control state at the start of every session (SQLite: a stat() of
+        # the signal file); on PostgreSQL every session and transaction reads the control row with its store
+        # lock and hands it to `on_control_row`
         self.before_session: Callable[[Session], None] | None = None
-        self.before_tx: Callable[[Tx], None] | None = None
+        self.on_control_row: Callable[[Sequence[Any]], None] | None = None
         if self.is_sqlite:
             # enough pooled connections for every worker thread: an overflow connection is opened (and its
             # PRAGMAs run) per checkout, which under load cost more than the query itself
@@ -65,11 +78,14 @@ class Database:
             )
             self._install_sqlite_hooks()
         else:
-            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, pool_timeout=60)
+            # no pre-ping on every checkout (a round trip each, two per request): a connection idle for a
+            # while is pinged instead (_ping_if_idle), which catches a restarted server just the same
+            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_timeout=60)
+            self._install_postgres_hooks()
 
     def _install_sqlite_hooks(self) -> None:
         @event.listens_for(self.engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised on every connect
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:  # pragma: no cover - exercised on every connect
             # let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -87,8 +103,24 @@ class Database:
             cur.close()
 
         @event.listens_for(self.engine, "begin")
-        def _on_begin(conn):
+        def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+    def _install_postgres_hooks(self) -> None:
+        @event.listens_for(self.engine, "checkin")
+        def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+            record.info["used"] = time.monotonic()
+
+        @event.listens_for(self.engine, "checkout")
+        def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            if time.monotonic() - record.info.get("used", 0.0) < PING_AFTER_IDLE_SECONDS:
+                return
+            try:
+                with dbapi_conn.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                dbapi_conn.rollback()
+            except Exception as exc:  # the server went away: the pool replaces the connection and retries
+                raise DisconnectionError() from exc
 
     # -- lifecycle -------------------------------------------------------------------------
     def create_all(self) -> None:
@@ -162,10 +194,37 @@ class Database:
 
     def _start(self, session: Session, *, exclusive: bool) -> None:
         if self.is_postgres:
-            fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-            session.execute(text(f"SELECT {fn}(:key)"), {"key": STORE_LOCK_KEY})
-        if self.before_session is not None:
+            if exclusive:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORE_LOCK_KEY})
+                self._adopt(session.connection().exec_driver_sql(_CONTROL).first())
+            else:
+                self._adopt(session.connection().exec_driver_sql(_LOCK_AND_CONTROL, (STORE_LOCK_KEY,)).first())
+        elif self.before_session is not None:
             self.before_session(session)
+
+    def _adopt(self, row: Sequence[Any] | None) -> None:
+        if row is not None and self.on_control_row is not None:
+            self.on_control_row(row)
+
+    def read_control(self) -> None:
+        """PostgreSQL: adopt the control row now, in one round trip (an autocommit statement: no BEGIN, no
+        COMMIT, no lock — one statement sees one committed state)."""
+        fairy = self.engine.raw_connection()
+        try:
+            conn = fairy.driver_connection
+            assert conn is not None  # a freshly checked-out connection always has its DBAPI connection
+            conn.autocommit = True
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute(_CONTROL)
+                    self._adopt(cursor.fetchone())
+            finally:
+                conn.autocommit = False
+        except BaseException:
+            fairy.invalidate()
+            raise
+        finally:
+            fairy.close()
 
     @contextmanager
     def tx(self, *, write: bool) -> Iterator[Tx]:
@@ -187,6 +246,7 @@ class Database:
             # checkout, no PRAGMA round trips
             fairy = self._loop_connection() if nonblocking else self.engine.raw_connection()
             conn = fairy.driver_connection
+            assert conn is not None  # a freshly checked-out connection always has its DBAPI connection
             cursor = conn.cursor()
             if write:
                 self._local.depth = getattr(self._local, "depth", 0) + 1
@@ -197,11 +257,9 @@ class Database:
                     else:
                         cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 else:
-                    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (STORE_LOCK_KEY,))
-                tx = Tx(cursor, self.is_postgres)
-                if self.before_tx is not None:
-                    self.before_tx(tx)
-                yield tx
+                    cursor.execute(_LOCK_AND_CONTROL, (STORE_LOCK_KEY,))
+                    self._adopt(cursor.fetchone())
+                yield Tx(cursor, self.is_postgres)
                 if self.is_sqlite:
                     cursor.execute("COMMIT")
                 else:
@@ -231,7 +289,9 @@ class Database:
     def _loop_connection(self) -> Any:
         if self._loop_fairy is None:
             fairy = self.engine.raw_connection()
-            fairy.driver_connection.execute("PRAGMA busy_timeout=0")
+            driver = fairy.driver_connection
+            assert driver is not None  # a freshly checked-out connection always has its DBAPI connection
+            driver.execute("PRAGMA busy_timeout=0")
             self._loop_fairy = fairy
         return self._loop_fairy
 
@@ -260,6 +320,7 @@ class Database:
         if flush:
             session.flush()
         dbapi = session.connection().connection.driver_connection
+        assert dbapi is not None  # the session's connection is checked out, so it has its DBAPI connection
         return Tx(dbapi.cursor(), self.is_postgres)
 
     @contextmanager
@@ -269,11 +330,13 @@ class Database:
             yield
 
     @contextmanager
-    def raw_sqlite(self):
+    def raw_sqlite(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection's underlying sqlite3.Connection, outside any transaction."""
         fairy = self.engine.raw_connection()
         try:
-            yield fairy.driver_connection
+            conn = fairy.driver_connection
+            assert conn is not None  # a freshly checked-out connection always has its DBAPI connection
+            yield conn
         finally:
             fairy.close()
 
@@ -327,7 +390,7 @@ class Database:
             conn.exec_driver_sql("SELECT 1")
         return True
 
-    def raw(self, sql: str, **params):
+    def raw(self, sql: str, **params: Any) -> Sequence[Row[Any]]:
         with self.read() as s:
             return s.execute(text(sql), params).all()
 

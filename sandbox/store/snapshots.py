@@ -30,8 +30,8 @@ from pathlib import Path
 from enkash_sandbox.store.control import ControlStore, new_epoch
 from enkash_sandbox.store.engine import Database
 from enkash_sandbox.store.tables import SnapshotBlob
-from sqlalchemy import DateTime, Integer, LargeBinary, select, text
-from sqlmodel import Session, SQLModel
+from sqlalchemy import DateTime, Integer, LargeBinary, Table, select, text
+from sqlmodel import Session, SQLModel, col
 
 BASELINE = "__baseline__"
 RESERVED_PREFIX = "__"
@@ -47,11 +47,11 @@ class SnapshotConflict(ValueError):
     """A snapshot that exists but cannot be restored as asked (409)."""
 
 
-def tenant_tables():
+def tenant_tables() -> list[Table]:
     return [t for t in SQLModel.metadata.sorted_tables if "partner_id" in t.c and not t.info.get("survives_tenant_reset")]
 
 
-def state_tables():
+def state_tables() -> list[Table]:
     """Every table a reset or restore replaces."""
     return [t for t in SQLModel.metadata.sorted_tables if not t.info.get("survives_reset")]
 
@@ -60,7 +60,7 @@ def _encode(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v.hex() if isinstance(v, bytes) else v) for k, v in row.items()}
 
 
-def _decode(table, row: dict) -> dict:
+def _decode(table: Table, row: dict) -> dict:
     out = {}
     for key, value in row.items():
         if key not in table.c:
@@ -218,10 +218,11 @@ class StateStore:
 
     def names(self) -> list[str]:
         if self.files:
+            assert self.folder is not None  # `files` means there is a folder
             found = sorted(p.stem for p in self.folder.glob("*.db")) if self.folder.exists() else []
         else:
             with self.db.read() as s:
-                found = sorted(s.exec(select(SnapshotBlob.name)).scalars())  # type: ignore[call-overload]
+                found = sorted(s.scalars(select(col(SnapshotBlob.name))))
         return [n for n in found if not n.startswith(RESERVED_PREFIX)]
 
     def describe(self, name: str) -> dict:

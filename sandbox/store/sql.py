@@ -18,9 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from enkash_sandbox import jsonio
+from sqlalchemy.exc import IntegrityError
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # one live (not replaced) card per holder and account, enforced by the store on every engine
@@ -15,7 +16,13 @@ def _money() -> Column:
     return Column(BigInteger, nullable=False, default=0)
 
 
-def _ts(nullable: bool = False):
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for Core statements (bulk inserts of plain rows)."""
+    # SQLAlchemy's declarative mapping sets __table__ on every table model; SQLModel's types do not declare it
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def _ts(nullable: bool = False) -> Any:  # Any, like the sqlmodel.Field() it returns
     # naive UTC everywhere; a plain DateTime column keeps SQLModel from demanding tz-aware values
     return Field(default=None if nullable else ..., sa_column=Column(DateTime, nullable=nullable))
 

@@ -32,6 +32,8 @@ class LiveSandbox:
         self.container: Container = self.app.state.container
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # the admin token a control client of this sandbox sends (the pytest plugin's sandbox needs none)
+        self.admin_token: str | None = None
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",

@@ -15,7 +15,7 @@ from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.errors import AuthError
 from enkash_sandbox.products.auth.passwords import verify_password
 from enkash_sandbox.store.tables import CardHolder, Partner, Token
-from sqlmodel import select
+from sqlmodel import col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -32,6 +32,12 @@ class Principal:
     encryption: str
     expires_at: datetime
     card_id: str | None = None
+
+    @property
+    def holder_id(self) -> str:
+        """The card holder a user or SSO token acts for (every such token names one)."""
+        assert self.user_id is not None, "not a card holder's token"
+        return self.user_id
 
 
 def _bad_client() -> AuthError:
@@ -90,7 +96,7 @@ class AuthService:
                 subject = s.exec(
                     select(CardHolder)
                     .where(CardHolder.partner_id == partner.id, CardHolder.mobile == username)
-                    .order_by(CardHolder.created_at)
+                    .order_by(col(CardHolder.created_at))
                 ).first()
                 kind, user_id = "user", subject.id if subject else None
             if subject is None:
@@ -203,7 +209,9 @@ class AuthService:
     def _load(self, access_token: str) -> Principal | None:
         with self.db.read() as s:
             row = s.exec(
-                select(Token, Partner).join(Partner, Partner.id == Token.partner_id).where(Token.access_token == access_token)
+                select(Token, Partner)
+                .join(Partner, col(Partner.id) == Token.partner_id)
+                .where(Token.access_token == access_token)
             ).first()
         if row is None:
             return None

@@ -67,14 +67,14 @@ class AccountService:
         """Allocation and redemption totals computed from the ledger, never stored counters."""
         month_start = month_start_utc(self.clock.now())
         allocation = (
-            (Transaction.direction == "CR")
+            (col(Transaction.direction) == "CR")
             & (col(Transaction.card_id).is_not(None))
-            & (Transaction.type != REPLACEMENT)
-            & (Transaction.type != "REFUND")
+            & (col(Transaction.type) != REPLACEMENT)
+            & (col(Transaction.type) != "REFUND")
         )
-        redemption = (Transaction.direction == "DR") & (Transaction.type == REDEMPTION)
-        this_month = Transaction.created_at >= month_start
-        amount = Transaction.amount_minor
+        redemption = (col(Transaction.direction) == "DR") & (col(Transaction.type) == REDEMPTION)
+        this_month = col(Transaction.created_at) >= month_start
+        amount = col(Transaction.amount_minor)
         row = s.exec(
             select(
                 func.coalesce(func.sum(case((allocation, amount), else_=0)), 0),
@@ -92,8 +92,8 @@ class AccountService:
         ).one()
         cards = s.exec(
             select(
-                func.count(Card.id),
-                func.coalesce(func.sum(case((Card.status == "UL", 1), else_=0)), 0),
+                func.count(col(Card.id)),
+                func.coalesce(func.sum(case((col(Card.status) == "UL", 1), else_=0)), 0),
                 func.coalesce(func.sum(Card.balance_minor), 0),
             ).where(Card.account_id == account_id)
         ).one()
@@ -109,12 +109,15 @@ class AccountService:
 
     def view(self, s: Session, account: CardAccount) -> dict:
         company = s.get(Company, account.company_id)
+        assert company is not None  # company_id is a foreign key
         stats = self.stats(s, account.id)
         primary = None
         if account.primary_card_id:
             card = s.get(Card, account.primary_card_id)
             if card is not None:
-                primary = card_view(card, s.get(CardHolder, card.user_id), account, company)
+                holder = s.get(CardHolder, card.user_id)
+                assert holder is not None  # user_id is a foreign key
+                primary = card_view(card, holder, account, company)
         return {
             "cardAccountId": account.id,
             "companyId": company.id,
@@ -143,6 +146,6 @@ class AccountService:
                 s.exec(
                     select(CardAccount)
                     .where(CardAccount.partner_id == partner_id)
-                    .order_by(CardAccount.created_at, CardAccount.id)
+                    .order_by(col(CardAccount.created_at), col(CardAccount.id))
                 )
             )

@@ -188,8 +188,13 @@ class CardService:
         return card
 
     def view(self, s: Session, card: Card, account: CardAccount | None = None) -> dict:
-        account = account or s.get(CardAccount, card.account_id)
-        return card_view(card, s.get(CardHolder, card.user_id), account, s.get(Company, account.company_id))
+        if account is None:
+            account = s.get(CardAccount, card.account_id)
+            assert account is not None  # account_id is a foreign key
+        holder = s.get(CardHolder, card.user_id)
+        company = s.get(Company, account.company_id)
+        assert holder is not None and company is not None  # foreign keys
+        return card_view(card, holder, account, company)
 
     def create(self, partner_id: str, req: CreateCard) -> dict[str, Any]:
         return replay_duplicates(self.settings, lambda: self._create(partner_id, req), self.ledger.first_response)
@@ -207,6 +212,7 @@ class CardService:
             if req.transactionType == "DR":
                 raise FieldError("transactionType", "must be CR", summary="transactionType must be CR when creating a card")
             company = s.get(Company, account.company_id)
+            assert company is not None  # company_id is a foreign key
             holder = self.resolve_holder(s, company, req, req.userId)
             existing = scope.card_of_holder(s, account.id, holder.id)
             if existing is not None:
@@ -303,7 +309,7 @@ class CardService:
                 remember="load" if credit else None,
                 respond=respond,
             )
-            return moved.response  # type: ignore[no-any-return]
+            return moved.response
 
     # -- search (a hot path: prebuilt SQL) ------------------------------------------------------------------
     def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict[str, Any]]:
@@ -311,14 +317,19 @@ class CardService:
         with self.db.tx(write=False) as tx:
             if req.enKashCardId:
                 found = records.card_with_context(tx, req.enKashCardId)
-                if found is None or found[2].id != req.cardAccountId or found[2].partner_id != partner_id or (
-                    req.companyId and found[2].company_id != req.companyId
+                if (
+                    found is None
+                    or found[2].id != req.cardAccountId
+                    or found[2].partner_id != partner_id
+                    or (req.companyId and found[2].company_id != req.companyId)
                 ):
                     # unknown, foreign or mismatched ids answer exactly like the separate look-ups would:
                     # the account's own 404 first, then the card's
                     owner = records.account_with_company(tx, req.cardAccountId)
-                    if owner is None or owner[0].partner_id != partner_id or (
-                        req.companyId and owner[0].company_id != req.companyId
+                    if (
+                        owner is None
+                        or owner[0].partner_id != partner_id
+                        or (req.companyId and owner[0].company_id != req.companyId)
                     ):
                         raise AccountNotFound(req.companyId, req.cardAccountId)
                     raise CardNotFound(req.enKashCardId, req.cardAccountId)

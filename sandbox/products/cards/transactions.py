@@ -8,10 +8,10 @@ from enkash_sandbox.money import to_minor
 from enkash_sandbox.products import scope
 from enkash_sandbox.products.cards.schemas import TransactionSearch
 from enkash_sandbox.products.cards.views import txn_view
-from enkash_sandbox.store.tables import Card, CardHolder, Company, Transaction
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import parse_iso
 from sqlalchemy import func, or_
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
@@ -26,8 +26,8 @@ class TransactionService:
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
             query = (
                 select(Transaction, Card, CardHolder)
-                .join(Card, Card.id == Transaction.card_id)
-                .join(CardHolder, CardHolder.id == Card.user_id)
+                .join(Card, col(Card.id) == Transaction.card_id)
+                .join(CardHolder, col(CardHolder.id) == Card.user_id)
                 .where(Transaction.account_id == account.id)
             )
             # every filter is optional; a value that matches nothing simply yields no rows
@@ -38,11 +38,11 @@ class TransactionService:
             if req.pgReferenceNumber:
                 query = query.where(Transaction.pg_reference_number == req.pgReferenceNumber)
             if req.pgReferenceNumbers:
-                query = query.where(Transaction.pg_reference_number.in_(req.pgReferenceNumbers))
+                query = query.where(col(Transaction.pg_reference_number).in_(req.pgReferenceNumbers))
             if req.enKashTransactionId:
                 query = query.where(Transaction.id == req.enKashTransactionId)
             if req.enKashTransactionIds:
-                query = query.where(Transaction.id.in_(req.enKashTransactionIds))
+                query = query.where(col(Transaction.id).in_(req.enKashTransactionIds))
             if req.cardTransactionType:
                 query = query.where(Transaction.direction == req.cardTransactionType)
             if req.status:
@@ -62,7 +62,7 @@ class TransactionService:
                 )
             if req.companyName and req.companyName.lower() not in self._company_name(s, account).lower():
                 return {"recordsCount": 0, "data": []}
-            query = query.order_by(Transaction.created_at.desc(), Transaction.seq.desc())
+            query = query.order_by(col(Transaction.created_at).desc(), col(Transaction.seq).desc())
             if req.offset:
                 query = query.offset(req.offset)
             if req.limit:
@@ -71,5 +71,7 @@ class TransactionService:
             return {"recordsCount": len(data), "data": data}
 
     @staticmethod
-    def _company_name(s, account) -> str:
-        return s.get(Company, account.company_id).name
+    def _company_name(s: Session, account: CardAccount) -> str:
+        company = s.get(Company, account.company_id)
+        assert company is not None  # company_id is a foreign key
+        return company.name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import iso_utc, java_medium
@@ -14,6 +16,9 @@ from enkash_sandbox.vocabulary import (
     KYC_STATUS_LABELS,
 )
 
+if TYPE_CHECKING:
+    from enkash_sandbox.products.records import AccountRecord, CardRecord, CompanyRecord, HolderRecord
+
 PARTNER_LOGO = "/_sandbox/static/enkash-logo.svg"
 CARD_IMAGE = "/_sandbox/static/enkash-card.svg"
 
@@ -24,7 +29,13 @@ def named(name: str, labels: dict[str, str]) -> dict:
     return {"name": name, "label": labels.get(name, name.replace("_", " ").title())}
 
 
-def card_view(card: Card, holder: CardHolder, account: CardAccount, company: Company) -> dict:
+def card_view(
+    card: Card | CardRecord,
+    holder: CardHolder | HolderRecord,
+    account: CardAccount | AccountRecord,
+    company: Company | CompanyRecord,
+) -> dict:
+    """A card as EnKash shows it, from ORM rows or from the hot paths' records (products/records.py)."""
     profile = holder.profile or {}
     controls = card.controls or {}
     bin_name, bin_label = BIN_TYPES.get(account.account_type, DEFAULT_BIN_TYPE)

@@ -10,7 +10,7 @@ from enkash_sandbox.products.coins.schemas import CoinAllocate, CoinConfigCreate
 from enkash_sandbox.store.tables import CardHolder, CoinConfig, CoinEntry
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -95,9 +95,9 @@ class CoinService:
                     raise BusinessFailure(f"No coin configuration for event {req.event} in company {req.companyId}")
                 balance = s.execute(
                     update(CardHolder)
-                    .where(CardHolder.id == holder.id)
-                    .values(coin_balance=CardHolder.coin_balance + config.amount)
-                    .returning(CardHolder.coin_balance),
+                    .where(col(CardHolder.id) == holder.id)
+                    .values(coin_balance=col(CardHolder.coin_balance) + config.amount)
+                    .returning(col(CardHolder.coin_balance)),
                     execution_options={"synchronize_session": False},
                 ).scalar_one()
                 s.add(
@@ -127,7 +127,9 @@ class CoinService:
 
     def history(self, user_id: str, limit: int = 50) -> list[CoinEntry]:
         with self.db.read() as s:
-            return list(s.exec(select(CoinEntry).where(CoinEntry.user_id == user_id).order_by(CoinEntry.id.desc()).limit(limit)))
+            return list(
+                s.exec(select(CoinEntry).where(CoinEntry.user_id == user_id).order_by(col(CoinEntry.id).desc()).limit(limit))
+            )
 
     @staticmethod
     def _config(s, partner_id: str, config_id: str) -> CoinConfig:

@@ -16,7 +16,7 @@ from enkash_sandbox.products import scope
 from enkash_sandbox.products.lifecycle.schemas import OtpProof, OtpRequest
 from enkash_sandbox.store.tables import CardHolder, Otp
 from enkash_sandbox.timefmt import iso_utc
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -49,6 +49,7 @@ class OtpService:
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
             card = scope.get_card(s, account, req.enKashCardId)
             holder = s.get(CardHolder, card.user_id)
+            assert holder is not None  # user_id is a foreign key
             now = self.clock.now()
             otp = Otp(
                 id=self.db.new_id(s, "otp"),
@@ -123,7 +124,7 @@ class OtpService:
                 query = query.where(Otp.mobile == mobile)
             if partner_id:
                 query = query.where(Otp.partner_id == partner_id)
-            rows = s.exec(query.order_by(Otp.created_at.desc()).limit(limit)).all()
+            rows = s.exec(query.order_by(col(Otp.created_at).desc()).limit(limit)).all()
         max_attempts = self.settings.otp_max_attempts
         return [
             {

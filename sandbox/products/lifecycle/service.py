@@ -23,10 +23,10 @@ from enkash_sandbox.products.lifecycle.schemas import (
     VelocityGet,
     VelocityRule,
 )
-from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, VkycSession
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, VkycSession, table_of
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso, to_ist
 from sqlalchemy import insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -133,9 +133,9 @@ class LifecycleService:
                 # credit to the old card is refused by the ledger's guard and follows the holder instead.
                 claimed = s.execute(
                     update(Card)
-                    .where(Card.id == old.id, Card.replaced_by.is_(None))  # type: ignore[union-attr]
+                    .where(col(Card.id) == old.id, col(Card.replaced_by).is_(None))
                     .values(replaced_by=new_row["id"], status="BL", modified_at=now)
-                    .returning(Card.balance_minor),
+                    .returning(col(Card.balance_minor)),
                     execution_options={"synchronize_session": False},
                 ).first()
                 if claimed is None:
@@ -147,7 +147,7 @@ class LifecycleService:
                     controls={k: v for k, v in (old.controls or {}).items() if k != "lastBlock"},
                 )
                 # the live-card unique index sees the old card as replaced now, so the new one may exist
-                s.execute(insert(Card.__table__), [new_row])
+                s.execute(insert(table_of(Card)), [new_row])
                 old = s.exec(select(Card).where(Card.id == old.id).execution_options(populate_existing=True)).one()
                 new = s.exec(select(Card).where(Card.id == new_row["id"])).one()
                 if balance:
@@ -263,7 +263,10 @@ class LifecycleService:
             if session is None:
                 return None
             card = s.get(Card, session.card_id)
-            return session, card, s.get(CardHolder, card.user_id)
+            assert card is not None  # a VKYC session is made for an existing card
+            holder = s.get(CardHolder, card.user_id)
+            assert holder is not None  # user_id is a foreign key
+            return session, card, holder
 
     def complete_vkyc(self, token: str) -> str:
         """Finish the video KYC of a link: the card moves to Full KYC (VERIFIED)."""
@@ -276,6 +279,7 @@ class LifecycleService:
             if session.expires_at <= self.clock.now():
                 raise BusinessFailure("This VKYC link has expired; generate a new one")
             card = s.get(Card, session.card_id)
+            assert card is not None  # a VKYC session is made for an existing card
             session.completed = True
             card.kyc_status = "VERIFIED"
             card.modified_at = self.clock.now()

@@ -37,6 +37,11 @@ class Denomination:
     def sell_rate(self, mrp: Decimal | None = None) -> Decimal:
         return sell_rate(mrp if mrp is not None else self.mrp, self.enkash_discount)
 
+    def custom_amount_fits(self, amount: Decimal) -> bool:
+        """Whether `amount` lies within a custom-amount denomination's bounds (such a denomination has both)."""
+        assert self.min_amount is not None and self.max_amount is not None
+        return self.min_amount <= amount <= self.max_amount
+
     def view(self) -> dict:
         return {
             "productConfigId": self.product_config_id,
@@ -84,7 +89,7 @@ class Product:
         fixed = next((d for d in self.denominations if not d.custom_amount_enabled and d.mrp == amount), None)
         if fixed is not None:
             return fixed
-        return next((d for d in self.denominations if d.custom_amount_enabled and d.min_amount <= amount <= d.max_amount), None)
+        return next((d for d in self.denominations if d.custom_amount_enabled and d.custom_amount_fits(amount)), None)
 
     def view(self) -> dict:
         """Get Product Configs (Denominations): the documented payload."""

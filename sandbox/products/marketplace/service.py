@@ -6,7 +6,7 @@ token). The card that pays is the SSO token's card, or else the holder's first u
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,7 @@ class RedemptionService:
     # -- cart ------------------------------------------------------------------------------
     def get_carts(self, p: Principal) -> list[dict]:
         with self.db.read() as s:
-            return self._carts_view(s, p.user_id)
+            return self._carts_view(s, p.holder_id)
 
     def add_to_cart(self, p: Principal, req: AddToCart) -> list[dict]:
         try:
@@ -79,7 +79,7 @@ class RedemptionService:
             if cart is None:
                 cart = Cart(
                     partner_id=p.partner_id,
-                    user_id=p.user_id,
+                    user_id=p.holder_id,
                     product_catalog_id=product.product_catalog_id,
                     created_at=now,
                     modified_at=now,
@@ -88,7 +88,7 @@ class RedemptionService:
                 s.flush()
             # Add to cart adds to what is there; Update Cart sets quantities
             self._apply_items(s, cart, product, req.items, additive=True)
-            return self._carts_view(s, p.user_id)
+            return self._carts_view(s, p.holder_id)
 
     def update_cart(self, p: Principal, req: UpdateCart) -> list[dict]:
         with self.db.write() as s:
@@ -97,9 +97,10 @@ class RedemptionService:
                 raise NotFound(f"Cart not found: {req.cartId}")
             product = self.catalog.get(cart.product_catalog_id)
             self._apply_items(s, cart, product, req.items, additive=False)
-            return self._carts_view(s, p.user_id)
+            return self._carts_view(s, p.holder_id)
 
     def _apply_items(self, s: Session, cart: Cart, product, items: dict[str, CartItem], *, additive: bool) -> None:
+        assert cart.id is not None  # a stored (flushed) cart
         lines = {line.product_config_id: line for line in s.exec(select(CartLine).where(CartLine.cart_id == cart.id))}
         for config_id, item in items.items():
             field = f"items.{config_id}"
@@ -140,16 +141,17 @@ class RedemptionService:
         s.flush()
 
     def _carts_view(self, s: Session, user_id: str) -> list[dict]:
-        carts = s.exec(select(Cart).where(Cart.user_id == user_id).order_by(Cart.id)).all()
+        carts = s.exec(select(Cart).where(Cart.user_id == user_id).order_by(col(Cart.id))).all()
         out = []
         for cart in carts:
             product = self.catalog.get(cart.product_catalog_id)
-            lines = s.exec(select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.id)).all()
+            lines = s.exec(select(CartLine).where(CartLine.cart_id == cart.id).order_by(col(CartLine.id))).all()
             if not lines or product is None:
                 continue
             items, quantity, amount, savings = {}, 0, Decimal(0), Decimal(0)
             for line in lines:
                 config = product.config(line.product_config_id)
+                assert config is not None  # a cart line's denomination was checked against its product
                 mrp = from_minor(line.custom_amount_minor) if line.custom_amount_minor is not None else config.mrp
                 rate = config.sell_rate(mrp)
                 line_savings = (mrp - rate) * line.quantity
@@ -188,12 +190,15 @@ class RedemptionService:
     def paying_card(self, s: Session, p: Principal) -> tuple[Card, CardAccount]:
         if p.card_id:
             card = s.get(Card, p.card_id)
-            return card, s.get(CardAccount, card.account_id)
+            assert card is not None  # the card an SSO token was issued for
+            account = s.get(CardAccount, card.account_id)
+            assert account is not None  # account_id is a foreign key
+            return card, account
         rows = s.exec(
             select(Card, CardAccount)
-            .join(CardAccount, CardAccount.id == Card.account_id)
+            .join(CardAccount, col(CardAccount.id) == Card.account_id)
             .where(Card.user_id == p.user_id, col(Card.replaced_by).is_(None))
-            .order_by(Card.seq)
+            .order_by(col(Card.seq))
         ).all()
         if not rows:
             raise BusinessFailure("No reward card found for this user")
@@ -243,7 +248,7 @@ class RedemptionService:
             seq=seq,
             partner_id=p.partner_id,
             company_id=account.company_id,
-            user_id=p.user_id,
+            user_id=p.holder_id,
             card_id=card.id,
             account_id=account.id,
             order_reference=reference,
@@ -285,12 +290,14 @@ class RedemptionService:
     def checkout(self, p: Principal) -> list[dict]:
         """Order everything in the holder's carts (one order per cart line) and empty them, all or nothing."""
         with self.db.write() as s:
-            carts = s.exec(select(Cart).where(Cart.user_id == p.user_id).order_by(Cart.id).with_for_update()).all()
+            carts = s.exec(select(Cart).where(Cart.user_id == p.user_id).order_by(col(Cart.id)).with_for_update()).all()
             placed = []
             for cart in carts:
                 product = self.catalog.get(cart.product_catalog_id)
-                for line in s.exec(select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.id)).all():
+                for line in s.exec(select(CartLine).where(CartLine.cart_id == cart.id).order_by(col(CartLine.id))).all():
+                    assert product is not None  # a cart with lines is for a product of the catalog
                     config = product.config(line.product_config_id)
+                    assert config is not None  # a cart line's denomination was checked against its product
                     mrp = from_minor(line.custom_amount_minor) if line.custom_amount_minor is not None else config.mrp
                     reference = f"CART-{cart.id}-{line.id}-{self.db.next_ids(s, 'checkout')[0]}"
                     placed.append(self._place(s, p, product, config, mrp, line.quantity, reference))
@@ -335,21 +342,21 @@ class RedemptionService:
         now = self.clock.now()
         with self.db.read() as s:
             query = select(Order.id).where(Order.order_status == "PENDING")
-            query = query.where(Order.id == order_id) if order_id else query.where(Order.settle_at <= now)
-            pending = list(s.exec(query.order_by(Order.seq)))
+            query = query.where(Order.id == order_id) if order_id else query.where(col(Order.settle_at) <= now)
+            pending = list(s.exec(query.order_by(col(Order.seq))))
         # one short transaction per order: a long backlog never holds the write lock for long
         return sum(1 for oid in pending if self._settle_one(oid, force, now))
 
-    def _settle_one(self, order_id: str, force: str | None, now) -> bool:
+    def _settle_one(self, order_id: str, force: str | None, now: datetime) -> bool:
         with self.db.write() as s:
             order = s.exec(select(Order).where(Order.id == order_id).execution_options(populate_existing=True)).first()
             if order is None:
                 return False
             outcome = force or order.final_status or "SUCCESS"
             claimed = (
-                s.execute(
+                s.exec(
                     update(Order)
-                    .where(Order.id == order_id, Order.order_status == "PENDING")
+                    .where(col(Order.id) == order_id, col(Order.order_status) == "PENDING")
                     .values(
                         order_status=outcome, payment_status="REFUNDED" if outcome == "FAILED" else "SUCCESS", modified_at=now
                     ),
@@ -361,8 +368,8 @@ class RedemptionService:
                 return False  # another worker settled it first
             if outcome == "FAILED":
                 refund = self._refund(s, order)
-                s.execute(
-                    update(Order).where(Order.id == order_id).values(refund_txn_id=refund.id),
+                s.exec(
+                    update(Order).where(col(Order.id) == order_id).values(refund_txn_id=refund.id),
                     execution_options={"synchronize_session": False},
                 )
             else:
@@ -373,6 +380,7 @@ class RedemptionService:
         """Give a failed order's points back to the holder's live card: if the paying card was replaced since,
         the money follows the holder along the replacement chain (never onto the dead card)."""
         account = s.get(CardAccount, order.account_id)
+        assert account is not None  # account_id is a foreign key
         card_id = order.card_id
         for _ in range(64):
             card = s.exec(select(Card).where(Card.id == card_id).execution_options(populate_existing=True)).one()
@@ -401,7 +409,7 @@ class RedemptionService:
             due = s.exec(
                 select(func.count())
                 .select_from(Order)
-                .where(Order.order_status == "PENDING", Order.settle_at <= self.clock.now())
+                .where(Order.order_status == "PENDING", col(Order.settle_at) <= self.clock.now())
             ).one()
         if due:
             self.settle()
@@ -412,7 +420,7 @@ class RedemptionService:
             query = select(Order).where(Order.partner_id == p.partner_id, Order.order_reference == reference)
             if p.kind != "partner":
                 query = query.where(Order.user_id == p.user_id)
-            order = s.exec(query.order_by(Order.seq)).first()
+            order = s.exec(query.order_by(col(Order.seq))).first()
             if order is None:
                 raise NotFound(f"Order not found: {reference}")
             return self.order_view(s, order)
@@ -472,8 +480,8 @@ class RedemptionService:
                 "productCatalogId": lambda v: Order.product_catalog_id == v,
                 "aggregatorProductId": lambda v: Order.product_config_id == v,
                 "aggregatorOrderId": lambda v: Order.id == v,
-                "brand": lambda v: Order.brand.in_(v),
-                "category": lambda v: Order.category.in_(v),
+                "brand": lambda v: col(Order.brand).in_(v),
+                "category": lambda v: col(Order.category).in_(v),
                 "amountFrom": lambda v: Order.amount_minor >= to_minor(v),
                 "amountTo": lambda v: Order.amount_minor <= to_minor(v),
                 "createdOnFrom": lambda v: Order.created_at >= parse_iso(v),
@@ -484,8 +492,8 @@ class RedemptionService:
                 if value is not None:
                     query = query.where(make(value))
             if req.email:
-                query = query.where(Order.user_id.in_(select(CardHolder.id).where(CardHolder.email == req.email)))
-            rows = s.exec(query).all()
+                query = query.where(col(Order.user_id).in_(select(CardHolder.id).where(CardHolder.email == req.email)))
+            rows = list(s.exec(query).all())
             # discount bounds compare decimals held as text; a handful of rows per user, filtered here
             for bound, test in (
                 ("enkashDiscountFrom", lambda o, v: Decimal(o.enkash_discount) >= v),
@@ -510,6 +518,9 @@ class RedemptionService:
         self._settle_due()
         with self.db.read() as s:
             orders = s.exec(
-                select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc(), Order.seq.desc()).limit(limit)
+                select(Order)
+                .where(Order.user_id == user_id)
+                .order_by(col(Order.created_at).desc(), col(Order.seq).desc())
+                .limit(limit)
             ).all()
             return [self.order_view(s, o) for o in orders]

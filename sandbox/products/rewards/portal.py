@@ -11,10 +11,10 @@ from enkash_sandbox.money import from_minor
 from enkash_sandbox.products.cards.views import txn_view
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import java_medium
-from sqlmodel import select
+from sqlmodel import col, select
 
 if TYPE_CHECKING:
-    from enkash_sandbox.products.auth.service import AuthService
+    from enkash_sandbox.products.auth.service import AuthService, Principal
     from enkash_sandbox.products.cards.accounts import AccountService
     from enkash_sandbox.products.marketplace.catalog import CatalogSource
     from enkash_sandbox.products.marketplace.service import RedemptionService
@@ -38,7 +38,7 @@ class PortalService:
         self.marketplace = marketplace
         self.catalog = catalog
 
-    def principal(self, token: str):
+    def principal(self, token: str) -> Principal:
         principal = self.auth.resolve(token)
         if principal is None or principal.kind != "sso":
             raise PortalError(
@@ -50,13 +50,16 @@ class PortalService:
         p = self.principal(token)
         with self.db.read() as s:
             card = s.get(Card, p.card_id)
+            assert card is not None  # the card the SSO token was issued for
             account = s.get(CardAccount, card.account_id)
+            assert account is not None  # account_id is a foreign key
             holder = s.get(CardHolder, card.user_id)
+            assert holder is not None  # user_id is a foreign key
             company = s.get(Company, account.company_id)
             rows = s.exec(
                 select(Transaction)
                 .where(Transaction.card_id == card.id)
-                .order_by(Transaction.created_at.desc(), Transaction.seq.desc())
+                .order_by(col(Transaction.created_at).desc(), col(Transaction.seq).desc())
                 .limit(50)
             ).all()
             history = [txn_view(t, card, holder, account) for t in rows]
@@ -84,7 +87,9 @@ class PortalService:
         p = self.principal(token)
         with self.db.read() as s:
             card = s.get(Card, p.card_id)
+            assert card is not None  # the card the SSO token was issued for
             account = s.get(CardAccount, card.account_id)
+            assert account is not None  # account_id is a foreign key
             if account.primary_card_id != card.id:
                 raise PortalError(
                     403,
@@ -94,9 +99,9 @@ class PortalService:
             view = self.accounts.view(s, account)
             rows = s.exec(
                 select(Card, CardHolder)
-                .join(CardHolder, CardHolder.id == Card.user_id)
+                .join(CardHolder, col(CardHolder.id) == Card.user_id)
                 .where(Card.account_id == account.id)
-                .order_by(Card.seq)
+                .order_by(col(Card.seq))
             ).all()
             cards = [
                 {
@@ -111,12 +116,13 @@ class PortalService:
                 }
                 for c, h in rows
             ]
-            holders = {h.id: h for _, h in rows}
-            cards_by_id = {c.id: c for c, _ in rows}
+            # keyed for look-ups by a transaction's card and user, which are None for account-only movements
+            holders: dict[str | None, CardHolder] = {h.id: h for _, h in rows}
+            cards_by_id: dict[str | None, Card] = {c.id: c for c, _ in rows}
             txns = s.exec(
                 select(Transaction)
                 .where(Transaction.account_id == account.id)
-                .order_by(Transaction.created_at.desc(), Transaction.seq.desc())
+                .order_by(col(Transaction.created_at).desc(), col(Transaction.seq).desc())
                 .limit(50)
             ).all()
             allocations = [txn_view(t, cards_by_id.get(t.card_id), holders.get(t.user_id), account) for t in txns]

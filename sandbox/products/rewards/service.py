@@ -11,7 +11,7 @@ from enkash_sandbox.products import scope
 from enkash_sandbox.products.cards.schemas import HolderFields
 from enkash_sandbox.products.rewards.schemas import AllocatePoints, BulkRow, SsoRequest
 from enkash_sandbox.products.validation import validation_error
-from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction, table_of
 from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation
 from pydantic import ValidationError
 from sqlalchemy import insert
@@ -109,6 +109,7 @@ class RewardService:
             else:
                 if card is None:
                     if holder is None:
+                        assert company is not None  # company_id is a foreign key
                         holder = cards.resolve_holder(
                             s,
                             company,
@@ -128,15 +129,21 @@ class RewardService:
                     if account.account_type in NON_RELOADABLE:
                         raise BusinessFailure("Top-up is not allowed on GIFT cards (non-reloadable)")
                 txn = self.ledger.account_to_card(s, account, card, minor, **common)
-            payload = allocation_payload(card, holder or s.get(CardHolder, card.user_id), account, txn)
+            if holder is None:
+                holder = s.get(CardHolder, card.user_id)
+                assert holder is not None  # user_id is a foreign key
+            payload = allocation_payload(card, holder, account, txn)
             self.ledger.set_response(self.db.tx_of(s, flush=False), txn.id, payload)
             return payload
 
     def _target(self, s: Session, account: CardAccount, req: AllocatePoints) -> tuple[Card | None, CardHolder | None]:
         """The card to credit/debit: by id, else by the holder's mobile/email within the company."""
+        card: Card | None
+        holder: CardHolder | None
         if req.card_id:
             card = scope.get_card(s, account, req.card_id)
             holder = s.get(CardHolder, card.user_id)
+            assert holder is not None  # user_id is a foreign key
             for field, given, actual in (("email", req.email, holder.email), ("mobile", req.mobile, holder.mobile)):
                 if given and given.lower() != (actual or "").lower():
                     raise FieldError(
@@ -238,6 +245,7 @@ class RewardService:
             for index, raw, row in valid:
                 user_id = by_mobile.get(row.mobile) or by_email.get(row.email.lower())
                 minor = to_minor(row.loadAmount)
+                reason: str | None
                 if row.uniqueReferenceNumber in used_refs:
                     reason, status = DuplicateReference(row.uniqueReferenceNumber, account.id).message, 200
                 elif user_id is not None and not points_allocation and user_id not in created_users:
@@ -253,6 +261,7 @@ class RewardService:
                     failures.append(_failure(index, raw, reason, status))
                     continue
                 if user_id is None:
+                    assert company is not None  # company_id is a foreign key
                     first, _, last = row.name.partition(" ")
                     holder = cards.holder_row(
                         s,
@@ -274,9 +283,9 @@ class RewardService:
                 plan.append((index, row, BulkItem(card_id, user_id, balance, minor, row.uniqueReferenceNumber, row.remarks)))
             conn = s.connection()
             if new_holders:
-                conn.execute(insert(CardHolder.__table__), new_holders)
+                conn.execute(insert(table_of(CardHolder)), new_holders)
             if new_cards:
-                conn.execute(insert(Card.__table__), new_cards)
+                conn.execute(insert(table_of(Card)), new_cards)
             txns = self.ledger.bulk_account_to_cards(
                 self.db.tx_of(s, flush=False),
                 partner_id=account.partner_id,
@@ -327,33 +336,43 @@ class RewardService:
             return "KYC is not uploaded or under review for the primary card. So bulk upload cannot be done"
         return None
 
-    def _bulk_lookups(self, s: Session, account: CardAccount, valid: list):
+    def _bulk_lookups(
+        self, s: Session, account: CardAccount, valid: list[tuple[int, dict, BulkRow]]
+    ) -> tuple[dict[str, str], dict[str, str], dict[str, Card | dict], set[str | None]]:
+        """The holders (ids by mobile and by lower-cased email), their live cards and the references already
+        used in the account, for the rows of a bulk upload."""
         mobiles = sorted({row.mobile for _, _, row in valid})
         emails = sorted({row.email.lower() for _, _, row in valid})
         refs = sorted({row.uniqueReferenceNumber for _, _, row in valid})
-        by_mobile: dict[str, CardHolder] = {}
-        by_email: dict[str, CardHolder] = {}
+        by_mobile: dict[str, str] = {}
+        by_email: dict[str, str] = {}
         for chunk in _chunks(mobiles):
-            for h in s.exec(select(CardHolder).where(CardHolder.company_id == account.company_id, CardHolder.mobile.in_(chunk))):
+            for h in s.exec(
+                select(CardHolder).where(CardHolder.company_id == account.company_id, col(CardHolder.mobile).in_(chunk))
+            ):
+                assert h.mobile is not None  # found by its mobile
                 by_mobile.setdefault(h.mobile, h.id)
         for chunk in _chunks(emails):
-            for h in s.exec(select(CardHolder).where(CardHolder.company_id == account.company_id, CardHolder.email.in_(chunk))):
+            for h in s.exec(
+                select(CardHolder).where(CardHolder.company_id == account.company_id, col(CardHolder.email).in_(chunk))
+            ):
+                assert h.email is not None  # found by its email
                 by_email.setdefault(h.email.lower(), h.id)
         user_ids = sorted({*by_mobile.values(), *by_email.values()})
-        cards: dict[str, Card] = {}
+        cards: dict[str, Card | dict] = {}  # the chunk adds the cards it creates, as column dicts
         for chunk in _chunks(user_ids):
             for c in s.exec(
                 select(Card)
-                .where(Card.account_id == account.id, Card.user_id.in_(chunk), col(Card.replaced_by).is_(None))
+                .where(Card.account_id == account.id, col(Card.user_id).in_(chunk), col(Card.replaced_by).is_(None))
                 .with_for_update()
             ):
                 cards[c.user_id] = c
-        used: set[str] = set()
+        used: set[str | None] = set()
         for chunk in _chunks(refs):
             used.update(
                 s.exec(
-                    select(Transaction.pg_reference_number).where(
-                        Transaction.account_id == account.id, Transaction.pg_reference_number.in_(chunk)
+                    select(col(Transaction.pg_reference_number)).where(
+                        Transaction.account_id == account.id, col(Transaction.pg_reference_number).in_(chunk)
                     )
                 )
             )

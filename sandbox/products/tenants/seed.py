@@ -38,6 +38,7 @@ def seed_demo(tenants: TenantService) -> dict[str, Any]:
             funded_at=now - timedelta(days=90),
         )
         company = s.get(Company, creds["companyId"])
+        assert company is not None  # provisioned just above
         password = holders_cfg.get("password", tenants.settings.holder_password)
         holders = []
         for _ in range(int(holders_cfg.get("count", 6))):
@@ -67,6 +68,7 @@ def seed_demo(tenants: TenantService) -> dict[str, Any]:
                 plan.append((when, account_type, account_id, i, amount))
         for when, account_type, account_id, i, amount in sorted(plan):
             account = s.get(CardAccount, account_id)
+            assert account is not None  # provisioned just above
             card = tenants.cards.new_card(s, account, holders[i % len(holders)])
             minor = to_minor(Decimal(str(amount)))
             tenants.ledger.account_to_card(

@@ -11,7 +11,7 @@ from enkash_sandbox.products.auth.passwords import hash_password
 from enkash_sandbox.products.cards.schemas import HolderFields
 from enkash_sandbox.store.tables import CardAccount, Company, Partner, TenantBaseline
 from enkash_sandbox.vocabulary import DEFAULT_ACCOUNT_TYPES, REWARD_ACCOUNTS
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -175,7 +175,7 @@ class TenantService:
 
     def list_partners(self) -> list[Partner]:
         with self.db.read() as s:
-            return list(s.exec(select(Partner).order_by(Partner.created_at, Partner.id)))
+            return list(s.exec(select(Partner).order_by(col(Partner.created_at), col(Partner.id))))
 
     def set_encryption(self, partner_id: str, mode: str) -> bool:
         with self.db.write() as s:
