@@ -20,6 +20,7 @@ from enkash_sandbox.http.dispatch import VendorDispatch
 from enkash_sandbox.http.gateway import VENDOR_PREFIXES, GatewayMiddleware
 from enkash_sandbox.http.hosts import HostCheckMiddleware, allowed_hosts
 from enkash_sandbox.http.quiet import quiet_fastapi
+from enkash_sandbox.http.serving import redact_access_log
 from enkash_sandbox.products.auth import router as auth_router
 from enkash_sandbox.products.cards import router as cards_router
 from enkash_sandbox.products.coins import router as coins_router
@@ -49,6 +50,7 @@ def docs_assets() -> Path:
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     container = container or build(settings)
     container.start()
+    redact_access_log()
     app = FastAPI(title="EnKash Sandbox", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, **quiet_fastapi())
     app.state.container = container
 

@@ -252,7 +252,7 @@ def build(settings: Settings | None = None) -> Container:
     db.before_session = control.before_session
     db.on_control_row = control.adopt_row
     state = StateStore(db, path.with_name(path.stem + ".snapshots") if path else None, control)
-    work = Work(write_threads=1 if db.is_sqlite else 16, store=db)
+    work = Work(write_threads=1 if db.is_sqlite else 8, store=db)
     names = Names(db)
     catalog = CatalogSource(settings.fixtures_dir)
     ledger = Ledger(db, clock)

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 # (.ci/run starts one; locally: ENKASH_SANDBOX_TEST_DATABASE_URL=postgresql+psycopg://user:pw@host/db).
 POSTGRES_URL = os.environ.get("ENKASH_SANDBOX_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# In CI (CI=true) what needs Chromium or PostgreSQL is required: missing, it fails instead of skipping.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def backend_settings(backend: str, tmp_path_factory, **overrides) -> Settings:

@@ -52,6 +52,7 @@ TEXT_SECRETS = [
     re.compile(rf"(\b(?:{_KEYS})=)([^&\s]*)", re.I),
 ]
 MASK = "***"
+AUTH_SCHEMES = {"bearer", "basic", "digest"}
 
 
 def _mask_text(text: str) -> str:
@@ -83,8 +84,9 @@ def redact(value: Any, extra_keys: frozenset[str] | set[str] = frozenset()) -> A
 
 def redact_header(name: str, value: str) -> str:
     if name.lower() == "authorization":
-        scheme, _, _ = value.partition(" ")
-        return f"{scheme} {MASK}" if scheme else MASK
+        # keep the scheme (Bearer, Basic) when there is one; a bare value is all secret
+        scheme, space, _ = value.strip().partition(" ")
+        return f"{scheme} {MASK}" if space or scheme.lower() in AUTH_SCHEMES else MASK
     return value
 
 

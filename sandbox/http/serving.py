@@ -11,9 +11,11 @@ then. Bodies are bounded separately (the gateway and the control plane's body gu
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 
+from enkash_sandbox.http.journal import redact_path, redact_query
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # worker processes build their protocol from the environment (`serve` exports every setting there)
@@ -70,3 +72,23 @@ def protocol_with_timeout(seconds: float) -> type[GuardedHttpToolsProtocol]:
     if seconds == HEADER_TIMEOUT_SECONDS:
         return GuardedHttpToolsProtocol
     return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"header_timeout": seconds})
+
+
+class RedactedAccessLog(logging.Filter):
+    """uvicorn's access log prints each request's path as it came; an SSO or VKYC token in the path (also the
+    holder's access token) would land in every log a partner's CI keeps. Masked here as in the journal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, mark, query = args[2].partition("?")
+            shown = redact_path(path) + (mark + redact_query(query) if mark else "")
+            record.args = (*args[:2], shown, *args[3:])
+        return True
+
+
+def redact_access_log() -> None:
+    """Install the filter on uvicorn's access logger (once per process; logging config keeps logger filters)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactedAccessLog) for f in logger.filters):
+        logger.addFilter(RedactedAccessLog())

@@ -189,7 +189,9 @@ class Transaction(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("account_id", "pg_reference_number", name="uq_txn_account_reference"),
-        Index("ix_txn_card_created", "card_id", "created_at"),
+        # a card's history is always asked for within its account: one index serves the account's list and
+        # the card's (SQLite, without statistics, would otherwise pick the account index and filter)
+        Index("ix_txn_account_card_created", "account_id", "card_id", "created_at"),
         Index("ix_txn_account_created", "account_id", "created_at"),
         # an order is refunded at most once, whichever worker or clock tick settles it
         Index(

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
 
+from tests.conftest import IN_CI
+
 CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
 # screenshots go to a temporary folder unless ENKASH_SANDBOX_SCREENSHOTS names one (docs/screenshots for the README)
 SHOTS = Path(os.environ.get("ENKASH_SANDBOX_SCREENSHOTS") or Path(os.environ.get("TMPDIR", "/tmp")) / "enkash-shots")
@@ -27,16 +29,19 @@ ARGS = [
     "--disable-sync",
 ]
 
-sync_api = (
-    pytest.importorskip("playwright.sync_api")
-    if not os.environ.get("CI")
-    else __import__("playwright.sync_api", fromlist=["sync_playwright"])
-)
+if not IN_CI:
+    # locally the browser tests are optional: one line says why they did not run
+    pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+# in CI both are required: a missing one fails every test of this module (below), it does not skip
+from playwright import sync_api  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def browser():
-    assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required in CI and was not found at {CHROMIUM} (apt-get install chromium)", pytrace=False)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b

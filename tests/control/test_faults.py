@@ -1,6 +1,7 @@
 """Fault injection seen from a partner's HTTP client: header, admin rules, magic values."""
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 from tests.conftest import token_for
 
 CARD = "/api/v0/partner/enKashCard"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -240,7 +242,7 @@ def test_magic_mobile_issues_a_kyc_pending_card(client, tenant):
 def test_magic_values_table_is_served_and_documented(sandbox):
     rows = httpx.get(f"{sandbox.url}/_sandbox/magic-values").json()
     assert len(rows) >= 10
-    doc = open("docs/MAGIC_VALUES.md", encoding="utf-8").read()
+    doc = (ROOT / "docs" / "MAGIC_VALUES.md").read_text(encoding="utf-8")
     for row in rows:
         assert row["trigger"] in doc, row["trigger"]
 

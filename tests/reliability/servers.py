@@ -7,17 +7,21 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 from enkash_sandbox.testing.live import free_port
 
 
 class ServerProcess:
-    def __init__(self, env: dict, workers: int = 1):
+    def __init__(self, env: dict, workers: int = 1, log_file: Path | None = None):
+        """`log_file`: run as a developer does (banner, access log, log level info) and write everything the
+        server prints there; without it the server runs --quiet and only its stderr is kept (for start-up errors)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.workers = workers
+        self.log_file = log_file
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> ServerProcess:
@@ -26,21 +30,36 @@ class ServerProcess:
             "serve",
             "--port",
             str(self.port),
-            "--quiet",
             "--workers",
             str(self.workers),
         ]
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        if self.log_file is None:
+            cmd.append("--quiet")
+            self.proc = subprocess.Popen(
+                cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            )
+        else:
+            with open(self.log_file, "ab") as log:  # the child keeps its own copy of the descriptor
+                env = {**self.env, "PYTHONUNBUFFERED": "1"}
+                self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.output()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/_sandbox/health", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.05)
         raise RuntimeError("server did not become healthy")
+
+    def output(self) -> str:
+        """What the server printed: its log file, or (quiet) its stderr once it has exited."""
+        if self.log_file is not None:
+            return self.log_file.read_text(encoding="utf-8", errors="replace") if self.log_file.exists() else ""
+        if self.proc is not None and self.proc.stderr is not None and self.proc.poll() is not None:
+            return self.proc.stderr.read().decode(errors="replace")
+        return ""
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown hooks, no flush, like a crash."""

@@ -58,7 +58,7 @@ class PortalService:
             company = s.get(Company, account.company_id)
             rows = s.exec(
                 select(Transaction)
-                .where(Transaction.card_id == card.id)
+                .where(Transaction.account_id == card.account_id, Transaction.card_id == card.id)
                 .order_by(col(Transaction.created_at).desc(), col(Transaction.seq).desc())
                 .limit(50)
             ).all()

@@ -1,0 +1,144 @@
+"""The request path's statements use indexes, on both stores: a million cards must cost what a thousand do.
+
+The statements are taken from the code itself (the prebuilt Sql objects, and the SQL the ORM compiles for
+the transaction list), so a statement that changes is checked as it is. SQLite: EXPLAIN QUERY PLAN must not
+SCAN one of the big tables. PostgreSQL: with sequential scans disabled the planner must still find an index
+for every big table (on a small test table it would rightly prefer a scan, so "may it use one" is the
+question that can be asked of an empty store).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from enkash_sandbox.ledger import movements
+from enkash_sandbox.products import records
+from enkash_sandbox.products.cards import service as card_service
+from enkash_sandbox.store.engine import Database
+from enkash_sandbox.store.tables import Card, CardHolder, Token, Transaction
+from sqlalchemy import create_engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from .conftest import POSTGRES_URL, postgres_database
+
+BIG_TABLES = {"card", "card_holder", "transaction", "ledger_entry", "token", "card_account"}
+
+
+def _transaction_list(dialect) -> str:
+    """The SQL of the transaction list (products/cards/transactions.py) for one card, newest first."""
+    query = (
+        select(Transaction, Card, CardHolder)
+        .join(Card, col(Card.id) == Transaction.card_id)
+        .join(CardHolder, col(CardHolder.id) == Card.user_id)
+        .where(Transaction.account_id == "CA1", Transaction.card_id == "EKC1")
+        .order_by(col(Transaction.created_at).desc(), col(Transaction.seq).desc())
+        .limit(10)
+    )
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _token_lookup(dialect) -> str:
+    query = select(Token).where(Token.access_token == "T")
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+STATEMENTS = {
+    "card with its holder, account and company (search, load)": records._CARD_WITH_CONTEXT,
+    "cards of an account, by page": records._CARDS_OF_ACCOUNT,
+    "account with its company": records._ACCOUNT_WITH_COMPANY,
+    "card for a money movement": card_service._CARD_FOR_MOVE,
+    "load a card (guarded credit)": movements._LOAD_CARD,
+    "debit a card (guarded)": movements._DEBIT_CARD,
+    "debit an account (guarded)": movements._DEBIT_ACCOUNT,
+    "first answer for a repeated reference": movements._FIRST_RESPONSE,
+}
+PARAMS = {
+    "card_id": "EKC1",
+    "account_id": "CA1",
+    "limit": 10,
+    "offset": 0,
+    "delta": 1,
+    "now": "2026-01-01 00:00:00.000000",
+    "ceiling": 10,
+    "need": 1,
+    "id": "X",
+    "ref": "R",
+}
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory):
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'plans.db'}")
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+def _sqlite_plan(db: Database, statement: str, params: dict) -> str:
+    with db.raw_sqlite() as conn:
+        return "\n".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_sqlite_hot_statements_use_an_index(sqlite_store, name):
+    plan = _sqlite_plan(sqlite_store, STATEMENTS[name].sqlite, PARAMS)
+    scans = [t for t in re.findall(r"SCAN (\w+)", plan) if t in BIG_TABLES or t in {"c", "h", "a"}]
+    assert not scans, f"{name} scans {scans}:\n{plan}"
+    assert "USING" in plan or "PRIMARY KEY" in plan, plan
+
+
+def test_sqlite_transaction_list_and_token_lookup_use_an_index(sqlite_store):
+    for statement in (_transaction_list(sqlite.dialect()), _token_lookup(sqlite.dialect())):
+        plan = _sqlite_plan(sqlite_store, statement, {})
+        assert not re.search(r"SCAN (transaction|token)\b", plan), plan
+        assert "INDEX" in plan, plan
+    # a card's list reads only that card's rows, already in date order (the index has both columns)
+    plan = _sqlite_plan(sqlite_store, _transaction_list(sqlite.dialect()), {})
+    assert "ix_txn_account_card_created" in plan and "card_id=?" in plan, plan
+
+
+@pytest.fixture(scope="module")
+def postgres_engine():
+    if not POSTGRES_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but ENKASH_SANDBOX_TEST_DATABASE_URL is not set")
+        pytest.skip("PostgreSQL not configured (set ENKASH_SANDBOX_TEST_DATABASE_URL; CI always does)")
+    url = postgres_database("plans")
+    db = Database(url)
+    db.create_all()
+    db.dispose()
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _postgres_plan(engine, statement: str, params: dict | None) -> str:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.execute("EXPLAIN " + statement, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        conn.rollback()
+        return plan
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_postgresql_hot_statements_can_use_an_index(postgres_engine, name):
+    plan = _postgres_plan(postgres_engine, STATEMENTS[name].postgres, PARAMS)
+    seq = [t for t in re.findall(r'Seq Scan on "?(\w+)"?', plan) if t in BIG_TABLES]
+    assert not seq, f"{name} has no usable index on {seq}:\n{plan}"
+
+
+def test_postgresql_transaction_list_and_token_lookup_can_use_an_index(postgres_engine):
+    for statement in (_transaction_list(postgresql.dialect()), _token_lookup(postgresql.dialect())):
+        plan = _postgres_plan(postgres_engine, statement, None)
+        assert not re.search(r'Seq Scan on "?(transaction|token)"?', plan), plan
+
+
+def test_the_index_check_can_fail(sqlite_store):
+    """The checks above would notice a scan: a lookup on an unindexed column is reported as one."""
+    plan = _sqlite_plan(sqlite_store, 'SELECT id FROM "transaction" WHERE description = :d', {"d": "x"})
+    assert re.search(r"SCAN transaction", plan), plan

@@ -1,0 +1,158 @@
+"""store/sql.py: statements written once with `:name` parameters, rendered for sqlite3 and psycopg, and values
+crossing the boundary the way the ORM stores them."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from enkash_sandbox.store.sql import Sql, Tx, as_datetime, as_json
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, select
+from sqlalchemy.exc import IntegrityError
+
+
+# -- rendering ------------------------------------------------------------------------------------------
+def test_named_parameters_become_pyformat_for_postgres_and_stay_named_for_sqlite():
+    sql = Sql("SELECT id FROM card WHERE account_id = :account AND seq > :after_2")
+    assert sql.sqlite == "SELECT id FROM card WHERE account_id = :account AND seq > :after_2"
+    assert sql.postgres == "SELECT id FROM card WHERE account_id = %(account)s AND seq > %(after_2)s"
+
+
+def test_postgres_text_is_valid_pyformat_with_the_same_names():
+    sql = Sql("UPDATE card SET balance = balance + :x WHERE id = :id AND balance >= :x")
+    # psycopg fills %(name)s from a mapping; Python's % operator reads the same syntax
+    assert sql.postgres % {"x": 5, "id": "'C1'"} == "UPDATE card SET balance = balance + 5 WHERE id = 'C1' AND balance >= 5"
+
+
+def test_casts_are_left_alone():
+    sql = Sql("SELECT :payload::jsonb, created_at::date, CAST(n AS int)::bigint FROM t WHERE k = :k")
+    assert sql.postgres == "SELECT %(payload)s::jsonb, created_at::date, CAST(n AS int)::bigint FROM t WHERE k = %(k)s"
+    assert "::jsonb" in sql.sqlite and "::date" in sql.sqlite
+
+
+def test_a_colon_inside_a_word_or_a_time_is_not_a_parameter():
+    sql = Sql("SELECT a:b, '10:30' FROM t WHERE x = :x")
+    assert sql.postgres == "SELECT a:b, '10:30' FROM t WHERE x = %(x)s"
+
+
+def test_whitespace_is_collapsed_to_one_line():
+    sql = Sql(
+        """
+        SELECT id
+          FROM card
+         WHERE id = :id
+        """
+    )
+    assert sql.sqlite == "SELECT id FROM card WHERE id = :id"
+    assert sql.postgres == "SELECT id FROM card WHERE id = %(id)s"
+
+
+@pytest.mark.parametrize("text", ["SELECT * FROM t WHERE name LIKE 'A%'", "SELECT 10 % 3", "SELECT '%(x)s'"])
+def test_a_percent_sign_is_refused(text):
+    with pytest.raises(ValueError, match="psycopg would read it as a placeholder"):
+        Sql(text)
+
+
+# -- values ---------------------------------------------------------------------------------------------
+def test_tx_ts_on_sqlite_is_the_text_the_orm_writes():
+    from sqlalchemy.dialects import sqlite
+
+    orm_bind = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    tx = Tx(cursor=None, postgres=False)
+    for value in (datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, 3, 4, 5, 123)):
+        assert tx.ts(value) == orm_bind(value)
+    assert tx.ts(datetime(2024, 1, 2, 3, 4, 5, 7)) == "2024-01-02 03:04:05.000007"
+    assert tx.ts(None) is None
+
+
+def test_tx_ts_on_postgres_passes_the_datetime_through():
+    value = datetime(2031, 12, 31, 23, 59, 59, 999999)
+    tx = Tx(cursor=None, postgres=True)
+    assert tx.ts(value) is value
+    assert tx.ts(None) is None
+
+
+def test_tx_json_keeps_amounts_exact_on_both_drivers():
+    assert Tx(None, postgres=False).json({"amount": Decimal("10.50"), "n": [1]}) == '{"amount":10.5,"n":[1]}'
+    assert Tx(None, postgres=False).json(None) is None
+    from psycopg.types.json import Json
+
+    wrapped = Tx(None, postgres=True).json({"amount": Decimal("990553.44")})
+    assert isinstance(wrapped, Json)
+    assert wrapped.obj == '{"amount":990553.44}'  # already rendered: psycopg sends the text as it is
+    assert Tx(None, postgres=True).json(None) is None
+
+
+def test_as_datetime_reads_both_drivers_and_inverts_ts():
+    value = datetime(2024, 6, 30, 18, 29, 59, 500)
+    assert as_datetime(Tx(None, postgres=False).ts(value)) == value
+    assert as_datetime(value) is value
+    assert as_datetime(None) is None
+    assert as_datetime("2024-06-30 18:29:59") == datetime(2024, 6, 30, 18, 29, 59)
+
+
+def test_as_json_decodes_text_and_bytes_and_passes_values_through():
+    assert as_json('{"a": [1, 2]}') == {"a": [1, 2]}
+    assert as_json(b'{"a": null}') == {"a": None}
+    parsed = {"already": "parsed"}
+    assert as_json(parsed) is parsed  # psycopg decodes json columns itself
+    assert as_json(None) is None
+
+
+# -- on a real sqlite3 cursor ---------------------------------------------------------------------------
+@pytest.fixture
+def sqlite_tx():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE ref (account TEXT, reference TEXT, amount INTEGER, UNIQUE (account, reference))")
+    cursor = conn.cursor()
+    yield Tx(cursor, postgres=False)
+    conn.close()
+
+
+def test_run_one_all_many_on_sqlite(sqlite_tx):
+    insert = Sql("INSERT INTO ref (account, reference, amount) VALUES (:account, :reference, :amount)")
+    sqlite_tx.many(insert, [{"account": "A", "reference": f"R{i}", "amount": i} for i in range(3)])
+    sqlite_tx.many(insert, [])  # nothing to do is not an error
+    assert (
+        sqlite_tx.run(
+            Sql("UPDATE ref SET amount = amount + :d WHERE account = :a AND amount >= :min"), {"d": 10, "a": "A", "min": 1}
+        )
+        == 2
+    )
+    assert sqlite_tx.one(Sql("SELECT amount FROM ref WHERE reference = :r"), {"r": "R2"}) == (12,)
+    assert sqlite_tx.one(Sql("SELECT amount FROM ref WHERE reference = :r"), {"r": "nope"}) is None
+    assert sqlite_tx.all(Sql("SELECT reference FROM ref ORDER BY reference")) == [("R0",), ("R1",), ("R2",)]
+
+
+def test_a_unique_violation_surfaces_as_sqlalchemys_integrity_error(sqlite_tx):
+    insert = Sql("INSERT INTO ref (account, reference, amount) VALUES (:account, :reference, 1)")
+    sqlite_tx.run(insert, {"account": "A", "reference": "DUP"})
+    with pytest.raises(IntegrityError) as caught:
+        sqlite_tx.run(insert, {"account": "A", "reference": "DUP"})
+    assert isinstance(caught.value.orig, sqlite3.IntegrityError)
+    with pytest.raises(IntegrityError):
+        sqlite_tx.many(insert, [{"account": "B", "reference": "X"}, {"account": "B", "reference": "X"}])
+
+
+def test_other_driver_errors_are_not_dressed_up(sqlite_tx):
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_tx.run(Sql("SELECT * FROM no_such_table WHERE id = :id"), {"id": 1})
+
+
+def test_a_timestamp_written_through_tx_reads_back_through_sqlalchemy():
+    engine = create_engine("sqlite://")
+    table = Table("stamped", MetaData(), Column("id", Integer, primary_key=True), Column("at", DateTime))
+    table.metadata.create_all(engine)
+    value = datetime(2025, 3, 4, 5, 6, 7, 89)
+    raw = engine.raw_connection()
+    try:
+        tx = Tx(raw.cursor(), postgres=False)
+        tx.run(Sql("INSERT INTO stamped (id, at) VALUES (:id, :at)"), {"id": 1, "at": tx.ts(value)})
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.at)).scalar_one() == value
+    engine.dispose()
