@@ -4,7 +4,7 @@
     python bench/run.py --quick    # under a minute: tiny loads, one round (the test suite runs this)
 
 What it needs is installed beforehand, never by the harness: `wrk` (Debian package; without it a slower
-Python load generator stands in), `npm ci --prefix bench` for Prism and WireMock (a JDK for WireMock), and
+Python load generator stands in), `npm install --prefix bench` for Prism and WireMock (a JDK for WireMock), and
 for the PostgreSQL rows a server reachable at ENKASH_SANDBOX_BENCH_DATABASE_URL (or
 ENKASH_SANDBOX_TEST_DATABASE_URL); the harness creates and drops its own database there. A target whose tool
 is missing is left out of the table with a line saying why.
@@ -55,9 +55,12 @@ def free_port() -> int:
 
 
 def spawn(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    # servers run as users run them: with Python's bytecode cache (a shell that sets PYTHONDONTWRITEBYTECODE
+    # would otherwise make every start compile the sandbox's modules again)
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.Popen(
         cmd,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -759,13 +762,13 @@ def main() -> None:
             if tools["prism"]:
                 targets.append(PrismTarget(sandbox))
             else:
-                left_out.append("Prism (npm ci --prefix bench)")
+                left_out.append("Prism (npm install --prefix bench)")
             if tools["wiremock_jar"] and tools["java"]:
                 stub = {"code": 0, "message": "Success", "payload": {"enKashCardId": "EKC0000000", "otbBalance": 100}}
                 bodies = {f"{CARD}/search": json.dumps(stub).encode(), f"{CARD}/balance": json.dumps(stub).encode()}
                 targets.append(WireMockTarget(tools["wiremock_jar"], bodies))
             else:
-                left_out.append("WireMock (npm ci --prefix bench, and a JDK)")
+                left_out.append("WireMock (npm install --prefix bench, and a JDK)")
         print("throughput:", flush=True)
         results["throughput"] = throughput(targets, args.rounds, args.duration, args.connections, measure)
         save(args, results)

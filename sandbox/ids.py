@@ -34,6 +34,8 @@ KINDS: dict[str, IdKind] = {
     "coin_config": IdKind("WCC", 6),
     "voucher": IdKind("VC", 10),
     "voucher-code": IdKind("", 16),
+    "webhook": IdKind("WH", 8),
+    "event": IdKind("EV", 12),
 }
 
 

@@ -6,8 +6,6 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 SPEC = Path(__file__).resolve().parent / "enkash.yaml"
 
 
@@ -18,7 +16,10 @@ def spec_text() -> str:
 
 @lru_cache(maxsize=1)
 def spec() -> dict:
-    return yaml.safe_load(spec_text())
+    import yaml  # on the first request for the contract, not at start
+
+    data: dict = yaml.safe_load(spec_text())
+    return data
 
 
 @lru_cache(maxsize=1)

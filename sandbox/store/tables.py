@@ -407,3 +407,64 @@ class TenantBaseline(SQLModel, table=True):
     __table_args__ = ({"info": {"survives_tenant_reset": True}},)
     partner_id: str = Field(primary_key=True, foreign_key="partner.id")
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A partner's webhook registration (POST /api/v0/webhook-data or /_sandbox/webhooks): where to deliver,
+    which events, the static headers EnKash documents, and the sandbox's own signing secret."""
+
+    __tablename__ = "webhook_subscription"
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    company_id: str | None = None
+    url: str
+    events: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    headers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    ssl_certificate: str | None = None
+    enabled: bool = True
+    # sandbox extension: X-Enkash-Sandbox-Signature (HMAC-SHA256 of "t.body" with this secret)
+    secret: str
+    sign: bool = True
+    # set when a delivery gave up after its last attempt; cleared by the next successful delivery
+    failing: bool = False
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Something a partner may be told about, written in the same transaction as the change it describes."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (Index("ix_webhook_event_partner_created", "partner_id", "created_at"),)
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    company_id: str | None = None
+    event_type: str
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    created_at: datetime = _ts()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: one row per (event, subscription), made with the event; claimed atomically by one worker
+    process at a time and retried on the sandbox clock until delivered or given up."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription_id", name="uq_delivery_event_subscription"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_partner", "partner_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(foreign_key="webhook_event.id")
+    subscription_id: str = Field(foreign_key="webhook_subscription.id")
+    partner_id: str = Field(foreign_key="partner.id")
+    # PENDING (due at next_attempt_at) -> DELIVERING (claimed until claimed_until) -> DELIVERED | FAILED
+    status: str = "PENDING"
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    claimed_until: datetime | None = _ts(nullable=True)
+    last_status_code: int | None = None
+    last_error: str | None = None
+    attempt_log: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = _ts(nullable=True)

@@ -1,0 +1,1 @@
+"""Webhooks: partners' registrations, the outbox every event is written to, and its delivery."""
