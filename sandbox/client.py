@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from enkash_sandbox import crypto, jsonio
+
+# an amount as a caller may give it: exact (Decimal, int, or a decimal string); floats are refused by the API
+Amount = Decimal | int | str
 
 CARD = "/api/v0/partner/enKashCard"
 
@@ -67,7 +71,7 @@ class PartnerCalls:
     def otp(self, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> dict:
         return self.payload(f"{CARD}/otp", {"cardAccountId": card_account_id, "enKashCardId": card_id, "cardOtpAction": action})
 
-    def set_pin(self, company_id: str, card_account_id: str, card_id: str, pin: str, **proof) -> str:
+    def set_pin(self, company_id: str, card_account_id: str, card_id: str, pin: str, **proof: Any) -> str:
         return self.payload(
             f"{CARD}/setPin",
             {
@@ -88,7 +92,7 @@ class PartnerCalls:
         block_code: str,
         *,
         otp_medium: str = "MFA",
-        **proof,
+        **proof: Any,
     ) -> dict:
         return self.payload(
             f"{CARD}/block",
@@ -102,17 +106,17 @@ class PartnerCalls:
             },
         )
 
-    def replace_card(self, card_id: str, *, otp_medium: str = "MFA", **proof) -> dict:
+    def replace_card(self, card_id: str, *, otp_medium: str = "MFA", **proof: Any) -> dict:
         return self.payload(f"{CARD}/replaceCard", {"enKashCardId": card_id, "otpMedium": otp_medium, **proof})
 
-    def velocity(self, company_id: str, card_account_id: str, card_ids: list[str], **rules) -> dict:
+    def velocity(self, company_id: str, card_account_id: str, card_ids: list[str], **rules: Any) -> dict:
         return self.payload(
             f"{CARD}/velocity/rule",
             {"companyId": company_id, "cardAccountId": card_account_id, "enKashCardIds": card_ids, **rules},
         )
 
     def allocate_points(
-        self, company_id: str, card_account_id: str, amount, *, reference: str, unallocate: bool = False, **holder
+        self, company_id: str, card_account_id: str, amount: Amount, *, reference: str, unallocate: bool = False, **holder: Any
     ) -> dict:
         return self.payload(
             f"{CARD}/create-allocate-points",
@@ -178,7 +182,7 @@ class PartnerCalls:
     def product_configs(self, product_catalog_id: str) -> dict:
         return self.request("GET", f"/api/v0/partner/search-config/{product_catalog_id}")["payload"]
 
-    def create_order(self, product_catalog_id: str, denomination, quantity: int, reference: str) -> dict:
+    def create_order(self, product_catalog_id: str, denomination: Amount, quantity: int, reference: str) -> dict:
         return self.payload(
             "/api/v0/partner/create-order",
             {
@@ -192,7 +196,7 @@ class PartnerCalls:
     def order_details(self, reference: str) -> dict:
         return self.payload("/api/v0/order/orderDetails", {"orderId": reference})
 
-    def search_orders(self, limit: int = 10, offset: int = 0, **filters) -> dict:
+    def search_orders(self, limit: int = 10, offset: int = 0, **filters: Any) -> dict:
         return self.payload("/api/v0/partner/search-order", filters, params={"limit": limit, "offset": offset})
 
     def create_coin_event(self, company_id: str, event: str, amount: int, configuration: str = "DEFAULT") -> dict:
@@ -240,7 +244,7 @@ class EnKashClient(PartnerCalls):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_credentials(cls, base_url: str, creds: dict, **kw) -> EnKashClient:
+    def from_credentials(cls, base_url: str, creds: dict, **kw: Any) -> EnKashClient:
         """Build from the dict POST /_sandbox/partners (or the start banner) gives."""
         return cls(
             base_url, creds["partnerId"], creds["clientId"], creds["clientSecret"], creds["username"], creds["password"], **kw
@@ -252,7 +256,7 @@ class EnKashClient(PartnerCalls):
     def __enter__(self) -> EnKashClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- token -----------------------------------------------------------------------------
@@ -325,17 +329,17 @@ class EnKashClient(PartnerCalls):
             raise EnKashBusinessError(data.get("response_message") or data.get("message") or "failure", data)
         return data
 
-    def post(self, path: str, body: Any = None, **kw) -> Any:
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.request("POST", path, body, **kw)
 
-    def payload(self, path: str, body: Any = None, **kw) -> Any:
+    def payload(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.post(path, body, **kw)["payload"]
 
     # -- typed helpers ---------------------------------------------------------------------
     def card_account(self, company_id: str, card_account_id: str) -> dict:
         return self.payload(f"{CARD}/cardAccount/get", {"companyId": company_id, "cardAccountId": card_account_id})
 
-    def create_card(self, **fields) -> dict:
+    def create_card(self, **fields: Any) -> dict:
         return self.payload(CARD, fields)
 
     def load(
@@ -343,11 +347,11 @@ class EnKashClient(PartnerCalls):
         company_id: str,
         card_account_id: str,
         card_id: str,
-        amount,
+        amount: Amount,
         *,
         transaction_type: str = "CR",
         reference: str | None = None,
-        **extra,
+        **extra: Any,
     ) -> dict:
         body = {
             "companyId": company_id,
@@ -367,7 +371,7 @@ class EnKashClient(PartnerCalls):
             body["enKashCardId"] = card_id
         return self.payload(f"{CARD}/search", body)
 
-    def transactions(self, company_id: str, card_account_id: str, **filters) -> dict:
+    def transactions(self, company_id: str, card_account_id: str, **filters: Any) -> dict:
         return self.payload(f"{CARD}/transaction/all", {"companyId": company_id, "cardAccountId": card_account_id, **filters})
 
 

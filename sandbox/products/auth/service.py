@@ -15,7 +15,7 @@ from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.errors import AuthError
 from enkash_sandbox.products.auth.passwords import verify_password
 from enkash_sandbox.store.tables import CardHolder, Partner, Token
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -142,7 +142,7 @@ class AuthService:
 
     def _issue(
         self,
-        s,
+        s: Session,
         partner_id: str,
         user_id: str | None,
         kind: str,
@@ -173,7 +173,7 @@ class AuthService:
             "scope": "read write trust",
         }
 
-    def issue_sso(self, s, partner_id: str, user_id: str, ttl: int, *, card_id: str | None = None) -> Token:
+    def issue_sso(self, s: Session, partner_id: str, user_id: str, ttl: int, *, card_id: str | None = None) -> Token:
         """A one-click login for a card holder (26 characters, like the docs' example)."""
         now = self.clock.now()
         token = Token(

@@ -10,7 +10,7 @@ from enkash_sandbox.products.coins.schemas import CoinAllocate, CoinConfigCreate
 from enkash_sandbox.store.tables import CardHolder, CoinConfig, CoinEntry
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -132,14 +132,14 @@ class CoinService:
             )
 
     @staticmethod
-    def _config(s, partner_id: str, config_id: str) -> CoinConfig:
+    def _config(s: Session, partner_id: str, config_id: str) -> CoinConfig:
         config = s.get(CoinConfig, config_id)
         if config is None or config.partner_id != partner_id:
             raise NotFound(f"Coin configuration not found: {config_id}")
         return config
 
     @staticmethod
-    def _unique_event(s, company_id: str, event: str) -> None:
+    def _unique_event(s: Session, company_id: str, event: str) -> None:
         existing = s.exec(select(CoinConfig).where(CoinConfig.company_id == company_id, CoinConfig.event == event)).first()
         if existing is not None:
             raise FieldError("event", f"{event} is already configured for company {company_id} ({existing.id})")

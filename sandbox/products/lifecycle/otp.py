@@ -7,8 +7,9 @@ after ENKASH_SANDBOX_OTP_MAX_ATTEMPTS wrong tries. An MFA code passes when it eq
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.errors import BadRequest, BusinessFailure
@@ -17,6 +18,8 @@ from enkash_sandbox.products.lifecycle.schemas import OtpProof, OtpRequest
 from enkash_sandbox.store.tables import CardHolder, Otp
 from enkash_sandbox.timefmt import iso_utc
 from sqlmodel import Session, col, select
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
@@ -104,7 +107,7 @@ class OtpService:
                 otp.attempts += 1
                 s.add(otp)
 
-    def guarded(self, fn):
+    def guarded(self, fn: Callable[[], T]) -> T:
         """Run an OTP-protected operation; a wrong code is counted even though the operation rolls back."""
         try:
             return fn()

@@ -54,7 +54,7 @@ class LifecycleService:
 
     # -- PIN -------------------------------------------------------------------------------
     def set_pin(self, partner_id: str, req: SetPin) -> str:
-        def run():
+        def run() -> str:
             with self.db.write() as s:
                 account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
                 card = scope.get_card(s, account, req.enKashCardId)
@@ -70,7 +70,7 @@ class LifecycleService:
 
     # -- block / unlock --------------------------------------------------------------------
     def block(self, partner_id: str, req: BlockCard) -> dict:
-        def run():
+        def run() -> dict:
             with self.db.write() as s:
                 account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
                 card = scope.get_card(s, account, req.enKashCardId)
@@ -109,7 +109,7 @@ class LifecycleService:
 
     # -- replacement -----------------------------------------------------------------------
     def replace(self, partner_id: str, req: ReplaceCard) -> dict:
-        def run():
+        def run() -> dict:
             with self.db.write() as s:
                 old = scope.get_card_of_partner(s, partner_id, req.enKashCardId)
                 account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId or old.account_id)

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 from enkash_sandbox import ids
 from enkash_sandbox.errors import BusinessFailure, FieldError, NotFound
 from enkash_sandbox.faults.magic import PENDING_THEN_FAILURE, PENDING_THEN_SUCCESS
-from enkash_sandbox.ledger.movements import REDEMPTION, CardReplaced
+from enkash_sandbox.ledger.movements import REDEMPTION, CardReplaced, Movement
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products import scope
 from enkash_sandbox.products.auth.service import Principal
+from enkash_sandbox.products.marketplace.catalog import Denomination, Product
 from enkash_sandbox.products.marketplace.schemas import AddToCart, CartItem, CreateOrder, OrderSearch, UpdateCart
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Cart, CartLine, Order, Voucher
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso
@@ -95,11 +96,11 @@ class RedemptionService:
             cart = s.exec(select(Cart).where(Cart.id == req.cartId).with_for_update()).first()
             if cart is None or cart.user_id != p.user_id:
                 raise NotFound(f"Cart not found: {req.cartId}")
-            product = self.catalog.get(cart.product_catalog_id)
+            product = self._offered(cart.product_catalog_id)
             self._apply_items(s, cart, product, req.items, additive=False)
             return self._carts_view(s, p.holder_id)
 
-    def _apply_items(self, s: Session, cart: Cart, product, items: dict[str, CartItem], *, additive: bool) -> None:
+    def _apply_items(self, s: Session, cart: Cart, product: Product, items: dict[str, CartItem], *, additive: bool) -> None:
         assert cart.id is not None  # a stored (flushed) cart
         lines = {line.product_config_id: line for line in s.exec(select(CartLine).where(CartLine.cart_id == cart.id))}
         for config_id, item in items.items():
@@ -118,7 +119,7 @@ class RedemptionService:
             if config.custom_amount_enabled:
                 if item.amount is None:
                     raise _field_error(f"{field}.amount", "is required for a custom-amount denomination")
-                if not config.min_amount <= item.amount <= config.max_amount:
+                if not config.custom_amount_fits(item.amount):
                     raise _field_error(f"{field}.amount", f"must be between {config.min_amount} and {config.max_amount}")
             line = lines.get(config_id)
             quantity = item.quantity + (line.quantity if line is not None and additive else 0)
@@ -231,7 +232,16 @@ class RedemptionService:
                     raise
                 return self.order_view(s, existing)
 
-    def _place(self, s: Session, p: Principal, product, config, denomination: Decimal, quantity: int, reference: str) -> Order:
+    def _place(
+        self,
+        s: Session,
+        p: Principal,
+        product: Product,
+        config: Denomination,
+        denomination: Decimal,
+        quantity: int,
+        reference: str,
+    ) -> Order:
         existing = s.exec(select(Order).where(Order.user_id == p.user_id, Order.order_reference == reference)).first()
         if existing is not None:
             # a repeated orderReferenceId never charges twice: the first order is the answer
@@ -315,7 +325,7 @@ class RedemptionService:
             return "SUCCESS"
         return None
 
-    def _issue_vouchers(self, s: Session, order: Order, product) -> None:
+    def _issue_vouchers(self, s: Session, order: Order, product: Product) -> None:
         seed = self.db.seed
         expiry = order.created_at + timedelta(days=product.expiry_period)
         for n in self.db.next_ids(s, "voucher", order.quantity):
@@ -373,10 +383,17 @@ class RedemptionService:
                     execution_options={"synchronize_session": False},
                 )
             else:
-                self._issue_vouchers(s, order, self.catalog.get(order.product_catalog_id))
+                self._issue_vouchers(s, order, self._offered(order.product_catalog_id))
             return True
 
-    def _refund(self, s: Session, order: Order):
+    def _offered(self, product_catalog_id: str) -> Product:
+        """A product of the catalog in force; one that was taken out of the catalog since is not found."""
+        product = self.catalog.get(product_catalog_id)
+        if product is None:
+            raise NotFound(f"Product catalog {product_catalog_id} is no longer offered")
+        return product
+
+    def _refund(self, s: Session, order: Order) -> Movement:
         """Give a failed order's points back to the holder's live card: if the paying card was replaced since,
         the money follows the holder along the replacement chain (never onto the dead card)."""
         account = s.get(CardAccount, order.account_id)

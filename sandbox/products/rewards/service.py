@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from enkash_sandbox.errors import BadRequest, BusinessFailure, FieldError, InsufficientBalance, NotFound, VendorError
 from enkash_sandbox.ledger.movements import BulkItem, DuplicateReference, Movement, replay_duplicates
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from enkash_sandbox.config import Settings
@@ -207,7 +210,7 @@ class RewardService:
             failures += failed
         return _bulk_result(successes, failures, len(rows))
 
-    def _chunk(self, *args) -> tuple[list[dict], list[dict]]:
+    def _chunk(self, *args: Any) -> tuple[list[dict], list[dict]]:
         try:
             return self.bulk_chunk(*args)
         except IntegrityError:
@@ -417,6 +420,6 @@ def _failure(index: int, raw: dict, reason: str, status: int) -> dict:
     return {"row": index, **echo, "failureReason": reason, "httpStatus": status}
 
 
-def _chunks(items: list, size: int = BULK_CHUNK):
+def _chunks(items: list[T], size: int = BULK_CHUNK) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

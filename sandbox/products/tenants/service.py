@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -94,7 +95,17 @@ class TenantService:
         self.control.published()
         return True
 
-    def provision_in(self, s: Session, *, encryption, fund_balance, name, fixed, account_types, funded_at=None) -> dict:
+    def provision_in(
+        self,
+        s: Session,
+        *,
+        encryption: str | None,
+        fund_balance: Decimal | None,
+        name: str | None,
+        fixed: dict | None,
+        account_types: tuple[str, ...],
+        funded_at: datetime | None = None,
+    ) -> dict:
         settings = self.settings
         db = self.db
         fixed = fixed or {}
