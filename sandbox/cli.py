@@ -1,4 +1,4 @@
-"""The `enkash-sandbox` command: serve, encrypt, decrypt, token."""
+"""The `enkash-sandbox` command: serve, encrypt, decrypt, token, reset, snapshot, restore, snapshots (`--help`)."""
 
 from __future__ import annotations
 

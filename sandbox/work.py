@@ -55,7 +55,7 @@ class Work:
         return await loop.run_in_executor(self.writes, functools.partial(fn, *args, **kwargs))
 
     async def write_now(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """A short write of one transaction (a load, an allocation). On SQLite it runs on the loop itself,
+        """A short write of one prebuilt-SQL transaction (a card load). On SQLite it runs on the loop itself,
         never waiting: it takes the right to write only if it is free (this process's lock and the store's
         flock, store/engine.py), and the few hundred microseconds of work run right here with no thread
         switch inside them. If another worker process (or this one's writer thread) holds it, the request

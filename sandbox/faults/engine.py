@@ -132,7 +132,7 @@ class FaultEngine:
             self._rngs.clear()
 
     def rules(self) -> list[FaultRule]:
-        """The rules in force (reloaded when the store's fault version moved). Store access: call off-loop."""
+        """The rules in force (reloaded when the store's fault version moved). Store access: call through Work.lookup/read."""
         version = self.control.faults_version
         if self._version != version:
             rules = self.stored_rules()

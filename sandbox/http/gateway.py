@@ -1,12 +1,14 @@
 """The vendor gateway: the one pure-ASGI layer every EnKash-shaped request passes through.
 
-In order: resolve the caller's token and adopt the store's control state (one hop to a worker thread) ->
+In order: resolve the caller's token and adopt the store's control state (Work.lookup: inline on SQLite, a
+read-pool hop on PostgreSQL) ->
 read the body (the bulk route's large limit only for an authenticated partner; 413 past the limit, 408 if
 the client stops sending) -> open the AES envelope -> ask the fault engine -> run the route (or answer with
 the fault) -> seal the response -> journal it. The control plane (/_sandbox) does not pass through here.
 
-Nothing here touches the store on the event loop: the token and the control state are read in a worker
-thread, and a fault rule is claimed in one.
+Nothing here waits for the store on the event loop: the token and the control state are a few indexed rows
+(read on the loop from SQLite's WAL snapshot, which never waits; in a worker thread from PostgreSQL), and a
+fault rule is claimed in a worker thread.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def bearer_token(headers: dict) -> str | None:
 
 
 def prepare(container: Container, token: str | None) -> Principal | None:
-    """Worker-thread half of the gateway: adopt the control state other workers may have changed (clock,
+    """The store half of the gateway (run through Work.lookup): adopt the control state other workers may have changed (clock,
     fault rules, epoch), then resolve the bearer token."""
     container.control.refresh()
     container.faults.rules()

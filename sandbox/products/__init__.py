@@ -1,1 +1,2 @@
-"""Vertical product slices: each with its schemas, service, views and router. Products never import http, control or ops."""
+"""Vertical product slices: each with its schemas, service and router (views where responses need shaping).
+Products never import http, control or ops."""

@@ -11,7 +11,8 @@ Concurrency model (docs/ARCHITECTURE.md, "Concurrency model"):
   WAL snapshots.
 - Every session starts by asking `before_session` (the control state) whether the clock, the fault rules or
   the epoch changed in another process, so whichever worker answers sees the same sandbox.
-- Nothing here ever runs on the event loop: routers hand store work to worker threads (`enkash_sandbox.work`).
+- Nothing here waits on the event loop: routers hand store work to worker threads (`enkash_sandbox.work`), except
+  SQLite point reads and non-blocking short writes, which cannot wait (work.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ never sees half a file); restoring one is a page copy into the live store under 
 costs milliseconds however many cards the store holds and other workers simply wait for it.
 
 PostgreSQL: snapshots are compressed row dumps in the `snapshot_blob` table. Restoring one deletes and
-reinserts every row inside one transaction that holds the store lock exclusively (store/db.py), so a
+reinserts every row inside one transaction that holds the store lock exclusively (store/engine.py), so a
 request runs wholly before or wholly after it.
 
 Either way the restored state gets a fresh epoch in the same step, so every worker drops its caches.

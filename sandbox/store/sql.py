@@ -1,7 +1,7 @@
 """Prebuilt SQL on the driver's own connection, for the request paths that run thousands of times a second.
 
 The ORM stays for models, schema and cold paths; the hot paths (ledger movements, loads, card and transaction
-reads, token look-ups) run statements written once here, with `:name` parameters rendered for each driver's
+reads) run statements written once here, with `:name` parameters rendered for each driver's
 style, on the DBAPI cursor inside the same transaction discipline as every other write (store/engine.py).
 That skips the ORM's unit of work, identity map, autoflush and per-statement compilation, which were three
 quarters of a load's CPU time.
