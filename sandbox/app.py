@@ -29,6 +29,7 @@ from enkash_sandbox.products.marketplace import router as marketplace_router
 from enkash_sandbox.products.rewards import pages as sso_pages
 from enkash_sandbox.products.rewards import router as rewards_router
 from enkash_sandbox.products.validation import validation_error
+from enkash_sandbox.products.webhooks import router as webhooks_router
 from enkash_sandbox.timefmt import iso_utc
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -61,10 +62,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         rewards_router.router,
         coins_router.router,
         marketplace_router.router,
+        webhooks_router.router,
         sso_pages.router,
         contract_router.router,
     ):
         app.include_router(router)
+
+    # the webhook deliverer runs in every worker process that serves (each builds its own app), and stops with it
+    app.router.add_event_handler("startup", container.deliverer.start)
+    app.router.add_event_handler("shutdown", container.deliverer.stop)
 
     control = build_control_app(container)
     control.mount("/static", StaticFiles(directory=STATIC), name="static")

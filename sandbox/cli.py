@@ -1,4 +1,4 @@
-"""The `enkash-sandbox` command: serve, encrypt, decrypt, token, reset, snapshot, restore, snapshots (`--help`)."""
+"""The `enkash-sandbox` command: serve a sandbox, and every control action against a running one (`--help`)."""
 
 from __future__ import annotations
 
@@ -215,6 +215,295 @@ def snapshots(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None):
     """List the snapshots of a running sandbox."""
     for item in _call(url, admin_token, "GET", "/snapshots"):
         print(f"{item['name']}\t{item.get('createdAt') or ''}\t{item.get('bytes') or ''}")
+
+
+@app.command()
+def fund(
+    account: Annotated[str, typer.Argument(help="cardAccountId to prefund.")],
+    amount: Annotated[str, typer.Argument(help="INR amount.")],
+    remarks: Annotated[str | None, typer.Option(help="Shown on the funding transaction.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Put money into a card account (the partner prefunding it)."""
+    body = {"amount": amount, **({"remarks": remarks} if remarks else {})}
+    print(json.dumps(_call(url, admin_token, "POST", f"/card-accounts/{account}/fund", json=body)))
+
+
+@app.command()
+def clock(
+    action: Annotated[str | None, typer.Argument(help="freeze, unfreeze, set, advance or reset; none: show.")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO-8601 instant (set; optional for freeze).")] = None,
+    seconds: Annotated[float | None, typer.Option(help="Seconds to move (advance; may be negative).")] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Show or change the sandbox clock (tokens, OTPs, pending orders, holds and velocity windows follow it)."""
+    if action is None:
+        print(json.dumps(_call(url, admin_token, "GET", "/clock")))
+        return
+    body: dict[str, Any] = {"action": action}
+    if at is not None:
+        body["at"] = at
+    if seconds is not None:
+        body["seconds"] = seconds
+    print(json.dumps(_call(url, admin_token, "POST", "/clock", json=body)))
+
+
+@app.command()
+def provision(
+    company_name: Annotated[str | None, typer.Option(help="Company name (generated if absent).")] = None,
+    fund_balance: Annotated[str | None, typer.Option(help="Prefunding of each card account.")] = None,
+    encryption: Annotated[str | None, typer.Option(help="required, optional or off.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Create an isolated tenant and print its credentials as JSON."""
+    body = {
+        k: v
+        for k, v in (("companyName", company_name), ("fundBalance", fund_balance), ("encryption", encryption))
+        if v is not None
+    }
+    print(json.dumps(_call(url, admin_token, "POST", "/partners", json=body or None), indent=2))
+
+
+@app.command()
+def partners(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None):
+    """List the tenants of a running sandbox."""
+    for p in _call(url, admin_token, "GET", "/partners"):
+        print(f"{p['partnerId']}\t{p['clientId']}\t{p['encryption']}\t{p['name']}")
+
+
+faults_app = typer.Typer(no_args_is_help=True, help="Fault rules: add, list, delete, clear.")
+app.add_typer(faults_app, name="faults")
+
+
+@faults_app.command("add")
+def fault_add(
+    type: Annotated[str, typer.Option("--type", help="status, latency, timeout, drop, insufficient_balance, rate_limit ...")],
+    path: Annotated[str, typer.Option(help="Glob over the request path.")] = "*",
+    method: Annotated[str | None, typer.Option(help="HTTP method.")] = None,
+    partner: Annotated[str | None, typer.Option(help="Only this tenant's requests (partnerId).")] = None,
+    status: Annotated[int | None, typer.Option(help="HTTP status (type status).")] = None,
+    message: Annotated[str | None, typer.Option(help="Message of the failure.")] = None,
+    latency_ms: Annotated[float | None, typer.Option(help="Delay in ms (type latency).")] = None,
+    times: Annotated[int | None, typer.Option(help="Apply to the next N matching requests.")] = None,
+    probability: Annotated[float | None, typer.Option(help="Apply with this probability.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Add a fault rule (the same rule POST /_sandbox/faults and the dashboard's form take)."""
+    action: dict[str, Any] = {"type": type}
+    for key, value in (("status", status), ("message", message), ("latencyMs", latency_ms)):
+        if value is not None:
+            action[key] = value
+    body: dict[str, Any] = {"action": action, "path": path}
+    for key, value in (("method", method), ("partnerId", partner), ("times", times), ("probability", probability)):
+        if value is not None:
+            body[key] = value
+    print(json.dumps(_call(url, admin_token, "POST", "/faults", json=body)))
+
+
+@faults_app.command("list")
+def fault_list(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None):
+    """The fault rules with their live counters, one JSON object per line."""
+    for rule in _call(url, admin_token, "GET", "/faults"):
+        print(json.dumps(rule))
+
+
+@faults_app.command("delete")
+def fault_delete(
+    rule_id: Annotated[str, typer.Argument(help="The rule's id (FR...).")],
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Delete one fault rule."""
+    print(json.dumps(_call(url, admin_token, "DELETE", f"/faults/{rule_id}")))
+
+
+@faults_app.command("clear")
+def fault_clear(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None):
+    """Delete every fault rule."""
+    print(json.dumps(_call(url, admin_token, "DELETE", "/faults")))
+
+
+@app.command()
+def journal(
+    clear: Annotated[bool, typer.Option("--clear", help="Empty the journal instead of printing it.")] = False,
+    limit: Annotated[int, typer.Option(help="Entries to print, newest first.")] = 20,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Print the request journal (what partners sent and got back, decrypted and redacted), or clear it."""
+    if clear:
+        print(json.dumps(_call(url, admin_token, "DELETE", "/requests")))
+        return
+    for entry in _call(url, admin_token, "GET", "/requests", params={"limit": limit}):
+        request = f"{entry.get('method')} {entry.get('path')}"
+        print(f"{entry.get('time')}\t{entry.get('status')}\t{request}\t{entry.get('partnerId') or ''}")
+
+
+def _print_authorization(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    line = f"{result['status']:<8} {result['transactionId']}  {result['amount']} {result['currency']}"
+    line += f" at {result['merchantName']} ({result['channel']})"
+    if result.get("declineReasons"):
+        line += "  reasons: " + ", ".join(result["declineReasons"])
+    else:
+        line += f"  state {result['state']}, held {result['heldAmount']}, cleared {result['clearedAmount']}"
+        line += f", released {result['releasedAmount']}, refunded {result['refundedAmount']}"
+    if "otbBalance" in result:
+        line += f"  otbBalance {result['otbBalance']}"
+    print(line)
+
+
+@app.command()
+def spend(
+    card: Annotated[str, typer.Argument(help="enKashCardId of the card that pays.")],
+    amount: Annotated[str, typer.Argument(help="INR amount, e.g. 250 or 99.50.")],
+    channel: Annotated[str, typer.Option(help="POS, ECOM, ATM or CONTACTLESS.")] = "POS",
+    merchant: Annotated[str, typer.Option(help="Merchant name (DECLINE_<REASON> forces that decline).")] = "SANDBOX MERCHANT",
+    mcc: Annotated[str, typer.Option(help="Merchant category code (4 digits).")] = "5411",
+    international: Annotated[bool, typer.Option(help="An international purchase.")] = False,
+    currency: Annotated[str, typer.Option(help="Transaction currency (shown as fcyCurrency).")] = "INR",
+    hold: Annotated[
+        bool, typer.Option("--hold", help="Only place a hold (capture later with `enkash-sandbox txn clear`).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Simulate a purchase on a card: approved (a sale, or a hold with --hold) or declined with its reasons."""
+    body = {
+        "amount": amount,
+        "channel": channel.upper(),
+        "merchantName": merchant,
+        "mcc": mcc,
+        "international": international,
+        "currency": currency.upper(),
+        "capture": not hold,
+    }
+    _print_authorization(_call(url, admin_token, "POST", f"/cards/{card}/authorize", json=body), as_json)
+
+
+@app.command()
+def txn(
+    action: Annotated[str, typer.Argument(help="show, clear, reverse, refund or increment.")],
+    transaction_id: Annotated[str, typer.Argument(help="The authorization's transactionId (ECT...).")],
+    amount: Annotated[str | None, typer.Argument(help="Amount (default: all the action allows; increment needs one).")] = None,
+    partial: Annotated[bool, typer.Option("--partial", help="clear: keep the rest held (not a final clearing).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Act on a card authorization: clear (capture) a hold, reverse it, refund a cleared one, increment a hold."""
+    if action not in ("show", "clear", "reverse", "refund", "increment"):
+        raise typer.BadParameter("one of show, clear, reverse, refund, increment", param_hint="ACTION")
+    if action == "increment" and amount is None:
+        raise typer.BadParameter("increment needs an amount", param_hint="AMOUNT")
+    if action == "show":
+        result = _call(url, admin_token, "GET", f"/transactions/{transaction_id}")
+    else:
+        body: dict[str, Any] = {"amount": amount} if amount is not None else {}
+        if action == "clear":
+            body["final"] = not partial
+        result = _call(url, admin_token, "POST", f"/transactions/{transaction_id}/{action}", json=body)
+    _print_authorization(result, as_json)
+
+
+@app.command()
+def listen(
+    forward_to: Annotated[
+        str | None, typer.Option(help="Forward every delivery (same body and headers) to this URL; its status is the answer.")
+    ] = None,
+    partner: Annotated[str | None, typer.Option(help="partnerId to listen for (default: the demo partner).")] = None,
+    events: Annotated[list[str] | None, typer.Option("--event", help="An event to subscribe to (repeat; default: all).")] = None,
+    host: Annotated[str, typer.Option(help="Interface the local receiver binds (the sandbox must reach it).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the local receiver (0: any free port).")] = 0,
+    count: Annotated[int, typer.Option(help="Stop after this many deliveries (0: until Ctrl-C).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each payload in full.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Subscribe a local receiver to a partner's webhooks, print each delivery as it arrives (signature checked)
+    and optionally forward it to your own endpoint, like `stripe listen --forward-to`. The subscription is
+    removed on exit."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+    from enkash_sandbox.client import verify_signature
+    from enkash_sandbox.products.webhooks.outbox import EVENTS
+
+    if partner is None:
+        partner = _call(url, admin_token, "GET", "/demo")["partnerId"]
+    state: dict[str, Any] = {"seen": 0, "secret": ""}
+    done = threading.Event()
+    lock = threading.Lock()
+
+    class Receiver(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            signature = self.headers.get("X-Enkash-Sandbox-Signature")
+            checked = (
+                "unsigned"
+                if signature is None
+                else ("verified" if verify_signature(body, signature, state["secret"]) else "BAD SIGNATURE")
+            )
+            status, note = 200, ""
+            if forward_to:
+                forwarded = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+                try:
+                    answer = httpx.post(forward_to, content=body, headers=forwarded, timeout=30, trust_env=False)
+                    status, note = answer.status_code, f" -> {forward_to} [{answer.status_code}]"
+                except httpx.HTTPError as exc:
+                    status, note = 502, f" -> {forward_to} failed: {exc}"
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = {}
+            with lock:
+                print(f"{payload.get('eventType', '?'):<28} {payload.get('eventId', '?')}  {checked}{note}", flush=True)
+                if as_json:
+                    print(json.dumps(payload, indent=2), flush=True)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            with lock:
+                state["seen"] += 1
+                if count and state["seen"] >= count:
+                    done.set()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer((host, port), Receiver)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    receiver_url = f"http://{host}:{server.server_address[1]}/webhooks"
+    body: dict[str, Any] = {"partnerId": partner, "webhookUrl": receiver_url, "events": events or list(EVENTS)}
+    sub = _call(url, admin_token, "POST", "/webhooks", json=body)
+    state["secret"] = sub["secret"]
+    print(
+        f"Listening for {partner}'s webhooks at {receiver_url} (subscription {sub['id']}, signing secret {sub['secret']})",
+        flush=True,
+    )
+    try:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        with _control(url, admin_token) as http:
+            try:
+                http.delete(f"/webhooks/{sub['id']}")
+            except httpx.HTTPError:
+                pass
 
 
 def main() -> None:

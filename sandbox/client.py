@@ -7,6 +7,9 @@ Works against the sandbox and against EnKash UAT alike (point base_url and token
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import threading
 import time
 from decimal import Decimal
@@ -30,7 +33,7 @@ class EnKashHTTPError(EnKashError):
         self.status = status
         self.body = body
         message = (
-            body.get("response_message") or body.get("message") or body.get("error_description")
+            body.get("response_message") or body.get("message") or body.get("error_description") or body.get("error")
             if isinstance(body, dict)
             else body
         )
@@ -229,6 +232,7 @@ class EnKashClient(PartnerCalls):
         encrypt: bool = True,
         timeout: float = 30.0,
         http: httpx.Client | None = None,
+        admin_token: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.partner_id = partner_id
@@ -238,6 +242,8 @@ class EnKashClient(PartnerCalls):
         self.password = password
         self.token_url = token_url or f"{self.base_url}/oauth/token"
         self.encrypt = encrypt
+        # the control plane's token (ENKASH_SANDBOX_ADMIN_TOKEN), for the simulations below
+        self.admin_token = admin_token
         self.http = http or httpx.Client(timeout=timeout)
         self._token: dict | None = None
         self._token_expiry = 0.0
@@ -374,6 +380,101 @@ class EnKashClient(PartnerCalls):
     def transactions(self, company_id: str, card_account_id: str, **filters: Any) -> dict:
         return self.payload(f"{CARD}/transaction/all", {"companyId": company_id, "cardAccountId": card_account_id, **filters})
 
+    # -- card spending simulations (the sandbox's control plane: EnKash has no partner API for a purchase) -------
+    def sandbox_call(self, method: str, path: str, body: Any = None) -> Any:
+        """A control-plane call (/_sandbox/...); amounts in the answer are Decimal. Raises EnKashHTTPError on 4xx/5xx."""
+        headers = {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
+        content = _dumps(body) if body is not None else None
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        response = self.http.request(method, f"{self.base_url}/_sandbox{path}", content=content, headers=headers)
+        try:
+            data = json.loads(response.text, parse_float=Decimal)
+        except ValueError:
+            data = response.text
+        if response.status_code >= 400:
+            raise EnKashHTTPError(response.status_code, data)
+        return data
+
+    def authorize(self, card_id: str, amount: Amount, *, channel: str = "POS", capture: bool = True, **fields: Any) -> dict:
+        """A purchase on the card: {transactionId, status APPROVED|DECLINED, declineReasons, otbBalance, ...}.
+        Other fields: currency, international, merchantName, mcc, merchantCountry."""
+        body = {"amount": amount, "channel": channel, "capture": capture, **fields}
+        return self.sandbox_call("POST", f"/cards/{card_id}/authorize", body)
+
+    def clear(self, transaction_id: str, amount: Amount | None = None, *, final: bool = True) -> dict:
+        return self.sandbox_call("POST", f"/transactions/{transaction_id}/clear", _amount(amount, final=final))
+
+    def reverse(self, transaction_id: str, amount: Amount | None = None) -> dict:
+        return self.sandbox_call("POST", f"/transactions/{transaction_id}/reverse", _amount(amount))
+
+    def refund(self, transaction_id: str, amount: Amount | None = None) -> dict:
+        return self.sandbox_call("POST", f"/transactions/{transaction_id}/refund", _amount(amount))
+
+    def increment(self, transaction_id: str, amount: Amount) -> dict:
+        return self.sandbox_call("POST", f"/transactions/{transaction_id}/increment", {"amount": amount})
+
+    def authorization(self, transaction_id: str) -> dict:
+        return self.sandbox_call("GET", f"/transactions/{transaction_id}")
+
+    # -- webhooks -------------------------------------------------------------------------------------------
+    def register_webhook(
+        self,
+        url: str,
+        events: list[str],
+        *,
+        headers: dict[str, str] | None = None,
+        enabled: bool = True,
+        company_id: str | None = None,
+        ssl_certificate: str | None = None,
+    ) -> dict:
+        """EnKash's Webhook Data API (POST /api/v0/webhook-data), as a partner registers; the answer's
+        `signingSecret` verifies the sandbox's X-Enkash-Sandbox-Signature header (`verify_signature`)."""
+        body: dict[str, Any] = {"webhookUrl": url, "events": events, "headers": headers or {}, "enabled": enabled}
+        if company_id:
+            body["companyId"] = company_id
+        if ssl_certificate:
+            body["sslCertificate"] = ssl_certificate
+        return self.payload("/api/v0/webhook-data", body)
+
+    def webhook_registrations(self) -> list[dict]:
+        return self.request("GET", "/api/v0/webhook-data")["payload"]
+
+    def subscribe_webhook(self, url: str, events: list[str], **options: Any) -> dict:
+        """A registration through the control plane (POST /_sandbox/webhooks) for this partner; options: headers,
+        enabled, companyId, sign (the signature header, default on), secret, sslCertificate."""
+        return self.sandbox_call(
+            "POST", "/webhooks", {"partnerId": self.partner_id, "webhookUrl": url, "events": events, **options}
+        )
+
+    def webhook_subscriptions(self) -> list[dict]:
+        return self.sandbox_call("GET", f"/webhooks?partnerId={self.partner_id}")
+
+    def delete_webhook(self, subscription_id: str) -> dict:
+        return self.sandbox_call("DELETE", f"/webhooks/{subscription_id}")
+
+    def webhook_deliveries(self, **filters: Any) -> list[dict]:
+        """This partner's deliveries, newest first, each with its attempts; filters: event, status,
+        subscriptionId, eventId, limit."""
+        query = httpx.QueryParams({"partnerId": self.partner_id, **{k: v for k, v in filters.items() if v is not None}})
+        return self.sandbox_call("GET", f"/webhooks/deliveries?{query}")
+
+    def redeliver_webhook(self, delivery_id: int) -> dict:
+        return self.sandbox_call("POST", f"/webhooks/deliveries/{delivery_id}/redeliver")
+
+    def fire_webhook(self, event: str, card_id: str | None = None, subscription_id: str | None = None) -> dict:
+        """Emit an event now (POST /_sandbox/webhooks/fire); card events need the card."""
+        body: dict[str, Any] = {"partnerId": self.partner_id, "event": event}
+        if card_id:
+            body["enKashCardId"] = card_id
+        if subscription_id:
+            body["subscriptionId"] = subscription_id
+        return self.sandbox_call("POST", "/webhooks/fire", body)
+
+
+def _amount(amount: Amount | None, **extra: Any) -> dict:
+    return {**({"amount": amount} if amount is not None else {}), **extra}
+
 
 def _json(response: httpx.Response) -> Any:
     try:
@@ -384,3 +485,27 @@ def _json(response: httpx.Response) -> Any:
 
 def _dumps(obj: Any) -> bytes:
     return jsonio.dumps(obj)
+
+
+def verify_signature(body: bytes, header: str, secret: str, tolerance: int = 300, now: float | None = None) -> bool:
+    """Check the sandbox's `X-Enkash-Sandbox-Signature: t=<unix>,v1=<hex>` header: v1 must be the HMAC-SHA256
+    of `b"<t>." + body` with the subscription's secret (compared in constant time), and t within `tolerance`
+    seconds of now (a replayed old delivery fails). `body` is the raw request body, exactly as received."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                return False
+        elif key == "v1":
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    # every candidate is compared (a signer may send several v1 values while rotating secrets)
+    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     sso_ttl_seconds: int = 900
     # how long an order with a pending magic reference stays PENDING (sandbox clock)
     pending_order_seconds: int = 60
+    # how long an authorization hold lasts before it is released unused (sandbox clock): 7 days, as card
+    # networks commonly let an uncleared authorization stand
+    hold_expiry_seconds: int = Field(default=7 * 86400, ge=1, le=366 * 86400)
     # EnKash offers VKYC only 10:00-18:00 IST on working days; off by default so tests run any time
     vkyc_working_hours: bool = False
 
@@ -74,7 +77,26 @@ class Settings(BaseSettings):
     # a client that has not sent its whole body by then gets 408 (a trickling client holds nothing for ever)
     body_timeout_seconds: float = 30.0
 
+    # webhooks (docs/WEBHOOKS.md): attempts before a delivery gives up and its subscription is marked failing;
+    # the receiver's timeout; the waits between attempts on the sandbox clock (the last one repeats); how often
+    # each worker process looks for due deliveries; off: no process delivers (deliveries stay queued)
+    webhook_max_attempts: int = Field(default=5, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    webhook_backoff_seconds: str = "30,120,600,3600,21600"
+    webhook_poll_seconds: float = Field(default=0.15, gt=0, le=60)
+    webhook_deliverer: bool = True
+
     _memory_dir: Path | None = PrivateAttr(default=None)
+
+    def webhook_backoff(self) -> list[float]:
+        """The retry waits in seconds, e.g. "30,120,600" (30 s after the first failure, then 2 min, then 10 min)."""
+        try:
+            waits = [float(part) for part in self.webhook_backoff_seconds.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("ENKASH_SANDBOX_WEBHOOK_BACKOFF_SECONDS must be comma-separated seconds, e.g. 30,120,600") from None
+        if not waits or any(not 0 <= w <= 366 * 86400 for w in waits):
+            raise ValueError("ENKASH_SANDBOX_WEBHOOK_BACKOFF_SECONDS must be comma-separated seconds between 0 and a year")
+        return waits
 
     def database_target(self) -> str:
         """The SQLAlchemy URL the store opens.

@@ -42,9 +42,12 @@ from enkash_sandbox.products.marketplace.catalog import CatalogSource
 from enkash_sandbox.products.marketplace.service import RedemptionService
 from enkash_sandbox.products.rewards.portal import PortalService
 from enkash_sandbox.products.rewards.service import RewardService
+from enkash_sandbox.products.spend.service import SpendService
 from enkash_sandbox.products.tenants.names import Names
 from enkash_sandbox.products.tenants.seed import seed_demo
 from enkash_sandbox.products.tenants.service import TenantService
+from enkash_sandbox.products.webhooks.deliverer import Deliverer
+from enkash_sandbox.products.webhooks.service import WebhookService
 from enkash_sandbox.store.control import ControlStore
 from enkash_sandbox.store.engine import Database
 from enkash_sandbox.store.snapshots import BASELINE, StateStore
@@ -97,10 +100,13 @@ class Container:
     rewards: RewardService
     coins: CoinService
     marketplace: RedemptionService
+    spend: SpendService
     portal: PortalService
     audit: AuditService
     faults: FaultEngine
     journal: Journal
+    webhooks: WebhookService
+    deliverer: Deliverer
     dashboard: DashboardService = field(init=False)
     ops: Ops = field(init=False)
     _reset_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -237,6 +243,7 @@ class Container:
         return self._csrf
 
     def close(self) -> None:
+        self.deliverer.stop()
         self.work.shutdown()
         self.db.dispose()
 
@@ -282,10 +289,15 @@ def build(settings: Settings | None = None) -> Container:
         rewards=RewardService(db, settings, ledger, cards, auth, work),
         coins=CoinService(db, clock),
         marketplace=marketplace,
+        spend=SpendService(db, clock, settings, ledger),
         portal=PortalService(db, auth, accounts, marketplace, catalog),
         audit=AuditService(db),
         faults=FaultEngine(db, clock, control, settings),
         journal=Journal(settings.journal_size, settings.journal_max_bytes),
+        webhooks=WebhookService(db, clock),
+        # started by the app in every worker process (app.py), not here: the CLI's master process builds a
+        # container too, and must not deliver
+        deliverer=Deliverer(db, clock, control, settings),
     )
     # every cache of store data, dropped together when another process replaced the state (the Resettable
     # registry: the one hook reset and restore have)

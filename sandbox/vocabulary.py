@@ -41,6 +41,10 @@ class TxnType(StrEnum):
     ACCOUNT_FUNDING = "ACCOUNT_FUNDING"
     CARD_REPLACEMENT = "CARD_REPLACEMENT"
     REDEMPTION = "REDEMPTION"
+    # card spending (control-plane simulations): money moved from the card onto an authorization hold, and
+    # back from the hold to the card when the hold is released unused (a SALE then takes it off the hold)
+    AUTH_HOLD = "AUTH_HOLD"
+    AUTH_RELEASE = "AUTH_RELEASE"
 
 
 class HolderKind(StrEnum):
@@ -48,6 +52,7 @@ class HolderKind(StrEnum):
 
     ACCOUNT = "ACCOUNT"
     CARD = "CARD"
+    HOLD = "HOLD"  # an authorization hold (card_authorization.held_minor)
 
 
 class PrincipalKind(StrEnum):

@@ -39,3 +39,19 @@ def test_bench_quick_mode_measures_and_reports_every_row(tmp_path):
     assert "errors in every sandbox run" in text
     # the goals table has a row for each measured target, including the per-store worker scaling
     assert "2 workers vs 1, SQLite" in text
+
+
+def test_spend_bench_quick_mode_measures_every_row(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "spend.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads((tmp_path / "spend-quick.json").read_text())
+    assert set(data["throughput"]) == {"card load (reference)", "authorize (sale)", "authorize (hold)"}
+    assert all(row["rps"] > 0 and row["errors"] == 0 for row in data["throughput"].values())
+    assert data["delivery"]["delivered"] == data["delivery"]["events"] and data["audit"] == "clean"
+    assert "| webhook delivery to a local receiver |" in (tmp_path / "spend-quick.md").read_text()

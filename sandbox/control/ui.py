@@ -13,8 +13,10 @@ from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.faults import magic
 from enkash_sandbox.ops.actions import (
+    ClockSpec,
     FundSpec,
     OpsError,
+    ProvisionSpec,
     ResetSpec,
     RestoreSpec,
     SnapshotSpec,
@@ -22,6 +24,8 @@ from enkash_sandbox.ops.actions import (
     parse,
 )
 from enkash_sandbox.products.rewards.schemas import AllocatePoints
+from enkash_sandbox.products.spend.schemas import AmountSpec, AuthorizeSpec, ClearSpec
+from enkash_sandbox.products.spend.service import MagicTimeout
 from enkash_sandbox.products.validation import validation_error
 from enkash_sandbox.web.render import render
 from fastapi import APIRouter, HTTPException, Request
@@ -224,6 +228,84 @@ async def card_status(card_id: str, request: Request):
     if not back.startswith("/") or back.startswith("//"):
         back = f"/cards/{card_id}"
     return await _act(back, ops(request).set_card_status, card_id, code, notice=f"{label} {card_id}")
+
+
+@router.post("/cards/{card_id}/authorize")
+async def simulate_purchase(card_id: str, request: Request):
+    """ "Simulate purchase" on the card page: the same operation as POST /_sandbox/cards/{id}/authorize."""
+    form = await _form(request)
+    back = f"/cards/{card_id}"
+    try:
+        spec = parse(
+            AuthorizeSpec,
+            {
+                "amount": form.get("amount", ""),
+                "channel": form.get("channel") or "POS",
+                "merchantName": form.get("merchantName") or "SANDBOX MERCHANT",
+                "international": form.get("international") == "on",
+                "capture": form.get("capture") != "hold",
+            },
+        )
+        result = await run_in_threadpool(ops(request).authorize, card_id, spec)
+    except OpsError as exc:
+        return _back(back, error=exc.message)
+    except MagicTimeout:
+        return _back(back, error="The card network did not answer (magic merchant SBX-TIMEOUT); nothing was recorded")
+    if result["status"] == "DECLINED":
+        return _back(back, error=f"Declined {result['transactionId']}: {', '.join(result['declineReasons'])}")
+    what = "Held" if result["state"] == "HELD" else "Approved"
+    return _back(back, notice=f"{what} {result['transactionId']}: ₹{result['amount']:,.2f} at {result['merchantName']}")
+
+
+@router.post("/transactions/{txn_id}/{action}")
+async def act_on_authorization(txn_id: str, action: str, request: Request):
+    """Clear or reverse a hold from the card page (the amount field empty: all of it)."""
+    form = await _form(request)
+    card_id = form.get("card", "")
+    back = f"/cards/{card_id}" if card_id.isalnum() else "/"
+    amount = form.get("amount") or None
+    try:
+        if action == "clear":
+            result = await run_in_threadpool(ops(request).clear, txn_id, parse(ClearSpec, {"amount": amount}))
+        elif action == "reverse":
+            result = await run_in_threadpool(ops(request).reverse, txn_id, parse(AmountSpec, {"amount": amount}))
+        else:
+            raise HTTPException(404, f"no action {action}")
+    except OpsError as exc:
+        return _back(back, error=exc.message)
+    return _back(
+        back,
+        notice=f"{txn_id} is {result['state']}: cleared ₹{result['clearedAmount']:,.2f}, "
+        f"released ₹{result['releasedAmount']:,.2f}",
+    )
+
+
+@router.post("/partners")
+async def provision(request: Request):
+    form = await _form(request)
+    body = {k: form[k] for k in ("companyName", "fundBalance", "encryption") if form.get(k)}
+    try:
+        spec = parse(ProvisionSpec, body)
+    except OpsError as exc:
+        return _back("", error=exc.message)
+    return await _act("", ops(request).provision, spec, notice="New tenant {result[partnerId]} (client id {result[clientId]})")
+
+
+@router.post("/clock")
+async def change_clock(request: Request):
+    form = await _form(request)
+    body = {k: form[k] for k in ("action", "at", "seconds") if form.get(k)}
+    try:
+        spec = parse(ClockSpec, body)
+    except OpsError as exc:
+        return _back("", error=exc.message)
+    return await _act("", ops(request).clock, spec, notice="Sandbox clock: {result[now]}")
+
+
+@router.post("/journal/clear")
+async def clear_journal(request: Request):
+    await _form(request)
+    return await _act("/journal", ops(request).clear_journal, notice="Journal cleared ({result[deleted]} entries)")
 
 
 @router.post("/snapshots")

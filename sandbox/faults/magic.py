@@ -38,6 +38,10 @@ KYC_PENDING_MOBILE = "5000000001"
 KYC_FAILED_MOBILE = "5000000002"
 PENDING_THEN_SUCCESS = "SBX-PENDING-OK"
 PENDING_THEN_FAILURE = "SBX-PENDING-FAIL"
+# card spending simulations (POST /_sandbox/cards/{id}/authorize)
+DECLINE_MERCHANT_PREFIX = "DECLINE_"
+INSUFFICIENT_PAISE = 51
+TIMEOUT_MERCHANT = "SBX-TIMEOUT"
 
 
 def kyc_for_mobile(mobile: str | None) -> str | None:
@@ -115,6 +119,21 @@ def table(slow_seconds: float, timeout_seconds: float, pending_seconds: int) -> 
             "trigger": f"orderReferenceId starting with {PENDING_THEN_FAILURE}",
             "endpoints": "create-order",
             "outcome": f"order PENDING (points debited), FAILED and refunded through the ledger {pending_seconds} s later",
+        },
+        {
+            "trigger": f"merchantName {DECLINE_MERCHANT_PREFIX}<REASON> (e.g. {DECLINE_MERCHANT_PREFIX}CARD_INACTIVE)",
+            "endpoints": "POST /_sandbox/cards/{id}/authorize",
+            "outcome": "DECLINED with that one reason (any reason code); nothing moves",
+        },
+        {
+            "trigger": f"amount ending in .{INSUFFICIENT_PAISE} (e.g. 10.{INSUFFICIENT_PAISE})",
+            "endpoints": "POST /_sandbox/cards/{id}/authorize",
+            "outcome": "DECLINED with INSUFFICIENT_BALANCE (after any other reason that applies); nothing moves",
+        },
+        {
+            "trigger": f"merchantName {TIMEOUT_MERCHANT}",
+            "endpoints": "POST /_sandbox/cards/{id}/authorize",
+            "outcome": f"the card network never answers: HTTP 504 after {timeout_seconds:g} s; nothing is recorded",
         },
     ]
     return rows

@@ -9,7 +9,9 @@ Discrepancies (any one means the store is corrupt; `ok` is false):
 - every voucher order was settled exactly once: a SUCCESS order has exactly its quantity of vouchers and no
   refund, a FAILED order exactly one refund of what it cost and no vouchers, a PENDING order neither;
 - no replaced card holds money (a replacement moves the balance; later credits follow the holder);
-- no holder has two live cards in one account.
+- no holder has two live cards in one account;
+- every card authorization keeps its money in one place: authorized = held + cleared + released, refunds never
+  exceed what was cleared, a declined one moved nothing, and its hold equals its hold's ledger.
 Notices (reported, not corruption): permanently blocked cards that still hold money — it can be recovered by
 replacing the card or unloading it to its account.
 """
@@ -19,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, REDEMPTION
+from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, HOLD, REDEMPTION
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.tables import (
     Card,
     CardAccount,
+    CardAuthorization,
     CardHolder,
     CoinEntry,
     LedgerEntry,
@@ -121,6 +124,7 @@ class AuditService:
                             "enKashCardIds": sorted(ids),
                         }
                     )
+            holds = self._authorizations(s, problems, scoped, sums)
             self._chains(s, problems, scoped)
             for account_id, reference, count in s.exec(
                 scoped(
@@ -134,7 +138,7 @@ class AuditService:
                 problems.append(
                     {"check": "unique_reference", "cardAccountId": account_id, "pgReferenceNumber": reference, "count": count}
                 )
-            self._conservation(s, problems, accounts, cards, partner_id)
+            self._conservation(s, problems, accounts, cards, holds, partner_id)
             self._orders(s, problems, scoped)
             coin_sums = dict(
                 s.exec(select(col(CoinEntry.user_id), func.sum(col(CoinEntry.amount))).group_by(col(CoinEntry.user_id))).all()
@@ -179,6 +183,32 @@ class AuditService:
                     }
                 )
             previous[(kind, holder)] = after
+
+    def _authorizations(
+        self, s: Session, problems: list[dict[str, Any]], scoped: _Scope, sums: dict[tuple[str, str], int]
+    ) -> dict[str, int]:
+        """Each authorization's money in exactly one place; returns the money on holds per partner."""
+        held_by_partner: dict[str, int] = {}
+        for auth in s.exec(scoped(select(CardAuthorization), CardAuthorization)):
+            held_by_partner[auth.partner_id] = held_by_partner.get(auth.partner_id, 0) + auth.held_minor
+            self._balance(problems, HOLD, auth.id, auth.held_minor, sums.get((HOLD, auth.id), 0))
+            parts = auth.held_minor + auth.cleared_minor + auth.released_minor
+            declined_moved = auth.decision == "DECLINED" and (auth.authorized_minor or parts or auth.refunded_minor)
+            state_wrong = (auth.state == "HELD") != (auth.held_minor > 0) and auth.decision == "APPROVED"
+            if parts != auth.authorized_minor or auth.refunded_minor > auth.cleared_minor or declined_moved or state_wrong:
+                problems.append(
+                    {
+                        "check": "authorization_balance",
+                        "transactionId": auth.id,
+                        "state": auth.state,
+                        "authorized": from_minor(auth.authorized_minor),
+                        "held": from_minor(auth.held_minor),
+                        "cleared": from_minor(auth.cleared_minor),
+                        "released": from_minor(auth.released_minor),
+                        "refunded": from_minor(auth.refunded_minor),
+                    }
+                )
+        return held_by_partner
 
     @staticmethod
     def _orders(s: Session, problems: list[dict[str, Any]], scoped: _Scope) -> None:
@@ -239,9 +269,10 @@ class AuditService:
         problems: list[dict[str, Any]],
         accounts: Sequence[CardAccount],
         cards: Sequence[Sequence[Any]],
+        holds: dict[str, int],
         partner_id: str | None,
     ) -> None:
-        held: dict[str, int] = {}
+        held: dict[str, int] = dict(holds)
         for account in accounts:
             held[account.partner_id] = held.get(account.partner_id, 0) + account.balance_minor
         for card in cards:
@@ -251,7 +282,8 @@ class AuditService:
             col(Transaction.type),
             col(Transaction.direction),
             func.sum(col(Transaction.amount_minor)),
-        ).group_by(col(Transaction.partner_id), col(Transaction.type), col(Transaction.direction))
+        ).where(Transaction.status != "FAILED")  # a declined purchase is recorded but moves nothing
+        query = query.group_by(col(Transaction.partner_id), col(Transaction.type), col(Transaction.direction))
         if partner_id:
             query = query.where(Transaction.partner_id == partner_id)
         flows: dict[str, int] = {}
@@ -262,6 +294,8 @@ class AuditService:
                 flows[pid] = flows.get(pid, 0) - total
             elif kind == "REFUND":
                 flows[pid] = flows.get(pid, 0) + total
+            elif kind == "SALE" and direction == "DR":  # a card purchase: money out to the merchant
+                flows[pid] = flows.get(pid, 0) - total
         for pid in set(held) | set(flows):
             if held.get(pid, 0) != flows.get(pid, 0):
                 problems.append(
@@ -269,6 +303,6 @@ class AuditService:
                         "check": "conservation",
                         "partnerId": pid,
                         "held": from_minor(held.get(pid, 0)),
-                        "fundedMinusRedeemed": from_minor(flows.get(pid, 0)),
+                        "fundedMinusSpent": from_minor(flows.get(pid, 0)),
                     }
                 )

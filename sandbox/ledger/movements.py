@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 ACCOUNT = HolderKind.ACCOUNT
 CARD = HolderKind.CARD
+HOLD = HolderKind.HOLD
 REPLACEMENT = TxnType.CARD_REPLACEMENT
 REDEMPTION = TxnType.REDEMPTION
 FUNDING = TxnType.ACCOUNT_FUNDING
@@ -107,6 +108,16 @@ _ALLOCATE_TO_CARD = Sql(
     "UPDATE card SET balance_minor = balance_minor + :delta, modified_at = :now, last_allocated_minor = :delta, "
     "load_amount_minor = CASE WHEN load_amount_minor = 0 THEN :delta ELSE load_amount_minor END "
     "WHERE id = :id AND balance_minor <= :ceiling AND replaced_by IS NULL RETURNING balance_minor"
+)
+# an authorization hold is a balance of its own: money moves card -> hold (AUTH_HOLD), hold -> merchant (SALE)
+# and hold -> card (AUTH_RELEASE / REVERSAL), each leg guarded like a card's
+_DEBIT_HOLD = Sql(
+    "UPDATE card_authorization SET held_minor = held_minor + :delta, modified_at = :now "
+    "WHERE id = :id AND held_minor >= :need RETURNING held_minor"
+)
+_CREDIT_HOLD = Sql(
+    "UPDATE card_authorization SET held_minor = held_minor + :delta, modified_at = :now "
+    "WHERE id = :id AND held_minor <= :ceiling RETURNING held_minor"
 )
 _REPLACED_BY = Sql("SELECT replaced_by FROM card WHERE id = :id")
 _INSERT_TXN = Sql(
@@ -212,21 +223,25 @@ class Ledger:
         order_id: str | None = None,
         remember: str | None = None,
         respond: Callable[[Movement], Any] | None = None,
+        seq: int | None = None,
     ) -> Movement:
         """Apply every leg and record the transaction with one ledger row per leg, in `tx`. A debit that cannot
         be met raises (the caller's rollback undoes any leg already applied); nothing is visible until commit.
         `remember` = "load" sets the credited card's last allocated amount, "allocation" also its first loaded
-        amount; `respond` builds the answer stored for duplicate_reference=replay."""
+        amount; `respond` builds the answer stored for duplicate_reference=replay; `seq` is a transaction number
+        the caller minted beforehand (when another row must carry the transaction's id before it exists)."""
         now = at or self.clock.now()
         stamp = tx.ts(now)
         balances: dict[tuple[str, str], int] = {}
         for leg in sorted(legs, key=lambda leg: (leg.kind != ACCOUNT, leg.holder_id)):
             if leg.delta < 0:
-                sql = _DEBIT_ACCOUNT if leg.kind == ACCOUNT else _DEBIT_CARD
+                sql = {ACCOUNT: _DEBIT_ACCOUNT, CARD: _DEBIT_CARD, HOLD: _DEBIT_HOLD}[leg.kind]
                 params = {"id": leg.holder_id, "delta": leg.delta, "need": -leg.delta, "now": stamp}
             else:
                 if leg.kind == ACCOUNT:
                     sql = _CREDIT_ACCOUNT
+                elif leg.kind == HOLD:
+                    sql = _CREDIT_HOLD
                 else:
                     sql = {"load": _LOAD_CARD, "allocation": _ALLOCATE_TO_CARD}.get(remember or "", _CREDIT_CARD)
                 params = {"id": leg.holder_id, "delta": leg.delta, "ceiling": MAX_BALANCE_MINOR - leg.delta, "now": stamp}
@@ -240,7 +255,8 @@ class Ledger:
                     raise BalanceLimit()
                 raise insufficient or InsufficientBalance()
             balances[(leg.kind, leg.holder_id)] = int(row[0])
-        seq = self.db.mint(tx, "txn")
+        if seq is None:
+            seq = self.db.mint(tx, "txn")
         movement = Movement(
             id=ids.format_id(self.db.seed, "txn", seq),
             seq=seq,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -19,12 +20,14 @@ from enkash_sandbox.clock import ClockOutOfRange
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.faults.engine import ACTIONS, MAX_DELAY_MS
 from enkash_sandbox.money import MAX_AMOUNT
+from enkash_sandbox.products.spend.schemas import AmountSpec, AuthorizeSpec, ClearSpec, IncrementSpec
 from enkash_sandbox.store.snapshots import SnapshotConflict, SnapshotError
 from enkash_sandbox.vocabulary import KYC_STATUS_LABELS
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 if TYPE_CHECKING:
     from enkash_sandbox.container import Container
+    from enkash_sandbox.ops.webhooks import WebhookOps
 
 
 class OpsError(Exception):
@@ -323,7 +326,55 @@ class Ops:
                 self.sandbox.control.change_clock(lambda c: ClockState())
         except (ClockOutOfRange, OverflowError) as exc:
             raise OpsError(422, str(exc) or "the clock would leave its range") from None
+        # holds whose time has now passed are released at once (reads release them too, lazily)
+        self.sandbox.spend.expire_due()
+        # retries that became due run now, not at this process's next poll (others poll within ~150 ms)
+        self.sandbox.deliverer.wake()
         return self.sandbox.clock.state()
+
+    # card spending (simulations: EnKash has no partner API for a purchase)
+    def authorize(self, card_id: str, spec: AuthorizeSpec) -> dict:
+        return self._spending(lambda: self.sandbox.spend.authorize(card_id, spec))
+
+    def clear(self, txn_id: str, spec: ClearSpec) -> dict:
+        return self._spending(lambda: self.sandbox.spend.clear(txn_id, spec.amount, spec.final))
+
+    def reverse(self, txn_id: str, spec: AmountSpec) -> dict:
+        return self._spending(lambda: self.sandbox.spend.reverse(txn_id, spec.amount))
+
+    def refund(self, txn_id: str, spec: AmountSpec) -> dict:
+        return self._spending(lambda: self.sandbox.spend.refund(txn_id, spec.amount))
+
+    def increment(self, txn_id: str, spec: IncrementSpec) -> dict:
+        return self._spending(lambda: self.sandbox.spend.increment(txn_id, spec.amount))
+
+    def authorization(self, txn_id: str) -> dict:
+        return self._spending(lambda: self.sandbox.spend.get(txn_id))
+
+    def card_authorizations(self, card_id: str, limit: int = 100) -> dict:
+        def read() -> dict:
+            return {
+                "enKashCardId": card_id,
+                "usage": self.sandbox.spend.usage(card_id),
+                "authorizations": self.sandbox.spend.of_card(card_id, limit),
+            }
+
+        return self._spending(read)
+
+    @staticmethod
+    def _spending(action: Callable[[], dict]) -> dict:
+        try:
+            return action()
+        except VendorError as exc:
+            # not found -> 404; a state the operation does not allow -> 409; an amount it cannot take -> 422
+            raise OpsError(exc.status if exc.status != 200 else 409, exc.message) from None
+
+    # webhooks (ops/webhooks.py: registrations, deliveries, redeliver, fire)
+    @property
+    def webhooks(self) -> WebhookOps:
+        from enkash_sandbox.ops.webhooks import WebhookOps  # imports this module's OpsError and Spec
+
+        return WebhookOps(self.sandbox)
 
     # journal
     def journal(self, **filters) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from enkash_sandbox.ledger.movements import ACCOUNT, CARD, REDEMPTION, REPLACEMENT
@@ -131,8 +132,29 @@ class DashboardService:
             view = card_view(card, holder, account, company)
             ledger = self._ledger(s, CARD, card_id, limit=200)
             series = self._balance_series(s, CARD, card_id)
+            rules = (card.controls or {}).get("velocity") or {}
         orders = self.sandbox.marketplace.orders_of_user(holder.id, limit=50)
+        authorizations = self.sandbox.spend.of_card(card_id, limit=50)
+        usage = self.sandbox.spend.usage(card_id)
+        # velocity bars: what was spent in the IST day/month/year against the card's limits (None: no limit)
+        velocity = [
+            {
+                "window": window,
+                "used": usage[used],
+                "limit": Decimal(str(rules[limit])) if rules.get(limit) is not None else None,
+                "count": usage[count],
+                "maxCount": rules.get(max_count),
+            }
+            for window, used, limit, count, max_count in (
+                ("Today", "usedDtd", "dtd", "countDtd", "dtdCount"),
+                ("This month", "usedMtd", "mtd", "countMtd", "mtdCount"),
+                ("This year", "usedYtd", "ytd", "countYtd", "ytdCount"),
+            )
+        ]
         return {
+            "authorizations": authorizations,
+            "holds": [a for a in authorizations if a["state"] == "HELD"],
+            "velocity": velocity,
             "card": view,
             "holder": holder,
             "account": account,

@@ -229,6 +229,50 @@ class Transaction(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class CardAuthorization(SQLModel, table=True):
+    """A simulated card purchase (POST /_sandbox/cards/{id}/authorize), approved or declined. Its id is the id
+    of the transaction that recorded it (ECT...). An approved one's money is always in exactly one place:
+    authorized = held + cleared + released (the audit checks it); held is a ledger balance of its own (holder
+    kind HOLD), so a hold shows in the ledger like any card or account balance."""
+
+    __tablename__ = "card_authorization"
+    __table_args__ = (
+        # velocity windows: a card's approved authorizations since a day/month/year start
+        Index("ix_auth_card_created", "card_id", "created_at"),
+        # the hold-expiry sweep
+        Index("ix_auth_state_expires", "state", "hold_expires_at"),
+    )
+    id: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    company_id: str
+    account_id: str = Field(foreign_key="card_account.id")
+    card_id: str
+    user_id: str
+    # APPROVED | DECLINED (the decision); state follows the money: HELD, CLEARED, REVERSED, EXPIRED, DECLINED
+    decision: str
+    state: str
+    decline_reasons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    capture: bool = True
+    amount_minor: int = Field(sa_column=_money())  # asked for first (increments add to authorized, not to this)
+    authorized_minor: int = Field(sa_column=_money())
+    held_minor: int = Field(sa_column=_money())
+    cleared_minor: int = Field(sa_column=_money())
+    released_minor: int = Field(sa_column=_money())
+    refunded_minor: int = Field(sa_column=_money())
+    currency: str = "INR"
+    channel: str
+    international: bool = False
+    merchant_name: str
+    mcc: str
+    merchant_country: str = "IND"
+    network: str = "RUPAY"
+    retrieval_ref_no: str
+    trace_no: str
+    hold_expires_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
 class LedgerEntry(SQLModel, table=True):
     """A signed change to one balance (an account's or a card's), written with the change itself."""
 
@@ -237,7 +281,7 @@ class LedgerEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     txn_id: str = Field(index=True, foreign_key="transaction.id")
     partner_id: str = Field(index=True)
-    holder_kind: str  # ACCOUNT | CARD
+    holder_kind: str  # ACCOUNT | CARD | HOLD
     holder_id: str
     amount_minor: int = Field(sa_column=_money())
     balance_after_minor: int = Field(sa_column=_money())
@@ -429,6 +473,8 @@ class WebhookSubscription(SQLModel, table=True):
     failing: bool = False
     created_at: datetime = _ts()
     modified_at: datetime = _ts()
+    # deleted registrations stay (disabled) so their deliveries keep their history
+    deleted_at: datetime | None = _ts(nullable=True)
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -463,6 +509,9 @@ class WebhookDelivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = _ts()
     claimed_until: datetime | None = _ts(nullable=True)
+    # the claimant's token: only the process holding the current claim may record the attempt's outcome (a
+    # reset, restore or expired lease in between makes its late write change nothing)
+    claim_token: str | None = None
     last_status_code: int | None = None
     last_error: str | None = None
     attempt_log: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))

@@ -8,6 +8,7 @@ Fixtures for a partner's own test suite:
 - `enkash_client`: an EnKashClient logged in as that tenant (token, AES envelope, EnKash errors).
 - `enkash_faults`: add fault rules for that tenant, or get an X-Sandbox-Fault header; removed after the test.
 - `enkash_journal`: what the sandbox received from that tenant, decrypted, newest first.
+- `enkash_webhooks`: a local webhook receiver; `wait_for(event)` returns the verified payload.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
+from enkash_sandbox.testing.webhooks import WebhookReceiver
 
 
 class RemoteSandbox:
@@ -146,3 +148,12 @@ def enkash_faults(enkash_control, enkash_tenant) -> Iterator[Faults]:
 @pytest.fixture
 def enkash_journal(enkash_control, enkash_tenant) -> JournalView:
     return JournalView(enkash_control, enkash_tenant["partnerId"])
+
+
+@pytest.fixture
+def enkash_webhooks() -> Iterator[WebhookReceiver]:
+    """A local webhook receiver (127.0.0.1, a free port) for the test: `.url`, `.received`,
+    `.subscribe(enkash_client, [events])` (sets the secret every delivery's signature is checked with),
+    `.wait_for(event, timeout)` → the verified payload, `.answer_with(500, 500)` / `.hang_for(s)` to test retries."""
+    with WebhookReceiver() as receiver:
+        yield receiver

@@ -175,3 +175,37 @@ def test_admin_token_login_page(tmp_path, page):
         page.click("button")
         page.wait_for_selector("#tenants")
         assert EnKashClient  # the vendor API is untouched by the admin token
+
+
+def test_simulate_purchase_holds_and_velocity_on_the_card_page(sandbox, page, client, tenant):
+    from tests.spend.conftest import spendable_card
+
+    card = spendable_card(client, tenant, load=1000, dtd=600)
+    page.goto(f"{sandbox.url}/_sandbox/ui/cards/{card}")
+    page.wait_for_selector("#simulate")
+    page.fill("#spend-amount", "250")
+    page.select_option("#spend-channel", "ECOM")
+    page.fill("#spend-merchant", "Browser Books")
+    page.click("#spend")
+    page.wait_for_selector("#notice")
+    assert "Approved" in page.inner_text("#notice") and "Browser Books" in page.inner_text("#notice")
+    assert money(page.inner_text("#otb")) == 750
+    # a hold shows with its buttons; the velocity bar counts it
+    page.fill("#spend-amount", "100")
+    page.check("#spend-hold")
+    page.click("#spend")
+    page.wait_for_selector("#holds")
+    assert "Held" in page.inner_text("#notice") and money(page.inner_text("#otb")) == 650
+    assert "₹350.00 of ₹600.00" in page.inner_text("#velocity")
+    page.fill("#holds input[name=amount]", "40")
+    page.click("#holds button:text('Clear')")
+    page.wait_for_selector("#notice")
+    assert "CLEARED" in page.inner_text("#notice") and money(page.inner_text("#otb")) == 710
+    assert page.locator("#holds").count() == 0
+    # a decline is shown with its reasons and changes nothing
+    page.fill("#spend-amount", "500")
+    page.click("#spend")
+    page.wait_for_selector("#error")
+    assert "DAILY_LIMIT_EXCEEDED" in page.inner_text("#error") and money(page.inner_text("#otb")) == 710
+    assert page.locator("#authorizations tbody tr").count() == 3
+    shot(page, "card-spending")

@@ -1,7 +1,7 @@
 """One ops action, three surfaces: the JSON control plane (/_sandbox/...), the dashboard's form (with its CSRF
 token) and the `enkash-sandbox` CLI against a live server. They must have the same effect and refuse the same
 bad input with the same reason, because all three go through the same spec and the same `ops` call
-(ops/actions.py). The action is the one all three offer: snapshots (take and restore)."""
+(ops/actions.py): snapshots (take and restore), funding, the clock, fault rules, tenants and the journal."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
-from enkash_sandbox.ops.actions import OpsError, SnapshotSpec, parse
+from enkash_sandbox.ops.actions import ClockSpec, FaultRuleSpec, OpsError, ProvisionSpec, SnapshotSpec, parse
 from enkash_sandbox.testing.live import LiveSandbox
 
 from tests.conftest import BACKENDS, postgres_database
@@ -57,9 +57,9 @@ class Surfaces:
         return Outcome(False, f"HTTP {response.status_code}: {response.json()['error']}")
 
     # -- the dashboard: a form post with the page's CSRF token, answered by a redirect carrying the outcome
-    def _form(self, path: str, **fields) -> Outcome:
-        response = self.http.post(f"/_sandbox/ui{path}", data={**fields, "csrf": self.csrf}, follow_redirects=False)
-        assert response.status_code == 303, (path, response.status_code, response.text[:300])
+    def _form(self, url_path: str, **fields) -> Outcome:
+        response = self.http.post(f"/_sandbox/ui{url_path}", data={**fields, "csrf": self.csrf}, follow_redirects=False)
+        assert response.status_code == 303, (url_path, response.status_code, response.text[:300])
         query = parse_qs(urlsplit(response.headers["location"]).query)
         if "error" in query:
             return Outcome(False, query["error"][0])
@@ -176,3 +176,127 @@ def test_every_surface_refuses_the_same_bad_restore(live, surfaces, name, status
         if surface != "dashboard":
             assert f"HTTP {status}" in outcome.message, (surface, outcome.message)
     assert state(live.url, creds) == before  # nothing was restored
+
+
+# -- every other control action, through the three surfaces ----------------------------------------------------
+def cli_json(outcome: Outcome) -> object:
+    import json
+
+    assert outcome.ok, outcome.message
+    return json.loads(outcome.message)
+
+
+def spec_refusal(spec, body: dict) -> str:
+    """The reason the shared spec gives for a body, without the field path each surface prefixes differently."""
+    with pytest.raises(OpsError) as caught:
+        parse(spec, body)
+    return caught.value.message.split(": ", 1)[1] if ": " in caught.value.message else caught.value.message
+
+
+def test_funding_through_every_surface_adds_up_and_refuses_alike(live, surfaces):
+    from enkash_sandbox.ops.actions import FundSpec
+
+    creds = live.provision(encryption="off", fundBalance="1000")
+    account = creds["cardAccounts"]["GIFT"]
+
+    def balance() -> str:
+        with EnKashClient.from_credentials(live.url, creds, encrypt=False) as c:
+            return str(c.card_account(creds["companyId"], account)["availableBalance"])
+
+    api = surfaces._api(surfaces.http.post(f"/_sandbox/card-accounts/{account}/fund", json={"amount": "10.25"}), 200)
+    dashboard = surfaces._form(f"/accounts/{account}/fund", amount="10.25")
+    cli = surfaces._cli("fund", account, "10.25")
+    assert api.ok and dashboard.ok and cli.ok, (api, dashboard, cli)
+    assert balance() == "1030.75"
+    reason = spec_refusal(FundSpec, {"amount": "0"})
+    for outcome in (
+        surfaces._api(surfaces.http.post(f"/_sandbox/card-accounts/{account}/fund", json={"amount": "0"}), 200),
+        surfaces._form(f"/accounts/{account}/fund", amount="0"),
+        surfaces._cli("fund", account, "0"),
+    ):
+        assert not outcome.ok and reason in outcome.message, (reason, outcome.message)
+    assert balance() == "1030.75"
+
+
+def test_the_clock_through_every_surface(live, surfaces):
+    surfaces.http.post("/_sandbox/clock", json={"action": "reset"})
+    try:
+        assert surfaces._api(surfaces.http.post("/_sandbox/clock", json={"action": "advance", "seconds": 3600}), 200).ok
+        assert surfaces._form("/clock", action="advance", seconds="3600").ok
+        assert cli_json(surfaces._cli("clock", "advance", "--seconds", "3600"))["offset_seconds"] == 3 * 3600
+        shown = cli_json(surfaces._cli("clock"))
+        assert shown == surfaces.http.get("/_sandbox/clock").json() | {"now": shown["now"]}
+        reason = spec_refusal(ClockSpec, {"action": "advance"})
+        for outcome in (
+            surfaces._api(surfaces.http.post("/_sandbox/clock", json={"action": "advance"}), 200),
+            surfaces._form("/clock", action="advance"),
+            surfaces._cli("clock", "advance"),
+        ):
+            assert not outcome.ok and reason in outcome.message, (reason, outcome.message)
+        assert surfaces.http.get("/_sandbox/clock").json()["offset_seconds"] == 3 * 3600
+        assert surfaces._form("/clock", action="freeze", at="2030-01-02T03:04:05Z").ok
+        assert surfaces.http.get("/_sandbox/clock").json()["now"].startswith("2030-01-02T03:04:05")
+    finally:
+        surfaces.http.post("/_sandbox/clock", json={"action": "reset"})
+
+
+def test_fault_rules_through_every_surface_are_the_same_rule(live, surfaces):
+    surfaces.http.delete("/_sandbox/faults")
+    assert surfaces._api(
+        surfaces.http.post("/_sandbox/faults", json={"path": "/x/api", "action": {"type": "status", "status": 503}}), 201
+    ).ok
+    assert surfaces._form("/faults", path="/x/dashboard", type="status", status="503").ok
+    assert surfaces._cli("faults", "add", "--path", "/x/cli", "--type", "status", "--status", "503").ok
+    rules = surfaces.http.get("/_sandbox/faults").json()
+    assert sorted(r["path"] for r in rules) == ["/x/api", "/x/cli", "/x/dashboard"]
+    assert {(r["action"]["type"], r["action"]["status"]) for r in rules} == {("status", 503)}
+    listed = surfaces._cli("faults", "list")
+    assert listed.ok and len(listed.message.splitlines()) == 3
+    reason = spec_refusal(FaultRuleSpec, {"action": {"type": "status"}})
+    for outcome in (
+        surfaces._api(surfaces.http.post("/_sandbox/faults", json={"action": {"type": "status"}}), 201),
+        surfaces._form("/faults", type="status"),
+        surfaces._cli("faults", "add", "--type", "status"),
+    ):
+        assert not outcome.ok and reason in outcome.message, (reason, outcome.message)
+    assert len(surfaces.http.get("/_sandbox/faults").json()) == 3
+    assert surfaces._cli("faults", "delete", rules[0]["id"]).ok
+    assert surfaces._form(f"/faults/{rules[1]['id']}/delete").ok
+    assert surfaces._cli("faults", "clear").ok
+    assert surfaces.http.get("/_sandbox/faults").json() == []
+
+
+def test_tenants_through_every_surface(live, surfaces):
+    before = {p["partnerId"] for p in surfaces.http.get("/_sandbox/partners").json()}
+    made = [
+        surfaces._api(surfaces.http.post("/_sandbox/partners", json={"companyName": "Via Api"}), 201),
+        surfaces._form("/partners", companyName="Via Dashboard", fundBalance="500"),
+        surfaces._cli("provision", "--company-name", "Via Cli"),
+    ]
+    assert all(o.ok for o in made), made
+    listed = surfaces._cli("partners")
+    names = {line.split("\t")[3] for line in listed.message.splitlines()}
+    assert {"Via Api", "Via Dashboard", "Via Cli"} <= names
+    reason = spec_refusal(ProvisionSpec, {"encryption": "sometimes"})
+    for outcome in (
+        surfaces._api(surfaces.http.post("/_sandbox/partners", json={"encryption": "sometimes"}), 201),
+        surfaces._form("/partners", encryption="sometimes"),
+        surfaces._cli("provision", "--encryption", "sometimes"),
+    ):
+        assert not outcome.ok and reason in outcome.message, (reason, outcome.message)
+    after = {p["partnerId"] for p in surfaces.http.get("/_sandbox/partners").json()}
+    assert len(after - before) == 3
+
+
+def test_the_journal_is_cleared_through_every_surface(live, surfaces):
+    creds = live.provision(encryption="off")
+    for clear in (
+        lambda: surfaces._api(surfaces.http.delete("/_sandbox/requests"), 200),
+        lambda: surfaces._form("/journal/clear"),
+        lambda: surfaces._cli("journal", "--clear"),
+    ):
+        with EnKashClient.from_credentials(live.url, creds, encrypt=False) as c:
+            c.card_account(creds["companyId"], creds["cardAccounts"]["GIFT"])
+        assert surfaces.http.get("/_sandbox/requests").json()
+        assert clear().ok
+        assert surfaces.http.get("/_sandbox/requests").json() == []

@@ -13,6 +13,8 @@ from enkash_sandbox.products import records, scope
 from enkash_sandbox.products.auth.passwords import hash_password
 from enkash_sandbox.products.cards.schemas import CardSearch, CreateCard, HolderFields, LoadBalance
 from enkash_sandbox.products.cards.views import card_view
+from enkash_sandbox.products.spend.velocity import usage_of
+from enkash_sandbox.products.webhooks import outbox, payloads
 from enkash_sandbox.store.sql import Sql
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
 from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation, Direction
@@ -309,6 +311,28 @@ class CardService:
                 remember="load" if credit else None,
                 respond=respond,
             )
+            if credit:
+                # in the load's own transaction: no load without its event, no event without the load
+                # (a partner with no CARD_LOADED subscription costs one indexed read here, nothing written)
+                outbox.emit(
+                    self.db,
+                    tx,
+                    moved.created_at,
+                    partner_id=partner_id,
+                    event_type="CARD_LOADED",
+                    company_id=company_id,
+                    payload=payloads.card_loaded(
+                        card_id=card.id,
+                        account_id=account_id,
+                        company_id=company_id,
+                        user_id=card.user_id,
+                        amount=req.amount,
+                        balance=from_minor(moved.card_balance or 0),
+                        transaction_id=moved.id,
+                        reference=req.reference,
+                        created_on=moved.created_at,
+                    ),
+                )
             return moved.response
 
     # -- search (a hot path: prebuilt SQL) ------------------------------------------------------------------
@@ -333,7 +357,12 @@ class CardService:
                     ):
                         raise AccountNotFound(req.companyId, req.cardAccountId)
                     raise CardNotFound(req.enKashCardId, req.cardAccountId)
-                return "one", card_view(*found)
+                view = card_view(*found)
+                used = usage_of(tx, req.enKashCardId, self.clock.now(), None)
+                view.update(
+                    usedDtd=from_minor(used.day_minor), usedMtd=from_minor(used.month_minor), usedYtd=from_minor(used.year_minor)
+                )
+                return "one", view
             owner = records.account_with_company(tx, req.cardAccountId)
             if owner is None or owner[0].partner_id != partner_id or (req.companyId and owner[0].company_id != req.companyId):
                 raise AccountNotFound(req.companyId, req.cardAccountId)

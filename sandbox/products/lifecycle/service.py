@@ -23,6 +23,8 @@ from enkash_sandbox.products.lifecycle.schemas import (
     VelocityGet,
     VelocityRule,
 )
+from enkash_sandbox.products.spend.velocity import usage_of
+from enkash_sandbox.products.webhooks import outbox, payloads
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, VkycSession, table_of
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso, to_ist
 from sqlalchemy import insert, update
@@ -80,6 +82,7 @@ class LifecycleService:
                     raise BusinessFailure("Card is blocked permanently; a blocked card cannot change status")
                 if req.otpRequired or req.otpMedium == "MFA":
                     self.otp.verify(s, partner_id, card.id, req, medium=req.otpMedium)
+                previous = card.status
                 card.status = req.blockCode
                 card.modified_at = self.clock.now()
                 controls = dict(card.controls or {})
@@ -91,6 +94,7 @@ class LifecycleService:
                 }
                 card.controls = controls
                 s.add(card)
+                self._status_changed(s, card, account, previous, req.reason)
                 return self.cards.view(s, card, account)
 
         return self.otp.guarded(run)
@@ -103,9 +107,36 @@ class LifecycleService:
                 raise NotFound(f"EnKash card not found: {card_id}")
             if card.replaced_by or card.status == "BL":
                 raise BusinessFailure("Card is blocked permanently; a blocked card cannot change status")
+            previous = card.status
             card.status = block_code
             card.modified_at = self.clock.now()
             s.add(card)
+            account = s.get(CardAccount, card.account_id)
+            assert account is not None  # a card's account always exists (foreign key)
+            self._status_changed(s, card, account, previous, "changed by the sandbox operator")
+
+    def _status_changed(self, s: Session, card: Card, account: CardAccount, previous: str, reason: str | None) -> None:
+        """CARD_STATUS_CHANGED in the change's own transaction (nothing when the status did not change)."""
+        if previous == card.status:
+            return
+        outbox.emit(
+            self.db,
+            self.db.tx_of(s),
+            card.modified_at,
+            partner_id=card.partner_id,
+            event_type="CARD_STATUS_CHANGED",
+            company_id=account.company_id,
+            payload=payloads.card_status_changed(
+                card_id=card.id,
+                account_id=account.id,
+                company_id=account.company_id,
+                user_id=card.user_id,
+                previous_status=previous,
+                status=card.status,
+                reason=reason,
+                modified_on=card.modified_at,
+            ),
+        )
 
     # -- replacement -----------------------------------------------------------------------
     def replace(self, partner_id: str, req: ReplaceCard) -> dict:
@@ -148,7 +179,9 @@ class LifecycleService:
                 )
                 # the live-card unique index sees the old card as replaced now, so the new one may exist
                 s.execute(insert(table_of(Card)), [new_row])
+                previous = old.status
                 old = s.exec(select(Card).where(Card.id == old.id).execution_options(populate_existing=True)).one()
+                self._status_changed(s, old, account, previous, f"replaced by {new_row['id']}")
                 new = s.exec(select(Card).where(Card.id == new_row["id"])).one()
                 if balance:
                     self._move_between_cards(s, account, old, new, balance)
@@ -225,7 +258,10 @@ class LifecycleService:
         with self.db.read() as s:
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
             card = scope.get_card(s, account, req.enKashCardId)
-            return velocity_view(card)
+            view = velocity_view(card)
+            # what the card spent in the current IST day/month/year (simulated purchases, /_sandbox/cards/{id}/authorize)
+            view.update(usage_of(self.db.tx_of(s), card.id, self.clock.now(), None).view())
+            return view
 
     # -- VKYC ------------------------------------------------------------------------------
     def vkyc_link(self, partner_id: str, company_id: str | None, account_id: str | None, card_id: str, base_url: str) -> dict:

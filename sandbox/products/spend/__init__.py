@@ -1,0 +1,1 @@
+"""Card spending: simulated purchases with holds, velocity limits and declines (control plane)."""
