@@ -13,7 +13,7 @@ from enkash_sandbox.config import Settings
 from enkash_sandbox.container import Container, build
 from enkash_sandbox.contract import router as contract_router
 from enkash_sandbox.control.router import build_control_app
-from enkash_sandbox.envelopes import failure_body, json_response
+from enkash_sandbox.envelopes import Styled, failure_body, json_response
 from enkash_sandbox.errors import AuthError, VendorError
 from enkash_sandbox.http.bodies import BodyGuardMiddleware
 from enkash_sandbox.http.dispatch import VendorDispatch
@@ -93,22 +93,35 @@ def app_from_env() -> FastAPI:
     return create_app(Settings())
 
 
+def _explain(request: Request, hint: str | None) -> None:
+    """Hand the raise site's hint to the gateway, which puts it in X-Sandbox-Explain (http/explain.py)."""
+    if hint is not None:
+        request.scope.setdefault("state", {})["explain"] = hint
+
+
 def _install_error_handlers(app: FastAPI, container: Container) -> dict[type[Exception], Any]:
     settings = container.settings
 
+    def style(request: Request) -> Styled:
+        # the caller's profile names the envelope style; before a token is known, the settings' default
+        principal = request.scope.get("state", {}).get("principal")
+        return principal.profile if principal is not None else settings
+
     @app.exception_handler(VendorError)
-    async def vendor_error(_request: Request, exc: VendorError) -> Response:
-        return json_response(failure_body(settings, exc.message, exc.errors), exc.status)
+    async def vendor_error(request: Request, exc: VendorError) -> Response:
+        _explain(request, exc.hint)
+        return json_response(failure_body(style(request), exc.message, exc.errors), exc.status, exc.headers)
 
     @app.exception_handler(AuthError)
-    async def auth_error(_request: Request, exc: AuthError) -> Response:
+    async def auth_error(request: Request, exc: AuthError) -> Response:
+        _explain(request, exc.hint)
         headers = {"WWW-Authenticate": f'Bearer error="{exc.error}"'} if exc.status == 401 else None
         return json_response({"error": exc.error, "error_description": exc.description}, exc.status, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_validation(_request: Request, exc: RequestValidationError) -> Response:
+    async def request_validation(request: Request, exc: RequestValidationError) -> Response:
         err = validation_error(ValidationError.from_exception_data("request", list(exc.errors())))
-        return json_response(failure_body(settings, err.message, err.errors), err.status)
+        return json_response(failure_body(style(request), err.message, err.errors), err.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def spring_http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -120,7 +133,7 @@ def _install_error_handlers(app: FastAPI, container: Container) -> dict[type[Exc
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return json_response(failure_body(settings, "Internal Server Error"), 500)
+        return json_response(failure_body(style(request), "Internal Server Error"), 500)
 
     return {
         VendorError: vendor_error,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 def render(base_url: str, creds: dict | None, db_target: str) -> str:
-    lines = [f"EnKash Sandbox listening on {base_url}", f"  store: {db_target}", ""]
+    lines = [
+        f"EnKash Sandbox listening on {base_url}",
+        f"  dashboard: {base_url}/_sandbox/ui",
+        f"  API docs:  {base_url}/docs  (the EnKash contract, with Try it out)",
+        f"  store: {db_target}",
+        "",
+    ]
     if not creds:
         lines.append("  (demo tenant not seeded: provision one with POST /_sandbox/partners)")
         return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 in containers).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one (printed).", min=0, max=65535)] = 8080,
     db: Annotated[str | None, typer.Option(help="SQLite file, or :memory:. Default: <data dir>/sandbox.db")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for ids and generated data (new stores only).")] = None,
     fixtures: Annotated[Path | None, typer.Option(help="Folder with demo.yaml to seed from.")] = None,
@@ -35,6 +36,12 @@ def serve(
     from enkash_sandbox.container import build
     from enkash_sandbox.http.serving import GuardedHttpToolsProtocol, protocol_with_timeout
 
+    # the port is taken before anything is printed or seeded: a port in use is the usual first-start failure
+    listener = _listen(host, port)
+    chosen, port = port == 0, listener.getsockname()[1]
+    if workers > 1 or reload:
+        # uvicorn binds for its worker processes itself; the port was free a moment ago (and is now chosen)
+        listener.close()
     overrides = {"host": host, "port": port}
     if db is not None:
         overrides["db"] = db
@@ -50,8 +57,11 @@ def serve(
         raise typer.BadParameter("--db :memory: cannot be shared by several processes", param_hint="--db")
     container = build(settings)
     container.start()  # seed once here, so workers find the store ready
+    base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     if not quiet:
-        print(render(f"http://{host}:{port}", container.demo_credentials(), settings.database_target()), flush=True)
+        print(render(base_url, container.demo_credentials(), settings.database_target()), flush=True)
+    elif chosen:
+        print(f"EnKash Sandbox listening on {base_url}", flush=True)
     log_level = "warning" if quiet else "info"
     if reload or workers > 1:
         container.close()
@@ -69,7 +79,7 @@ def serve(
         return
     from enkash_sandbox.app import create_app
 
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(container=container),
         host=host,
         port=port,
@@ -78,6 +88,30 @@ def serve(
         http=protocol_with_timeout(settings.header_timeout_seconds),
         loop=settings.loop,
     )
+    # serve on the socket checked above, so nothing can take the port in between
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int):
+    """A listening socket on host:port, or a clear message and exit 1 (no banner, nothing seeded)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # as uvicorn does: a port left in TIME_WAIT by the last run is free to take
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            print(f"error: port {port} is in use on {host}; try --port 0 (any free port) or --port N", file=sys.stderr)
+        else:
+            print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()
@@ -179,14 +213,33 @@ AdminOption = Annotated[str | None, typer.Option(envvar="ENKASH_SANDBOX_ADMIN_TO
 def reset(
     url: UrlOption = DEFAULT_URL,
     admin_token: AdminOption = None,
-    seed: Annotated[int | None, typer.Option(help="Re-seed with this seed.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed this reset only; later plain resets return to the home seed.")] = None,
+    keep_seed: Annotated[bool, typer.Option("--keep-seed", help="Make --seed the seed later plain resets return to.")] = False,
     partner: Annotated[str | None, typer.Option(help="Reset only this tenant (partnerId).")] = None,
 ):
     """Reset a running sandbox to its seeded state (or one tenant to its provisioned state)."""
+    if keep_seed and seed is None:
+        raise typer.BadParameter("--keep-seed needs --seed N", param_hint="--keep-seed")
     if partner:
         result = _call(url, admin_token, "POST", f"/partners/{partner}/reset")
     else:
-        result = _call(url, admin_token, "POST", "/reset", json={"seed": seed} if seed is not None else None)
+        body = {"seed": seed, "keepSeed": keep_seed} if seed is not None else None
+        result = _call(url, admin_token, "POST", "/reset", json=body)
+    print(json.dumps(result))
+
+
+@app.command()
+def unlock(
+    user: Annotated[str, typer.Argument(help="The login: a partner's username or a card holder's mobile.")],
+    partner: Annotated[str | None, typer.Option(help="Only in this tenant (partnerId); default: every tenant.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Unlock a login locked by bad passwords (it also unlocks by itself after ENKASH_SANDBOX_LOCKOUT_SECONDS)."""
+    if partner:
+        result = _call(url, admin_token, "POST", f"/partners/{partner}/unlock", json={"username": user})
+    else:
+        result = _call(url, admin_token, "POST", "/unlock", json={"username": user})
     print(json.dumps(result))
 
 
@@ -289,6 +342,9 @@ def fault_add(
     latency_ms: Annotated[float | None, typer.Option(help="Delay in ms (type latency).")] = None,
     times: Annotated[int | None, typer.Option(help="Apply to the next N matching requests.")] = None,
     probability: Annotated[float | None, typer.Option(help="Apply with this probability.")] = None,
+    target: Annotated[str, typer.Option(help="request (partners' calls) or webhook (deliveries; --path globs the event).")] = (
+        "request"
+    ),
     url: UrlOption = DEFAULT_URL,
     admin_token: AdminOption = None,
 ):
@@ -297,7 +353,7 @@ def fault_add(
     for key, value in (("status", status), ("message", message), ("latencyMs", latency_ms)):
         if value is not None:
             action[key] = value
-    body: dict[str, Any] = {"action": action, "path": path}
+    body: dict[str, Any] = {"action": action, "path": path, "target": target}
     for key, value in (("method", method), ("partnerId", partner), ("times", times), ("probability", probability)):
         if value is not None:
             body[key] = value

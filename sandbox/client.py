@@ -71,7 +71,9 @@ class PartnerCalls:
 
         def payload(self, path: str, body: Any = None, **kw: Any) -> Any: ...
 
-    def otp(self, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> dict:
+    def otp(self, card_account_id: str, card_id: str, action: str = "TRANSACTION_OTP") -> Any:
+        """The payload: the OTP request id (a string, as documented) or, under the profile's otpResponse=object,
+        the sandbox's object."""
         return self.payload(f"{CARD}/otp", {"cardAccountId": card_account_id, "enKashCardId": card_id, "cardOtpAction": action})
 
     def set_pin(self, company_id: str, card_account_id: str, card_id: str, pin: str, **proof: Any) -> str:
@@ -109,7 +111,9 @@ class PartnerCalls:
             },
         )
 
-    def replace_card(self, card_id: str, *, otp_medium: str = "MFA", **proof: Any) -> dict:
+    def replace_card(self, card_id: str, *, otp_medium: str = "MFA", **proof: Any) -> Any:
+        """The payload: the new card's id (a string, as documented) or, under the profile's
+        replaceCardResponse=object, the new card with `oldEnKashCardId`."""
         return self.payload(f"{CARD}/replaceCard", {"enKashCardId": card_id, "otpMedium": otp_medium, **proof})
 
     def velocity(self, company_id: str, card_account_id: str, card_ids: list[str], **rules: Any) -> dict:
@@ -372,10 +376,15 @@ class EnKashClient(PartnerCalls):
         return self.payload(f"{CARD}/balance", body)
 
     def search_cards(self, company_id: str, card_account_id: str, card_id: str | None = None) -> dict:
+        """Every card of the account as `{recordsCount, data}`; with `card_id`, that card's object, whichever of
+        the two documented shapes the sandbox answers (profile searchById: the list holding it, or the card)."""
         body = {"companyId": company_id, "cardAccountId": card_account_id}
         if card_id:
             body["enKashCardId"] = card_id
-        return self.payload(f"{CARD}/search", body)
+        found = self.payload(f"{CARD}/search", body)
+        if card_id and isinstance(found, dict) and isinstance(found.get("data"), list) and "recordsCount" in found:
+            return found["data"][0]
+        return found
 
     def transactions(self, company_id: str, card_account_id: str, **filters: Any) -> dict:
         return self.payload(f"{CARD}/transaction/all", {"companyId": company_id, "cardAccountId": card_account_id, **filters})

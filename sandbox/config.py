@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from enkash_sandbox.profile import MAX_TOKEN_TTL, MIN_TOKEN_TTL
 from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,14 +29,30 @@ class Settings(BaseSettings):
     fixtures_dir: Path | None = None
     seed_demo: bool = True
 
-    token_ttl_seconds: int = 86399
+    # the default of the profile key tokenTtlSeconds (sandbox/profile.py): the docs' example answers 86399
+    token_ttl_seconds: int = Field(default=86399, ge=MIN_TOKEN_TTL, le=MAX_TOKEN_TTL)
     refresh_ttl_seconds: int = 30 * 86400
     max_failed_logins: int = 3
+    # a locked login unlocks by itself this long after the lock (sandbox clock), so a shared demo login does not
+    # stay locked for good
+    lockout_seconds: int = Field(default=900, ge=1, le=366 * 86400)
     default_encryption: EncryptionMode = "required"
     # reject: a repeated uniqueReferenceNumber is a business failure; replay: answer with the first result.
     duplicate_reference: Literal["reject", "replay"] = "reject"
     # documented: each endpoint's documented envelope; code / response_code: force one style everywhere.
     envelope_style: Literal["documented", "code", "response_code"] = "documented"
+    # the fidelity profile's defaults (sandbox/profile.py, docs/FIDELITY.md "Fidelity profile"); a tenant may
+    # override each one. duplicate_reference, envelope_style and token_ttl_seconds are profile keys too.
+    profile_search_by_id: Literal["list", "card"] = "list"
+    profile_transaction_rows: Literal["webhook", "sandbox"] = "webhook"
+    profile_balance_debit: Literal["refuse", "allow"] = "refuse"
+    profile_otp_response: Literal["string", "object"] = "string"
+    profile_replace_card_response: Literal["string", "object"] = "string"
+    profile_redemption_auth: Literal["both", "partner", "holder"] = "both"
+    profile_get_encryption: Literal["sealed", "plain"] = "sealed"
+    profile_id_key_casing: Literal["both", "strict"] = "both"
+    # unset: ENKASH_SANDBOX_MAGIC_VALUES decides (true -> on, false -> off)
+    profile_magic_values: Literal["on", "header", "off"] | None = None
     default_fund_balance: str = "100000"
     # password of every card holder the sandbox creates (username = the holder's mobile)
     holder_password: str = "Holder@1234"

@@ -62,6 +62,8 @@ from sqlmodel import SQLModel
 log = logging.getLogger("enkash_sandbox")
 # the PostgreSQL advisory lock that serialises first-time set-up between replicas starting together
 INIT_LOCK_KEY = 0x454E4B494E4954  # "ENKINIT"
+# meta key: the seed a plain reset returns to (Container.home_seed)
+HOME_SEED = "home_seed"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -132,6 +134,8 @@ class Container:
                 self.db.set_meta("schema", schema_fingerprint(self.db.engine))
             if self.db.get_meta("initialised") is None:
                 self._initialise()
+            if self.db.get_meta(HOME_SEED) is None:
+                self.db.set_meta(HOME_SEED, str(self.db.seed))
         self.db.start_checkpointer()
 
     @contextmanager
@@ -191,11 +195,23 @@ class Container:
     def baseline_name(seed: int) -> str:
         return f"{BASELINE}-{seed}"
 
-    def reset(self, seed: int | None = None) -> dict[str, Any]:
-        """Put the whole sandbox back to its freshly seeded state (optionally under a new seed). Store-wide:
-        every worker sees the reset state from its next request on."""
+    def home_seed(self) -> int:
+        """The seed a plain reset returns to: the store's first seed, until a reset with keep_seed replaces it.
+        Kept in `meta` and written again after every reset and restore, which copy a whole state over it."""
+        raw = self.db.get_meta(HOME_SEED)
+        return int(raw) if raw is not None else self.db.seed
+
+    def keep_home_seed(self, home: int) -> None:
+        self.db.set_meta(HOME_SEED, str(home))
+
+    def reset(self, seed: int | None = None, *, keep_seed: bool = False) -> dict[str, Any]:
+        """Put the whole sandbox back to its freshly seeded state (optionally under another seed). Store-wide:
+        every worker sees the reset state from its next request on. Another seed applies to this reset only
+        (a plain reset goes back to the home seed, so the banner's ids stay right) unless keep_seed makes it
+        the new home."""
         with self._reset_lock:
-            target = self.db.seed if seed is None else seed
+            home = self.home_seed()
+            target = home if seed is None else seed
             name = self.baseline_name(target)
             if self.state.exists(name):
                 self.state.restore(name, reserved_ok=True, adopt_seed=True)
@@ -213,7 +229,9 @@ class Container:
                 self.control.published()
                 self.db.set_meta("schema", schema_fingerprint(self.db.engine))
                 self._initialise()
-        return {"seed": self.db.seed, "demo": self.demo_credentials()}
+            home = target if keep_seed else home
+            self.keep_home_seed(home)
+        return {"seed": self.db.seed, "homeSeed": home, "demo": self.demo_credentials()}
 
     def invalidate(self) -> None:
         """Forget everything cached from the store in this process."""
@@ -268,6 +286,7 @@ def build(settings: Settings | None = None) -> Container:
     cards = CardService(db, clock, settings, ledger)
     otp = OtpService(db, clock, settings)
     marketplace = RedemptionService(db, clock, settings, ledger, catalog)
+    faults = FaultEngine(db, clock, control, settings)
     container = Container(
         settings=settings,
         url=url,
@@ -292,12 +311,12 @@ def build(settings: Settings | None = None) -> Container:
         spend=SpendService(db, clock, settings, ledger),
         portal=PortalService(db, auth, accounts, marketplace, catalog),
         audit=AuditService(db),
-        faults=FaultEngine(db, clock, control, settings),
+        faults=faults,
         journal=Journal(settings.journal_size, settings.journal_max_bytes),
         webhooks=WebhookService(db, clock),
         # started by the app in every worker process (app.py), not here: the CLI's master process builds a
         # container too, and must not deliver
-        deliverer=Deliverer(db, clock, control, settings),
+        deliverer=Deliverer(db, clock, control, settings, faults),
     )
     # every cache of store data, dropped together when another process replaced the state (the Resettable
     # registry: the one hook reset and restore have)

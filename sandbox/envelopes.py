@@ -2,19 +2,26 @@
 
 Success uses each endpoint's documented style: A = {code, message, payload}, B = {response_code,
 response_message, payload}. Failures use the documented failure example everywhere:
-{"response_code": 1, "response_message": msg, "payload": msg}. ENKASH_SANDBOX_ENVELOPE_STYLE forces one.
+{"response_code": 1, "response_message": msg, "payload": msg}. The fidelity profile's envelopeStyle (default
+ENKASH_SANDBOX_ENVELOPE_STYLE) forces one: the caller passes the tenant's profile, or the settings when no tenant
+is known yet.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from enkash_sandbox import jsonio
 from enkash_sandbox.vocabulary import EnvelopeStyle
 from starlette.responses import Response
 
-if TYPE_CHECKING:
-    from enkash_sandbox.config import Settings
+
+class Styled(Protocol):
+    """Whatever names the envelope style: a tenant's Profile, or the Settings (its default)."""
+
+    @property
+    def envelope_style(self) -> str: ...
+
 
 A = EnvelopeStyle.A
 B = EnvelopeStyle.B
@@ -24,7 +31,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(content=jsonio.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def _style(settings: Settings, documented: EnvelopeStyle) -> EnvelopeStyle:
+def _style(settings: Styled, documented: EnvelopeStyle) -> EnvelopeStyle:
     forced = settings.envelope_style
     if forced == "code":
         return A
@@ -33,13 +40,13 @@ def _style(settings: Settings, documented: EnvelopeStyle) -> EnvelopeStyle:
     return documented
 
 
-def success_body(settings: Settings, payload: Any, style: EnvelopeStyle) -> dict[str, Any]:
+def success_body(settings: Styled, payload: Any, style: EnvelopeStyle) -> dict[str, Any]:
     if _style(settings, style) == A:
         return {"code": 0, "message": "Success", "payload": payload}
     return {"response_code": 0, "response_message": "Success", "payload": payload}
 
 
-def failure_body(settings: Settings, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def failure_body(settings: Styled, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     body: dict[str, Any]
     if settings.envelope_style == "code":
         body = {"code": 1, "message": message, "payload": message}

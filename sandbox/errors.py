@@ -11,10 +11,16 @@ from __future__ import annotations
 class VendorError(Exception):
     status = 400
     default_message = "Bad Request"
+    # extra response headers (X-Sandbox-Inferred on a failure the docs do not describe)
+    headers: dict[str, str] | None = None
+    # what the developer should do about it, sent in X-Sandbox-Explain (never in the EnKash-shaped body)
+    hint: str | None = None
 
-    def __init__(self, message: str | None = None, *, errors: list[dict[str, str]] | None = None):
+    def __init__(self, message: str | None = None, *, errors: list[dict[str, str]] | None = None, hint: str | None = None):
         self.message = message or self.default_message
         self.errors = errors
+        if hint is not None:
+            self.hint = hint
         super().__init__(self.message)
 
 
@@ -98,8 +104,10 @@ class CardUnusable(BusinessFailure):
 class AuthError(Exception):
     """Spring-OAuth shaped auth failure: {"error": ..., "error_description": ...}."""
 
-    def __init__(self, status: int, error: str, description: str):
+    def __init__(self, status: int, error: str, description: str, *, hint: str | None = None):
         self.status = status
         self.error = error
         self.description = description
+        # sent in X-Sandbox-Explain only: the body stays Spring-OAuth shaped
+        self.hint = hint
         super().__init__(description)

@@ -7,7 +7,7 @@ from typing import Annotated
 from enkash_sandbox.control.common import ops, sandbox
 from enkash_sandbox.faults import magic
 from enkash_sandbox.ops.actions import FaultRuleSpec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 router = APIRouter()
 
@@ -45,6 +45,12 @@ def journal(
     """Requests the vendor surface received (by this worker process), newest first, with decrypted bodies and
     secrets redacted. `path` may end with * to match a prefix; `since` is an ISO-8601 UTC instant."""
     return ops(request).journal(partner_id=partnerId, path=path, method=method, status=status, since=since, limit=limit)
+
+
+@router.get("/requests/{entry_id}", tags=["journal"])
+def journal_entry(entry_id: Annotated[int, Path(ge=1, le=2**62)], request: Request):
+    """One journal entry by id: the id X-Sandbox-Explain names on a failed vendor answer."""
+    return ops(request).journal_entry(entry_id)
 
 
 @router.delete("/requests", tags=["journal"])

@@ -17,7 +17,9 @@ from enkash_sandbox.ops.actions import (
     ClockSpec,
     EncryptionSpec,
     FundSpec,
+    LoginUnlockSpec,
     OpsError,
+    ProfileSpec,
     ProvisionSpec,
     UnlockSpec,
     validation_message,
@@ -67,7 +69,9 @@ def build_control_app(container: Container) -> FastAPI:
         """Readiness: answers from a worker thread without touching the write path."""
         running = sandbox(request)
         running.db.ping()
-        return {"status": "UP", "version": __version__, "seed": running.db.seed}
+        # seed: the one ids follow now; resetSeed: the one a plain reset returns to (they differ after
+        # `reset --seed N` without --keep-seed)
+        return {"status": "UP", "version": __version__, "seed": running.db.seed, "resetSeed": running.home_seed()}
 
     @app.post("/partners", status_code=201, tags=["tenants"])
     def provision_partner(request: Request, body: ProvisionSpec | None = None):
@@ -98,9 +102,24 @@ def build_control_app(container: Container) -> FastAPI:
     def set_encryption(partner_id: str, body: EncryptionSpec, request: Request):
         return ops(request).set_encryption(partner_id, body)
 
+    @app.get("/partners/{partner_id}/profile", tags=["tenants"])
+    def get_profile(partner_id: str, request: Request):
+        """The tenant's fidelity profile (every key's effective value) and the keys it chose itself."""
+        return ops(request).profile(partner_id)
+
+    @app.patch("/partners/{partner_id}/profile", tags=["tenants"])
+    def change_profile(partner_id: str, body: ProfileSpec, request: Request):
+        """Set profile keys (docs/FIDELITY.md "Fidelity profile"); a key sent as null goes back to the default."""
+        return ops(request).change_profile(partner_id, body)
+
     @app.post("/partners/{partner_id}/unlock", tags=["tenants"])
     def unlock(partner_id: str, request: Request, body: UnlockSpec | None = None):
         return ops(request).unlock(partner_id, body or UnlockSpec())
+
+    @app.post("/unlock", tags=["tenants"])
+    def unlock_login(body: LoginUnlockSpec, request: Request):
+        """Unlock a login (a partner's username or a holder's mobile) in every tenant where it is locked."""
+        return ops(request).unlock_login(body)
 
     @app.post("/card-accounts/{account_id}/fund", tags=["money"])
     def fund(account_id: str, body: FundSpec, request: Request):

@@ -20,6 +20,7 @@ from enkash_sandbox.ops.actions import (
     ResetSpec,
     RestoreSpec,
     SnapshotSpec,
+    UnlockSpec,
     fault_spec_from_form,
     parse,
 )
@@ -95,7 +96,12 @@ def overview(request: Request):
     running = sandbox(request)
     running.control.refresh()
     return _page(
-        request, "ui_overview.html", data=running.dashboard.overview(), clock=running.clock.state(), seed=running.db.seed
+        request,
+        "ui_overview.html",
+        data=running.dashboard.overview(),
+        clock=running.clock.state(),
+        seed=running.db.seed,
+        reset_seed=running.home_seed(),
     )
 
 
@@ -289,6 +295,18 @@ async def provision(request: Request):
     except OpsError as exc:
         return _back("", error=exc.message)
     return await _act("", ops(request).provision, spec, notice="New tenant {result[partnerId]} (client id {result[clientId]})")
+
+
+@router.post("/partners/{partner_id}/unlock")
+async def unlock_login(partner_id: str, request: Request):
+    form = await _form(request)
+    try:
+        spec = parse(UnlockSpec, {"username": form.get("username") or None})
+    except OpsError as exc:
+        return _back(f"/partners/{partner_id}", error=exc.message)
+    # the notice is a format string: braces in a login must stay literal
+    login = (spec.username or "").replace("{", "{{").replace("}", "}}")
+    return await _act(f"/partners/{partner_id}", ops(request).unlock, partner_id, spec, notice=f"Unlocked {login}")
 
 
 @router.post("/clock")

@@ -45,6 +45,8 @@ STATUS_TEXT = {
 }
 HEADER_KINDS = {"insufficient_balance", "timeout", "reset", "drop", "malformed", "latency", "429"}
 ACTIONS = ("status", "business_failure", "insufficient_balance", "latency", "drop", "malformed", "rate_limit", "timeout")
+# what a rule targeting webhook deliveries may do to an attempt (the receiver's own answers need no fault)
+WEBHOOK_FAULTS = ("drop", "latency", "timeout", "status")
 # the longest delay any fault may add (header, rule or range), so no rule can hold a request for ever
 MAX_DELAY_MS = 120_000
 
@@ -197,6 +199,8 @@ class FaultEngine:
             return Decision(header=parse_header(header))
         candidates = []
         for rule in self.cached_rules:
+            if rule.spec.get("target") == "webhook":
+                continue  # a rule for the sandbox's own webhook deliveries, not for partners' calls
             if self._matches(rule, method, path, partner_id, body):
                 probability = rule.spec.get("probability")
                 if probability is not None and self._rng(rule).random() >= probability:
@@ -214,6 +218,23 @@ class FaultEngine:
             else:
                 decision.magic = Fault(kind, status, source=f"magic:{trigger}")
         return decision
+
+    def delivery_fault(self, partner_id: str, event_type: str) -> Fault | None:
+        """The fault a webhook-target rule puts on one delivery attempt (path = a glob over the event type), with
+        the rule's hit claimed like a request's (a rule limited to N attempts hits N in all, across workers).
+        Runs on the deliverer's thread, so it may read the store."""
+        for rule in self.rules():
+            spec = rule.spec
+            if spec.get("target") != "webhook" or (rule.partner_id and rule.partner_id != partner_id):
+                continue
+            if not fnmatch.fnmatchcase(event_type, spec.get("path") or "*"):
+                continue
+            probability = spec.get("probability")
+            if probability is not None and self._rng(rule).random() >= probability:
+                continue
+            if self.claim(rule):
+                return self.rule_fault(rule)
+        return None
 
     @staticmethod
     def _matches(rule: FaultRule, method: str, path: str, partner_id: str | None, body: object) -> bool:

@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from enkash_sandbox import jsonio
-from enkash_sandbox.envelopes import failure_body
+from enkash_sandbox import profile as profiles
+from enkash_sandbox.envelopes import Styled, failure_body
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.faults import engine as fault_mod
 from enkash_sandbox.faults.engine import Fault
 from enkash_sandbox.http.encryption import EnvelopeRejected, open_body, sealing_send
+from enkash_sandbox.http.explain import explaining_send, explanation
 from enkash_sandbox.http.journal import PATH_SECRET_KEYS, RawBody, redact_header, redact_path, redact_query
 from enkash_sandbox.products.deps import needs_of
 from enkash_sandbox.vocabulary import PrincipalKind
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from enkash_sandbox.products.auth.service import Principal
 
 VENDOR_PREFIXES = ("/api/", "/oauth/", "/sso/")
+# names the magic value that answered a request (sent back), and opts a request in under magicValues=header
+MAGIC_HEADER = "x-sandbox-magic"
 # at most this many large bodies are read at once, so concurrent uploads cannot exhaust memory
 LARGE_BODY_SLOTS = 4
 
@@ -92,6 +96,8 @@ class GatewayMiddleware:
         self.faults = container.faults
         self.journal = container.journal
         self._large_bodies: asyncio.Semaphore | None = None
+        # the profile of a request no token has named yet (the settings' defaults)
+        self.default_profile = profiles.resolve(container.settings, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(VENDOR_PREFIXES):
@@ -114,6 +120,8 @@ class GatewayMiddleware:
                 if k in ("authorization", "partnerid", "content-type", "x-sandbox-fault")
             },
         }
+        # reserved now so that X-Sandbox-Explain can name the entry before the answer goes out
+        entry["id"] = self.journal.reserve()
         recorder = _Recorder(send)
         try:
             await self._handle(scope, receive, recorder, state, headers, entry)
@@ -124,6 +132,8 @@ class GatewayMiddleware:
             entry["partnerId"] = principal.partner_id if principal is not None else state.get("journal_partner_id")
             entry["status"] = recorder.status
             entry["latencyMs"] = round((time.perf_counter() - started) * 1000, 2)
+            if "explained" in state:
+                entry["explain"] = state["explained"]
             # bodies are kept raw (up to a limit) and decoded and redacted only when someone reads the journal
             entry["responseBody"] = RawBody(
                 state.get("plain_response", recorder.body),
@@ -137,11 +147,29 @@ class GatewayMiddleware:
         self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any], headers: dict[str, str], entry: dict[str, Any]
     ) -> None:
         settings = self.container.settings
+        raw_send = send
         entry["requestBody"] = None
         token = bearer_token(headers) if scope["path"].startswith("/api/") else None
+
+        def describe(status: int, body: bytes) -> str | None:
+            return explanation(
+                status,
+                body,
+                method=scope["method"],
+                path=scope["path"],
+                principal=state.get("principal"),
+                hint=state.get("explain"),
+                fault=entry.get("fault"),
+                journal_id=entry.get("id"),
+            )
+
+        # the explanation is added to the plaintext answer, inside the envelope's sealing (the body it reads)
+        send = explaining_send(send, state, describe)
         # on SQLite this is a stat() and dictionary look-ups (a PK read on a cache miss); see Work.lookup
         principal = await self.container.work.lookup(prepare, self.container, token)
         state["principal"] = principal
+        # failures answered here use the tenant's envelope style, as the routes' do
+        styled: Styled = principal.profile if principal is not None else settings
         # a route may declare a larger body limit (the bulk allocation); it applies to an authenticated partner
         declared = needs_of(scope["method"], scope["path"]).body_limit
         large = declared is not None and principal is not None and principal.kind == PrincipalKind.PARTNER
@@ -163,21 +191,32 @@ class GatewayMiddleware:
                     rest = await asyncio.wait_for(read_body(receive, limit - len(body)), settings.body_timeout_seconds)
                 body += rest
         except BodyTooLarge:
-            return await _send_json(send, 413, failure_body(settings, f"Request body is larger than {limit} bytes"))
+            return await _send_json(send, 413, failure_body(styled, f"Request body is larger than {limit} bytes"))
         except TimeoutError:
             return await _send_json(
-                send, 408, failure_body(settings, f"Request body not received within {settings.body_timeout_seconds:g} s")
+                send, 408, failure_body(styled, f"Request body not received within {settings.body_timeout_seconds:g} s")
             )
         keep = settings.journal_body_bytes
         try:
             plain, encrypted = open_body(principal, body)
         except EnvelopeRejected as exc:
             entry["requestBody"] = RawBody(body, headers.get("content-type", ""), keep)
-            return await _send_json(send, exc.status, failure_body(settings, exc.message))
+            return await _send_json(send, exc.status, failure_body(styled, exc.message))
         entry["encrypted"] = encrypted
         entry["requestBody"] = RawBody(plain, headers.get("content-type", ""), keep)
-        # an encrypted body was opened with the principal's secret, so there is a principal whenever `encrypted`
-        out = sealing_send(send, principal.client_secret, state) if encrypted and principal is not None else send
+        # an encrypted body was opened with the principal's secret, so there is a principal whenever `encrypted`;
+        # a GET has no body to mirror, and a `required` partner's GET answers are sealed too (profile getEncryption)
+        sealed = encrypted or (
+            principal is not None
+            and scope["method"] == "GET"
+            and principal.encryption == "required"
+            and principal.profile.get_encryption == "sealed"
+        )
+        out = (
+            explaining_send(sealing_send(raw_send, principal.client_secret, state), state, describe)
+            if sealed and principal is not None
+            else send
+        )
         try:
             parsed = jsonio.loads(plain) if plain.strip() else None
         except jsonio.JSONDecodeError:
@@ -185,22 +224,28 @@ class GatewayMiddleware:
         try:
             fault = await self._decide(scope, headers, principal, parsed)
         except VendorError as exc:
-            return await _send_json(out, exc.status, failure_body(settings, exc.message))
+            return await _send_json(out, exc.status, failure_body(styled, exc.message))
         if fault is not None:
             entry["fault"] = fault.describe()
+            if fault.source.startswith("magic:"):
+                # a magic value fired on an ordinary request: say so, or a partner debugs a failure UAT never gives
+                out, raw_send = _announce(out, fault.source), _announce(raw_send, fault.source)
             await fault_mod.delay(fault)
             if not fault.passes_through:
-                return await self._answer(fault, out, send)
+                return await self._answer(fault, out, raw_send, styled)
         await self.app(scope, replay_receive(plain, receive), out)
 
     async def _decide(self, scope: Scope, headers: dict[str, str], principal: Principal | None, parsed: Any) -> Fault | None:
+        # the tenant's profile (magicValues): on, only when the request asks (X-Sandbox-Magic: on), or off
+        mode = principal.profile.magic_values if principal is not None else self.default_profile.magic_values
+        magic_values = mode == "on" or (mode == "header" and headers.get(MAGIC_HEADER, "").strip().lower() == "on")
         decision = self.faults.evaluate(
             scope["method"],
             scope["path"],
             headers,
             principal.partner_id if principal else None,
             parsed,
-            magic_values=self.container.settings.magic_values,
+            magic_values=magic_values,
         )
         if decision.header is not None:
             return decision.header
@@ -209,7 +254,7 @@ class GatewayMiddleware:
                 return self.faults.rule_fault(rule)
         return decision.magic
 
-    async def _answer(self, fault: Fault, sealed_send: Send, raw_send: Send) -> None:
+    async def _answer(self, fault: Fault, sealed_send: Send, raw_send: Send, styled: Styled) -> None:
         settings = self.container.settings
         if fault.kind == "drop":
             # promise a body, send none, and let the server close the connection under the client
@@ -235,16 +280,16 @@ class GatewayMiddleware:
             return
         if fault.kind == "timeout":
             await asyncio.sleep(settings.fault_timeout_seconds)
-            return await _send_json(sealed_send, 504, failure_body(settings, fault.message or "Gateway Timeout"))
+            return await _send_json(sealed_send, 504, failure_body(styled, fault.message or "Gateway Timeout"))
         if fault.kind in ("insufficient_balance", "business_failure"):
             message = fault.message or "Insufficient balance in card account"
-            return await _send_json(sealed_send, 200, failure_body(settings, message))
+            return await _send_json(sealed_send, 200, failure_body(styled, message))
         extra = {}
         if fault.kind == "rate_limit" or fault.status == 503:
             extra["retry-after"] = str(fault.retry_after or 1)
         status = fault.status or 500
         message = fault.message or f"Injected fault: {fault_mod.STATUS_TEXT.get(status, 'Error')}"
-        await _send_json(sealed_send, status, failure_body(settings, message), extra)
+        await _send_json(sealed_send, status, failure_body(styled, message), extra)
 
 
 class _Recorder:
@@ -272,6 +317,18 @@ class _Recorder:
             self.chunks.append(chunk)
             self.kept += len(chunk)
         await self.send(message)
+
+
+def _announce(send: Send, source: str) -> Send:
+    """Add `X-Sandbox-Magic: <trigger>` to the response that `send` starts."""
+    value = source.removeprefix("magic:").encode("latin-1", "replace")
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (MAGIC_HEADER.encode(), value)]}
+        await send(message)
+
+    return wrapped
 
 
 async def _send_json(send: Send, status: int, body: dict, headers: dict[str, str] | None = None) -> None:

@@ -176,11 +176,22 @@ class Journal:
         )
         entry["_bytes"] = weight
         with self._lock:
-            entry["id"] = next(self._ids)
+            if "id" not in entry:
+                entry["id"] = next(self._ids)
             self._entries.append(entry)
             self._bytes += weight
             while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
                 self._bytes -= self._entries.popleft()["_bytes"]
+
+    def reserve(self) -> int:
+        """An id for an entry recorded later: the gateway names it in X-Sandbox-Explain before the answer goes out."""
+        with self._lock:
+            return next(self._ids)
+
+    def get(self, entry_id: int) -> dict | None:
+        with self._lock:
+            found = next((entry for entry in self._entries if entry["id"] == entry_id), None)
+        return _materialise(found) if found is not None else None
 
     def clear(self) -> int:
         with self._lock:

@@ -10,6 +10,8 @@ Discrepancies (any one means the store is corrupt; `ok` is false):
   refund, a FAILED order exactly one refund of what it cost and no vouchers, a PENDING order neither;
 - no replaced card holds money (a replacement moves the balance; later credits follow the holder);
 - no holder has two live cards in one account;
+- the webhook outbox: no delivery queued twice for one (event, subscription), no event without a delivery, no
+  delivery left DELIVERING long after its lease ran out (its process died);
 - every card authorization keeps its money in one place: authorized = held + cleared + released, refunds never
   exceed what was cleared, a declined one moved nothing, and its hold equals its hold's ledger.
 Notices (reported, not corruption): permanently blocked cards that still hold money — it can be recovered by
@@ -19,8 +21,10 @@ replacing the card or unloading it to its account.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from enkash_sandbox.clock import utcnow_real
 from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, HOLD, REDEMPTION
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.tables import (
@@ -33,7 +37,10 @@ from enkash_sandbox.store.tables import (
     Order,
     Transaction,
     Voucher,
+    WebhookDelivery,
+    WebhookEvent,
 )
+from enkash_sandbox.timefmt import iso_utc
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -150,6 +157,9 @@ class AuditService:
                     problems.append(
                         {"check": "coin_balance", "userId": holder_id, "balance": balance, "ledger": coin_sums.get(holder_id, 0)}
                     )
+            problems.extend(
+                finding for finding in webhook_findings(s) if not partner_id or finding.get("partnerId") in (None, partner_id)
+            )
             entries = s.exec(scoped(select(func.count()).select_from(LedgerEntry), LedgerEntry)).one()
             counts = {"accounts": len(accounts), "cards": len(cards), "ledgerEntries": entries}
         return {"ok": not problems, "checked": counts, "discrepancies": problems, "notices": notices}
@@ -306,3 +316,45 @@ class AuditService:
                         "fundedMinusSpent": from_minor(flows.get(pid, 0)),
                     }
                 )
+
+
+def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datetime | None = None) -> list[dict[str, Any]]:
+    """What the integrity audit reports about the outbox: a delivery queued twice for one (event, subscription)
+    (the unique index forbids it, so only a damaged store shows one), an event with no delivery at all (emit
+    writes none without one), and a DELIVERING row whose lease ran out more than `stale_after_seconds` ago (its
+    process died and no live process picked it up)."""
+    findings: list[dict[str, Any]] = []
+    twins = s.execute(
+        select(col(WebhookDelivery.event_id), col(WebhookDelivery.subscription_id), func.count())
+        .group_by(col(WebhookDelivery.event_id), col(WebhookDelivery.subscription_id))
+        .having(func.count() > 1)
+    ).all()
+    for event_id, sub_id, count in twins:
+        findings.append(
+            {"check": "webhook_delivery_once", "eventId": event_id, "subscriptionId": sub_id, "detail": f"{count} deliveries"}
+        )
+    orphans = s.execute(
+        select(col(WebhookEvent.id), col(WebhookEvent.partner_id)).where(
+            ~select(WebhookDelivery.id).where(col(WebhookDelivery.event_id) == col(WebhookEvent.id)).exists()
+        )
+    ).all()
+    for event_id, partner_id in orphans:
+        findings.append(
+            {"check": "webhook_event_delivered", "eventId": event_id, "partnerId": partner_id, "detail": "no delivery"}
+        )
+    cutoff = (now or utcnow_real()) - timedelta(seconds=stale_after_seconds)
+    stale = s.execute(
+        select(col(WebhookDelivery.id), col(WebhookDelivery.partner_id), col(WebhookDelivery.claimed_until)).where(
+            col(WebhookDelivery.status) == "DELIVERING", col(WebhookDelivery.claimed_until) < cutoff
+        )
+    ).all()
+    for delivery_id, partner_id, until in stale:
+        findings.append(
+            {
+                "check": "webhook_lease",
+                "deliveryId": delivery_id,
+                "partnerId": partner_id,
+                "detail": f"DELIVERING with a lease that ran out at {iso_utc(until)}",
+            }
+        )
+    return findings

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from enkash_sandbox import ids, jsonio
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
@@ -34,7 +34,6 @@ from sqlmodel import Session
 
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
-    from enkash_sandbox.config import Settings
     from enkash_sandbox.store.engine import Database
 
 
@@ -51,6 +50,9 @@ class BalanceLimit(BusinessFailure):
 
 
 class DuplicateReference(BusinessFailure):
+    # EnKash documents no duplicate check for cards: the refusal is the sandbox's, and says so
+    headers = {"X-Sandbox-Inferred": "duplicate-reference"}
+
     def __init__(self, reference: str | None, account_id: str, first_response: dict[str, Any] | None = None):
         self.reference = reference
         self.account_id = account_id
@@ -174,7 +176,7 @@ class Movement:
         return self.balances.get((ACCOUNT, self.account_id))
 
 
-def replay_duplicates(settings: Settings, fn: Callable[[], T], first_response: Callable[[DuplicateReference], Any]) -> T:
+def replay_duplicates(settings: DuplicatePolicy, fn: Callable[[], T], first_response: Callable[[DuplicateReference], Any]) -> T:
     """Run a money movement; on a duplicate reference either fail (default) or, with duplicate_reference=replay,
     answer with what the first request was answered.
 
@@ -192,6 +194,13 @@ def replay_duplicates(settings: Settings, fn: Callable[[], T], first_response: C
             if response is not None:
                 return response
         raise
+
+
+class DuplicatePolicy(Protocol):
+    """Whatever says how a repeated reference is answered: a tenant's Profile, or the Settings (its default)."""
+
+    @property
+    def duplicate_reference(self) -> str: ...
 
 
 class Ledger:

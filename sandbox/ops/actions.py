@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from enkash_sandbox import profile as profiles
 from enkash_sandbox.clock import ClockOutOfRange
 from enkash_sandbox.errors import VendorError
-from enkash_sandbox.faults.engine import ACTIONS, MAX_DELAY_MS
+from enkash_sandbox.faults.engine import ACTIONS, MAX_DELAY_MS, WEBHOOK_FAULTS
 from enkash_sandbox.money import MAX_AMOUNT
 from enkash_sandbox.products.spend.schemas import AmountSpec, AuthorizeSpec, ClearSpec, IncrementSpec
 from enkash_sandbox.store.snapshots import SnapshotConflict, SnapshotError
@@ -63,7 +64,8 @@ Money = Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_in
 
 # -- specs ------------------------------------------------------------------------------------------
 class ResetSpec(Spec):
-    seed: int | None = Field(default=None, ge=0, le=2**62)
+    seed: int | None = Field(default=None, ge=0, le=2**62, description="seed this reset only (see keepSeed)")
+    keepSeed: bool = Field(default=False, description="make `seed` the one later plain resets return to")
 
 
 class SnapshotSpec(Spec):
@@ -83,10 +85,64 @@ class RestoreSpec(Spec):
     )
 
 
+def _profile_choices(value: dict[str, Any] | None, *, allow_null: bool) -> dict[str, Any] | None:
+    """Fidelity profile keys and values, checked against sandbox/profile.py (unknown key or value -> 422)."""
+    if value is None:
+        return None
+    cleared = {name for name, v in value.items() if v is None}
+    if cleared and not allow_null:
+        raise ValueError(f"{', '.join(sorted(cleared))}: a value is needed (null clears a choice only in PATCH)")
+    unknown = sorted(cleared - set(profiles.BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown profile key(s) {', '.join(unknown)}; keys: {', '.join(profiles.BY_NAME)}")
+    try:
+        checked = profiles.validate_overrides({k: v for k, v in value.items() if v is not None})
+    except profiles.ProfileError as exc:
+        raise ValueError(str(exc)) from None
+    return {**checked, **dict.fromkeys(cleared)}
+
+
 class ProvisionSpec(Spec):
     encryption: Literal["required", "optional", "off"] | None = None
     fundBalance: Decimal = Field(default=Decimal("100000"), ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
     companyName: str | None = Field(default=None, min_length=1, max_length=100)
+    profile: dict[str, Any] | None = Field(
+        default=None, description="fidelity profile keys this tenant chooses (docs/FIDELITY.md); the rest follow the settings"
+    )
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _profile_choices(value, allow_null=False)
+
+
+class ProfileSpec(Spec):
+    """PATCH /_sandbox/partners/{id}/profile: each key given is set; a key given as null goes back to the default."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("a JSON object of profile keys")
+        if not data:
+            raise ValueError(f"name at least one profile key; keys: {', '.join(profiles.BY_NAME)}")
+        return _profile_choices(data, allow_null=True)
+
+    def changes(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def profile_changes_from_pairs(pairs: list[str]) -> ProfileSpec:
+    """`key=value` pairs (the CLI's --set, the dashboard's form) into the spec; `key=` clears a choice."""
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise OpsError(422, f"{pair!r}: expected key=value (key= clears the tenant's choice)")
+        data[name.strip()] = value.strip() or None
+    return parse(ProfileSpec, data)
 
 
 class EncryptionSpec(Spec):
@@ -100,6 +156,10 @@ class FundSpec(Spec):
 
 class UnlockSpec(Spec):
     username: str | None = Field(default=None, max_length=100)
+
+
+class LoginUnlockSpec(Spec):
+    username: str = Field(min_length=1, max_length=100, description="a partner's username or a card holder's mobile")
 
 
 class KycSpec(Spec):
@@ -172,6 +232,20 @@ class FaultRuleSpec(Spec):
     times: int | None = Field(default=None, ge=1, le=1_000_000, description="apply to the next N matching requests")
     probability: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False, description="apply with this probability")
     seed: int = Field(default=0, ge=0, le=2**62, description="seed of the probability draws: same seed, same sequence")
+    target: Literal["request", "webhook"] = Field(
+        default="request",
+        description="request: partners' calls (path = request path); webhook: the sandbox's webhook deliveries "
+        "(path = a glob over the event type, e.g. CARD_TRANSACTION_*; actions drop, latency, timeout, status)",
+    )
+
+    @model_validator(mode="after")
+    def _webhook_target(self):
+        if self.target == "webhook":
+            if self.method is not None or self.bodyField is not None:
+                raise ValueError("a webhook rule matches the event type (path) and partnerId, not method or bodyField")
+            if self.action.type not in WEBHOOK_FAULTS:
+                raise ValueError(f"a webhook rule's action is one of {', '.join(WEBHOOK_FAULTS)}")
+        return self
 
 
 def fault_spec_from_form(form: dict[str, str]) -> FaultRuleSpec:
@@ -186,7 +260,7 @@ def fault_spec_from_form(form: dict[str, str]) -> FaultRuleSpec:
         if given(key) is not None:
             action[key] = given(key)
     body: dict[str, Any] = {"action": action, "path": given("path") or "*"}
-    for key in ("method", "partnerId", "times", "probability"):
+    for key in ("method", "partnerId", "times", "probability", "target"):
         if given(key) is not None:
             body[key] = given(key)
     return parse(FaultRuleSpec, body)
@@ -204,8 +278,11 @@ class Ops:
     # state
     def reset(self, spec: ResetSpec) -> dict:
         started = time.perf_counter()
-        result = self.sandbox.reset(spec.seed)
-        return {"reset": True, "seed": result["seed"], "elapsedMs": round((time.perf_counter() - started) * 1000, 2)}
+        if spec.keepSeed and spec.seed is None:
+            raise OpsError(422, "keepSeed needs a seed to keep")
+        result = self.sandbox.reset(spec.seed, keep_seed=spec.keepSeed)
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        return {"reset": True, "seed": result["seed"], "homeSeed": result["homeSeed"], "elapsedMs": elapsed}
 
     def reset_tenant(self, partner_id: str) -> dict:
         if not self.sandbox.tenants.reset(partner_id):
@@ -221,6 +298,8 @@ class Ops:
     def restore_snapshot(self, name: str, spec: RestoreSpec) -> dict:
         name = parse(SnapshotSpec, {"name": name}).name
         started = time.perf_counter()
+        # a restore copies a whole state, meta included: the seed a plain reset returns to stays what it was
+        home = self.sandbox.home_seed()
         try:
             seed = self.sandbox.state.restore(name, adopt_seed=spec.adoptSeed)
         except KeyError:
@@ -229,6 +308,7 @@ class Ops:
             raise OpsError(409, str(exc)) from None
         except SnapshotError as exc:
             raise OpsError(422, str(exc)) from None
+        self.sandbox.keep_home_seed(home)
         return {"restored": name, "seed": seed, "elapsedMs": round((time.perf_counter() - started) * 1000, 2)}
 
     def delete_snapshot(self, name: str) -> dict:
@@ -243,7 +323,21 @@ class Ops:
 
     # tenants and money
     def provision(self, spec: ProvisionSpec) -> dict:
-        return self.sandbox.tenants.provision(encryption=spec.encryption, fund_balance=spec.fundBalance, name=spec.companyName)
+        return self.sandbox.tenants.provision(
+            encryption=spec.encryption, fund_balance=spec.fundBalance, name=spec.companyName, profile=spec.profile
+        )
+
+    def profile(self, partner_id: str) -> dict:
+        found = self.sandbox.tenants.profile(partner_id)
+        if found is None:
+            raise OpsError(404, f"unknown partner {partner_id}")
+        return found
+
+    def change_profile(self, partner_id: str, spec: ProfileSpec) -> dict:
+        changed = self.sandbox.tenants.change_profile(partner_id, spec.changes())
+        if changed is None:
+            raise OpsError(404, f"unknown partner {partner_id}")
+        return changed
 
     def set_encryption(self, partner_id: str, spec: EncryptionSpec) -> dict:
         if not self.sandbox.tenants.set_encryption(partner_id, spec.encryption):
@@ -255,6 +349,11 @@ class Ops:
         if count < 0:
             raise OpsError(404, f"unknown partner {partner_id}")
         return {"partnerId": partner_id, "unlocked": count}
+
+    def unlock_login(self, spec: LoginUnlockSpec) -> dict:
+        """Unlock a login in whichever tenants have it locked (the CLI's `unlock USER` without --partner)."""
+        found = self.sandbox.auth.unlock_login(spec.username)
+        return {"username": spec.username, "unlocked": sum(found.values()), "partners": sorted(found)}
 
     def fund(self, account_id: str, spec: FundSpec) -> dict:
         try:
@@ -290,7 +389,10 @@ class Ops:
 
     # faults
     def add_fault(self, spec: FaultRuleSpec) -> dict:
-        body = spec.model_dump(exclude_none=True, exclude={"partnerId", "times"})
+        # a request rule is stored as before (no target key); a webhook rule says so
+        body = spec.model_dump(
+            exclude_none=True, exclude={"partnerId", "times"} | ({"target"} if spec.target == "request" else set())
+        )
         return rule_view(self.sandbox.faults.add_rule(body, spec.partnerId, spec.times))
 
     def faults(self) -> list[dict]:
@@ -379,6 +481,13 @@ class Ops:
     # journal
     def journal(self, **filters) -> list[dict]:
         return self.sandbox.journal.query(**filters)
+
+    def journal_entry(self, entry_id: int) -> dict:
+        entry = self.sandbox.journal.get(entry_id)
+        if entry is None:
+            # the journal is a bounded ring per worker process: an old entry, or one another worker served
+            raise OpsError(404, f"no journal entry {entry_id} in this worker's journal (it keeps the latest entries)")
+        return entry
 
     def clear_journal(self) -> dict:
         return {"deleted": self.sandbox.journal.clear()}

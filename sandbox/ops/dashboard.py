@@ -89,7 +89,20 @@ class DashboardService:
             views = [self.sandbox.accounts.view(s, a) for a in accounts]
             coins = s.exec(select(CoinConfig).where(CoinConfig.partner_id == partner_id)).all()
             holders = s.exec(select(CardHolder).where(CardHolder.partner_id == partner_id, CardHolder.coin_balance > 0)).all()
-        return {"partner": partner, "companies": companies, "accounts": views, "coin_configs": coins, "coin_holders": holders}
+            locked = s.exec(
+                select(CardHolder).where(CardHolder.partner_id == partner_id, CardHolder.locked == True)  # noqa: E712
+            ).all()
+        # logins locked by bad passwords, each with its Unlock button: (login, who, when the lock was set)
+        logins = [(partner.username, "partner login", partner.locked_at)] if partner.locked else []
+        logins += [(h.mobile or h.id, f"card holder {h.id}", h.locked_at) for h in locked]
+        return {
+            "partner": partner,
+            "companies": companies,
+            "accounts": views,
+            "coin_configs": coins,
+            "coin_holders": holders,
+            "locked_logins": logins,
+        }
 
     def account(self, account_id: str) -> dict | None:
         with self.sandbox.db.read() as s:

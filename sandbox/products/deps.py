@@ -42,8 +42,10 @@ SettingsDep = Annotated[Settings, Depends(service("settings"))]
 
 
 def ok(request: Request, payload: Any, style: EnvelopeStyle = EnvelopeStyle.A) -> Response:
-    """EnKash's success envelope (the route's documented style, unless the settings force one)."""
-    return json_response(success_body(request.app.state.container.settings, payload, style))
+    """EnKash's success envelope (the route's documented style, unless the tenant's profile forces one)."""
+    principal = request.scope.get("state", {}).get("principal")
+    forced = principal.profile if principal is not None else request.app.state.container.settings
+    return json_response(success_body(forced, payload, style))
 
 
 # -- routes' declared needs, read by the gateway before routing ---------------------------------------------
@@ -67,9 +69,9 @@ def needs_of(method: str, path: str) -> RouteNeeds:
 
 
 # -- bodies -------------------------------------------------------------------------------------------------
-def parse(model: type[M], data: Any) -> M:
+def parse(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise validation_error(exc) from None
 
@@ -94,7 +96,9 @@ def body(model: type[M], *, allow_empty: bool = False) -> Callable[[Request], Aw
             raise BadRequest("Encrypted body received but encryption is off for this partner; send plain JSON")
         if not isinstance(data, dict):
             raise BadRequest("Request body must be a JSON object")
-        return parse(model, data)
+        # the tenant's profile reaches the field rules that depend on it (the card id key's spelling)
+        principal = request.scope.get("state", {}).get("principal")
+        return parse(model, data, {"id_key_casing": principal.profile.id_key_casing} if principal is not None else None)
 
     dependency.__name__ = f"body_{model.__name__}"
     return dependency
@@ -145,11 +149,20 @@ async def partner_with_header(request: Request) -> Principal:
     principal = _partner_token(request)
     values = request.headers.getlist("partnerid")
     if not values:
-        raise BadRequest("Mandatory header missing: partnerId")
+        raise BadRequest("Mandatory header missing: partnerId", hint=f"send the header 'partnerId: {principal.partner_id}'")
     if len(set(values)) > 1:
-        raise BadRequest("partnerId header was sent more than once with different values")
+        raise BadRequest(
+            "partnerId header was sent more than once with different values",
+            hint=f"send one header 'partnerId: {principal.partner_id}'",
+        )
     if values[0] != principal.partner_id:
-        raise AuthError(401, "invalid_token", "partnerId does not match the access token")
+        raise AuthError(
+            401,
+            "invalid_token",
+            "partnerId does not match the access token",
+            hint=f"the partnerId header {values[0][:40]} does not match the token's partner {principal.partner_id}; "
+            f"send 'partnerId: {principal.partner_id}', or get a token with the clientId and secret of {values[0][:40]}",
+        )
     return principal
 
 

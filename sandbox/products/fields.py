@@ -11,10 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from enkash_sandbox.errors import FieldError
 from enkash_sandbox.money import AmountError, parse_amount
 from enkash_sandbox.timefmt import parse_iso
 from enkash_sandbox.vocabulary import TRANSACTION_TYPES
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationInfo, model_validator
 
 # the largest offset a page may start at (every store's integers hold it; no account has more rows)
 MAX_OFFSET = 10**9
@@ -77,7 +78,31 @@ TxnType = Literal[TRANSACTION_TYPES]  # type: ignore[valid-type]
 Instant = Annotated[str, AfterValidator(_instant)]
 
 
+# the card id key's two spellings in EnKash's docs: the API pages' enKashCardId and Getting Started's
+# enkashCardId (and the velocity rule's list)
+CARD_ID_SPELLINGS = (("enKashCardId", "enkashCardId"), ("enKashCardIds", "enkashCardIds"))
+
+
 class VendorModel(BaseModel):
     # strict types (a string is a string, a boolean a boolean); amounts and limits are the documented
     # exception: they accept numeric strings through their own validators, as Jackson's BigDecimal does
     model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _card_id_spelling(cls, data: object, info: ValidationInfo) -> object:
+        """The other spelling of the card id key is never ignored (an ignored id widens a search to the whole
+        account): it is read as the documented one, or, under the profile's idKeyCasing=strict, refused."""
+        if not isinstance(data, dict):
+            return data
+        for documented, other in CARD_ID_SPELLINGS:
+            for wanted, sent in ((documented, other), (other, documented)):
+                if wanted not in cls.model_fields or sent in cls.model_fields or sent not in data:
+                    continue
+                if (info.context or {}).get("id_key_casing") == "strict":
+                    raise FieldError(sent, f"is not a field of this request: spell it {wanted}")
+                if wanted in data and data[wanted] != data[sent]:
+                    raise FieldError(sent, f"names another card than {wanted}; send one of them")
+                data = {**data, wanted: data[sent]}
+                del data[sent]
+        return data

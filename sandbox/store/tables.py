@@ -83,8 +83,12 @@ class Partner(SQLModel, table=True):
     username: str
     password_hash: str
     encryption: str = "required"
+    # the fidelity profile keys this tenant chose (JSON names, sandbox/profile.py); the rest follow the settings
+    profile: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     failed_logins: int = 0
     locked: bool = False
+    # when the lock was set (sandbox clock); it lifts ENKASH_SANDBOX_LOCKOUT_SECONDS later
+    locked_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
 
 
@@ -146,6 +150,8 @@ class CardHolder(SQLModel, table=True):
     password_hash: str | None = None
     failed_logins: int = 0
     locked: bool = False
+    # when the lock was set (sandbox clock); it lifts ENKASH_SANDBOX_LOCKOUT_SECONDS later
+    locked_at: datetime | None = _ts(nullable=True)
     coin_balance: int = 0
     created_at: datetime = _ts()
 

@@ -26,6 +26,8 @@ class RemoteSandbox:
     def __init__(self, url: str, admin_token: str | None):
         self.url = url.rstrip("/")
         self.admin_token = admin_token
+        # the shared demo partner of a running sandbox (None: not seeded), looked up once per session
+        self.demo_partner: str | None | bool = False
 
     def __enter__(self) -> RemoteSandbox:
         return self
@@ -123,6 +125,14 @@ def enkash_sandbox(tmp_path_factory):
 @pytest.fixture
 def enkash_control(enkash_sandbox) -> Iterator[Control]:
     control = Control(enkash_sandbox.url, getattr(enkash_sandbox, "admin_token", None))
+    if isinstance(enkash_sandbox, RemoteSandbox):
+        # a running sandbox's demo login is shared: a test that locked it with bad passwords must not lock out
+        # the tests after it (each test's own tenant is fresh, so only the demo partner needs this)
+        if enkash_sandbox.demo_partner is False:
+            demo = control.http.get("/demo")
+            enkash_sandbox.demo_partner = demo.json()["partnerId"] if demo.status_code == 200 else None
+        if enkash_sandbox.demo_partner:
+            control.call("POST", f"/partners/{enkash_sandbox.demo_partner}/unlock")
     yield control
     control.close()
 

@@ -42,7 +42,8 @@ class PartnerContext:
 @pytest.fixture(scope="session")
 def contract_sandbox(tmp_path_factory):
     store = tmp_path_factory.mktemp("contract") / "enkash_sandbox.db"
-    with LiveSandbox(Settings(db=str(store), seed=1, seed_demo=False, magic_values=False)) as live:
+    # no deliverer: fuzzed webhook registrations carry arbitrary URLs, and their events must not be sent anywhere
+    with LiveSandbox(Settings(db=str(store), seed=1, seed_demo=False, magic_values=False, webhook_deliverer=False)) as live:
         yield live
 
 

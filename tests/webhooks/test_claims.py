@@ -12,9 +12,9 @@ import pytest
 from enkash_sandbox.clock import utcnow_real
 from enkash_sandbox.config import Settings
 from enkash_sandbox.container import build
+from enkash_sandbox.ledger.audit import webhook_findings
 from enkash_sandbox.products.webhooks.deliverer import Deliverer, Outcome
 from enkash_sandbox.products.webhooks.outbox import emit
-from enkash_sandbox.products.webhooks.service import webhook_findings
 from enkash_sandbox.store.engine import Database
 from enkash_sandbox.store.sql import Sql
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient, EnKashHTTPError, verify_signature
-from enkash_sandbox.products.webhooks.service import webhook_findings
+from enkash_sandbox.ledger.audit import webhook_findings
 from enkash_sandbox.store.tables import WebhookDelivery, WebhookEvent
 from sqlmodel import select
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from enkash_sandbox import profile as profiles
 from enkash_sandbox.crypto import same_secret
 from enkash_sandbox.errors import AuthError
 from enkash_sandbox.products.auth.passwords import verify_password
@@ -32,6 +33,9 @@ class Principal:
     encryption: str
     expires_at: datetime
     card_id: str | None = None
+    # the tenant's fidelity profile, resolved when the token was read (a profile change starts a new epoch, so
+    # every worker re-reads it)
+    profile: profiles.Profile = profiles.Profile()
 
     @property
     def holder_id(self) -> str:
@@ -101,21 +105,23 @@ class AuthService:
                 kind, user_id = "user", subject.id if subject else None
             if subject is None:
                 raise AuthError(400, "invalid_grant", "Bad credentials")
+            if subject.locked and self.lock_lifted(subject):
+                subject.locked, subject.failed_logins, subject.locked_at = False, 0, None
             if subject.locked:
-                raise AuthError(400, "invalid_grant", "User account is locked")
+                raise self.locked_error(partner.id, username, subject)
             if not verify_password(password, subject.password_hash):
                 subject.failed_logins += 1
                 if subject.failed_logins >= settings.max_failed_logins:
-                    subject.locked = True
+                    subject.locked, subject.locked_at = True, self.clock.now()
                     s.add(subject)
                     s.commit()
-                    raise AuthError(400, "invalid_grant", "User account is locked")
+                    raise self.locked_error(partner.id, username, subject)
                 s.add(subject)
                 s.commit()
                 raise AuthError(400, "invalid_grant", "Bad credentials")
             subject.failed_logins = 0
             s.add(subject)
-            return self._issue(s, partner.id, user_id, kind)
+            return self._issue(s, partner.id, user_id, kind, ttl=self.token_ttl(partner))
 
     def refresh_grant(self, partner: Partner, refresh_token: str) -> dict:
         now = self.clock.now()
@@ -130,15 +136,48 @@ class AuthService:
                 if old.kind == "partner"
                 else (s.get(CardHolder, old.user_id) if old.user_id else None)
             )
-            if subject is not None and subject.locked:
-                raise AuthError(400, "invalid_grant", "User account is locked")
+            if subject is not None and subject.locked and not self.lock_lifted(subject):
+                login = subject.username if isinstance(subject, Partner) else (subject.mobile or subject.id)
+                raise self.locked_error(old.partner_id, login, subject)
             # Spring reuses the refresh token by default; the access token it replaces stops working
             s.delete(old)
             s.flush()
             self._forget(old.access_token)
             return self._issue(
-                s, old.partner_id, old.user_id, old.kind, refresh_token=refresh_token, refresh_expires_at=old.refresh_expires_at
+                s,
+                old.partner_id,
+                old.user_id,
+                old.kind,
+                refresh_token=refresh_token,
+                refresh_expires_at=old.refresh_expires_at,
+                ttl=self.token_ttl(partner),
             )
+
+    def lock_lifted(self, subject: Partner | CardHolder) -> bool:
+        """A lock lifts ENKASH_SANDBOX_LOCKOUT_SECONDS after it was set, on the sandbox clock (advance the clock
+        to test it); a lock from a store made before locks had a time never lifts by itself."""
+        return subject.locked_at is not None and self.clock.now() >= subject.locked_at + timedelta(
+            seconds=self.settings.lockout_seconds
+        )
+
+    def locked_error(self, partner_id: str, login: str, subject: Partner | CardHolder) -> AuthError:
+        """EnKash's answer, with how to get out of it in X-Sandbox-Explain."""
+        until = ""
+        if subject.locked_at is not None:
+            lifted = subject.locked_at + timedelta(seconds=self.settings.lockout_seconds)
+            until = f"it unlocks by itself at {lifted.isoformat(timespec='seconds')}Z on the sandbox clock, or "
+        return AuthError(
+            400,
+            "invalid_grant",
+            "User account is locked",
+            hint=f"login {login} of partner {partner_id} is locked after {self.settings.max_failed_logins} bad passwords; "
+            f"{until}unlock it now with 'enkash-sandbox unlock {login} --partner {partner_id}', the Unlock button on "
+            f"the dashboard's tenant page, or POST /_sandbox/partners/{partner_id}/unlock",
+        )
+
+    def token_ttl(self, partner: Partner) -> int:
+        """The access token lifetime of this tenant's profile (tokenTtlSeconds)."""
+        return profiles.resolve(self.settings, partner.profile).token_ttl_seconds
 
     def _issue(
         self,
@@ -224,6 +263,7 @@ class AuthService:
             encryption=partner.encryption,
             expires_at=token.expires_at,
             card_id=token.card_id,
+            profile=profiles.resolve(self.settings, partner.profile),
         )
 
     def _forget(self, access_token: str) -> None:
@@ -238,6 +278,21 @@ class AuthService:
         self.clear_cache()
 
     # -- control plane ---------------------------------------------------------------------
+    def unlock_login(self, username: str) -> dict[str, int]:
+        """Clear the lockout of a login in every tenant that has it (a partner's username or a holder's
+        mobile): {partnerId: how many were unlocked}, for the partners that had one locked."""
+        found: dict[str, int] = {}
+        with self.db.write() as s:
+            for partner in s.exec(select(Partner).where(Partner.username == username, Partner.locked == True)):  # noqa: E712
+                partner.locked, partner.failed_logins, partner.locked_at = False, 0, None
+                s.add(partner)
+                found[partner.id] = found.get(partner.id, 0) + 1
+            for holder in s.exec(select(CardHolder).where(CardHolder.mobile == username, CardHolder.locked == True)):  # noqa: E712
+                holder.locked, holder.failed_logins, holder.locked_at = False, 0, None
+                s.add(holder)
+                found[holder.partner_id] = found.get(holder.partner_id, 0) + 1
+        return found
+
     def unlock(self, partner_id: str, username: str | None = None) -> int:
         """Clear lockouts of a partner login and/or its card holders. Returns how many were unlocked."""
         count = 0
@@ -247,13 +302,13 @@ class AuthService:
                 return -1
             if username is None or username == partner.username:
                 count += int(partner.locked)
-                partner.locked, partner.failed_logins = False, 0
+                partner.locked, partner.failed_logins, partner.locked_at = False, 0, None
                 s.add(partner)
             query = select(CardHolder).where(CardHolder.partner_id == partner_id, CardHolder.locked == True)  # noqa: E712
             if username is not None:
                 query = query.where(CardHolder.mobile == username)
             for holder in s.exec(query):
-                holder.locked, holder.failed_logins = False, 0
+                holder.locked, holder.failed_logins, holder.locked_at = False, 0, None
                 s.add(holder)
                 count += 1
         return count

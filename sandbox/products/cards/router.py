@@ -51,14 +51,14 @@ async def get_card_account(
 async def create_card(
     request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[CreateCard, Depends(body(CreateCard))]
 ) -> Response:
-    return ok(request, await work.write(cards.create, p.partner_id, req), A)
+    return ok(request, await work.write(cards.create, p.partner_id, req, p.profile), A)
 
 
 @router.post("/balance")
 async def load_balance(
     request: Request, p: PartnerDep, work: WorkDep, cards: Cards, req: Annotated[LoadBalance, Depends(body(LoadBalance))]
 ) -> Response:
-    return ok(request, await work.write_now(cards.load, p.partner_id, req), A)
+    return ok(request, await work.write_now(cards.load, p.partner_id, req, p.profile), A)
 
 
 @router.post("/search")
@@ -68,6 +68,9 @@ async def search_cards(
     # one card is a point read; a whole account's cards (thousands, perhaps) go to the read pool
     read = work.lookup if req.enKashCardId else work.read
     shape, payload = await read(cards.search, p.partner_id, req)
+    if shape == "one" and p.profile.search_by_id == "list":
+        # the id-matched example of the docs (api-24480520): the list envelope holding the one card
+        return ok(request, {"recordsCount": 1, "data": [payload]}, A)
     # one card: the single-card copy of the docs (style B); all cards: {recordsCount, data} (style A)
     return ok(request, payload, B if shape == "one" else A)
 
@@ -80,4 +83,4 @@ async def search_transactions(
     transactions: Transactions,
     req: Annotated[TransactionSearch, Depends(body(TransactionSearch))],
 ) -> Response:
-    return ok(request, await work.read(transactions.search, p.partner_id, req), A)
+    return ok(request, await work.read(transactions.search, p.partner_id, req, p.profile), A)

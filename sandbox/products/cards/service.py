@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from enkash_sandbox import ids
+from enkash_sandbox import profile as profiles
 from enkash_sandbox.errors import AccountNotFound, BusinessFailure, CardNotFound, FieldError
 from enkash_sandbox.faults.magic import kyc_for_mobile
 from enkash_sandbox.ledger.movements import ACCOUNT, CARD, Leg, Movement, replay_duplicates
@@ -20,10 +21,32 @@ from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
 from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation, Direction
 from sqlmodel import Session
 
+# the load page's two documented (type, transactionCode) pairs: its text (LOAD_MONEY + PRINCIPLE) and the G2 and
+# wallet examples (ALLOCATE_FUND + ALLOCATION). UAT validates enums server-side; a code it does not know fails.
+LOAD_PAIRS = {"LOAD_MONEY": "PRINCIPLE", "ALLOCATE_FUND": "ALLOCATION"}
+
+
+def check_load_codes(req: LoadBalance) -> None:
+    """The load page's documented type/transactionCode pairs (profile balanceDebit=refuse; either may be left
+    out). Checked with the other field rules, before any look-up."""
+    codes = set(LOAD_PAIRS.values())
+    if req.type is not None and req.type not in LOAD_PAIRS:
+        raise FieldError("type", f"must be one of {', '.join(LOAD_PAIRS)} for a load")
+    if req.transactionCode is not None and req.transactionCode not in codes:
+        raise FieldError("transactionCode", f"must be one of {', '.join(sorted(codes))}")
+    if req.type is not None and req.transactionCode is not None and LOAD_PAIRS[req.type] != req.transactionCode:
+        raise FieldError(
+            "transactionCode",
+            f"must be {LOAD_PAIRS[req.type]} with type {req.type}",
+            summary=f"type {req.type} goes with transactionCode {LOAD_PAIRS[req.type]}, not {req.transactionCode}",
+        )
+
+
 if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
     from enkash_sandbox.config import Settings
     from enkash_sandbox.ledger.movements import Ledger
+    from enkash_sandbox.profile import Profile
     from enkash_sandbox.store.engine import Database
 
 
@@ -198,8 +221,9 @@ class CardService:
         assert holder is not None and company is not None  # foreign keys
         return card_view(card, holder, account, company)
 
-    def create(self, partner_id: str, req: CreateCard) -> dict[str, Any]:
-        return replay_duplicates(self.settings, lambda: self._create(partner_id, req), self.ledger.first_response)
+    def create(self, partner_id: str, req: CreateCard, profile: Profile | None = None) -> dict[str, Any]:
+        profile = profile or profiles.resolve(self.settings, None)
+        return replay_duplicates(profile, lambda: self._create(partner_id, req), self.ledger.first_response)
 
     def _create(self, partner_id: str, req: CreateCard) -> dict:
         with self.db.write() as s:
@@ -249,10 +273,14 @@ class CardService:
             return view
 
     # -- balance (a hot path: prebuilt SQL) -----------------------------------------------------------------
-    def load(self, partner_id: str, req: LoadBalance) -> dict[str, Any]:
-        return replay_duplicates(self.settings, lambda: self._load(partner_id, req), self.ledger.first_response)
+    def load(self, partner_id: str, req: LoadBalance, profile: Profile | None = None) -> dict[str, Any]:
+        profile = profile or profiles.resolve(self.settings, None)
+        refuse_debit = profile.balance_debit == "refuse"
+        if refuse_debit:
+            check_load_codes(req)
+        return replay_duplicates(profile, lambda: self._load(partner_id, req, refuse_debit), self.ledger.first_response)
 
-    def _load(self, partner_id: str, req: LoadBalance) -> dict[str, Any]:
+    def _load(self, partner_id: str, req: LoadBalance, refuse_debit: bool = False) -> dict[str, Any]:
         credit = req.transactionType == Direction.CR
         minor = to_minor(req.amount)
         with self.db.tx(write=True) as tx:
@@ -271,6 +299,9 @@ class CardService:
                 raise AccountNotFound(req.companyId, account_id)
             if account_type in NON_RELOADABLE:
                 raise BusinessFailure("Load Balance is not allowed on GIFT cards (non-reloadable)")
+            if refuse_debit and not credit:
+                # the load page's rule, after the look-ups: an unknown or foreign card still answers 404
+                raise BusinessFailure("DR not allowed on this card")
             scope.ensure_usable(card, CardOperation.CREDIT if credit else CardOperation.UNLOAD)
 
             def respond(moved: Movement) -> dict[str, Any]:

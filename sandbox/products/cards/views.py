@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from enkash_sandbox.money import from_minor
-from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.store.tables import Card, CardAccount, CardAuthorization, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import iso_utc, java_medium
 from enkash_sandbox.vocabulary import (
     ACCOUNT_TYPE_LABELS,
@@ -140,7 +140,74 @@ def card_view(
     return view
 
 
-def txn_view(txn: Transaction, card: Card | None, holder: CardHolder | None, account: CardAccount) -> dict:
+# EnKash documents CREATED as the only transaction status (the transaction/all filter example); the ledger says
+# SUCCESS for a settled movement. Rows in the webhook shape speak EnKash's word.
+STATUS_OUT = {"SUCCESS": "CREATED"}
+STATUS_IN = {"CREATED": "SUCCESS"}
+
+
+def txn_row(
+    txn: Transaction,
+    card: Card | None,
+    holder: CardHolder | None,
+    account: CardAccount,
+    company: Company,
+    auth: CardAuthorization | None,
+    reference: str | None,
+) -> dict:
+    """A transaction/all row in the field set partner code written against UAT reads (profile
+    transactionRows=webhook): the names of the card-transaction webhook (products/spend/payload.py
+    card_transaction_payload), inferred, since the docs capture no response. `txnDetails` carries the merchant
+    facts of a simulated purchase's authorizing row; other rows have none to give."""
+    name = " ".join(p for p in (holder.first_name, holder.middle_name, holder.last_name) if p) if holder else None
+    balance = txn.card_balance_after_minor
+    at = txn.created_at
+    international = auth is not None and auth.currency != "INR"
+    return {
+        "enKashCardTransactionId": txn.id,
+        "maskedCard": card.masked_number if card else None,
+        "enkashCardId": txn.card_id,
+        "userId": txn.user_id,
+        "cardKitNumber": "KIT" + card.token[:9].upper() if card else None,
+        "cardHolderName": name,
+        "companyName": company.name,
+        "companyId": account.company_id,
+        "cardAccountId": account.id,
+        "principalAmount": from_minor(txn.amount_minor),
+        "fcyAmount": from_minor(txn.amount_minor) if international else None,
+        "balance": from_minor(balance) if balance is not None else None,
+        "pgReferenceNumber": reference,
+        "description": txn.description,
+        "currency": "INR",
+        "fcyCurrency": auth.currency if auth is not None and international else None,
+        "cardTransactionType": txn.direction,
+        "status": STATUS_OUT.get(txn.status, txn.status),
+        "type": txn.type,
+        "transactionCode": txn.transaction_code,
+        "remarks": txn.remarks,
+        "createdOn": java_medium(at),
+        "txnDate": iso_utc(at),
+        "modifiedOn": java_medium(at),
+        "txnDetails": {
+            "id": auth.id if auth else None,
+            "txnRefNo": txn.id,
+            "merchantName": auth.merchant_name if auth else None,
+            "transactionType": auth.channel if auth else None,
+            "mcc": auth.mcc if auth else None,
+            "channel": auth.channel if auth else None,
+            "retrievalRefNo": auth.retrieval_ref_no if auth else None,
+            "traceNo": auth.trace_no if auth else None,
+            "txnCurrency": auth.currency if auth else "INR",
+            "network": auth.network if auth else None,
+            "transactionFees": from_minor(0),
+        },
+    }
+
+
+def txn_view(
+    txn: Transaction, card: Card | None, holder: CardHolder | None, account: CardAccount, reference: str | None = None
+) -> dict:
+    """The sandbox's earlier row (profile transactionRows=sandbox)."""
     name = " ".join(p for p in (holder.first_name, holder.last_name) if p) if holder else None
     amount = from_minor(txn.amount_minor)
     return {
@@ -158,7 +225,7 @@ def txn_view(txn: Transaction, card: Card | None, holder: CardHolder | None, acc
         "type": txn.type,
         "transactionCode": txn.transaction_code,
         "status": txn.status,
-        "pgReferenceNumber": txn.pg_reference_number,
+        "pgReferenceNumber": reference if reference is not None else txn.pg_reference_number,
         "description": txn.description,
         "remarks": txn.remarks,
         "createdBy": txn.created_by,

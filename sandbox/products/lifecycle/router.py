@@ -29,7 +29,9 @@ Lifecycle = Annotated[LifecycleService, Depends(service("lifecycle"))]
 async def generate_otp(
     request: Request, p: PartnerDep, work: WorkDep, otps: Otps, req: Annotated[OtpRequest, Depends(body(OtpRequest))]
 ) -> Response:
-    return ok(request, await work.write(otps.send, p.partner_id, req), A)
+    sent = await work.write(otps.send, p.partner_id, req)
+    # the docs type the payload as a string (profile otpResponse=string): the id the OTP-checked calls take
+    return ok(request, sent["otpRequestId"] if p.profile.otp_response == "string" else sent, A)
 
 
 @router.post("/setPin")
@@ -50,7 +52,10 @@ async def block_card(
 async def replace_card(
     request: Request, p: PartnerDep, work: WorkDep, lifecycle: Lifecycle, req: Annotated[ReplaceCard, Depends(body(ReplaceCard))]
 ) -> Response:
-    return ok(request, await work.write(lifecycle.replace, p.partner_id, req), A)
+    replaced = await work.write(lifecycle.replace, p.partner_id, req)
+    # the docs' response is a plain string (profile replaceCardResponse=string): the new card's id, the one fact
+    # a partner must learn from the call
+    return ok(request, replaced["enKashCardId"] if p.profile.replace_card_response == "string" else replaced, A)
 
 
 @router.post("/velocity/rule")

@@ -22,7 +22,7 @@ from enkash_sandbox.products.marketplace.schemas import AddToCart, CartItem, Cre
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Cart, CartLine, Order, Voucher
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso
 from enkash_sandbox.vocabulary import REWARD_ACCOUNTS, CardOperation
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -186,6 +186,19 @@ class RedemptionService:
                 }
             )
         return out
+
+    def partner_login_user(self, partner_id: str) -> str | None:
+        """The user a partner token redeems as (profile redemptionAuth both/partner): the partner's login user,
+        the company admin whose primary cards EnKash creates at onboarding (a reward account's first)."""
+        with self.db.read() as s:
+            rows = s.exec(
+                select(Card.user_id, CardAccount.account_type)
+                .join(CardAccount, col(CardAccount.id) == Card.account_id)
+                .where(CardAccount.partner_id == partner_id, col(Card.primary_card).is_(True))
+                .order_by(col(Card.seq))
+            ).all()
+        users = [user for user, kind in rows if kind in REWARD_ACCOUNTS] or [user for user, _ in rows]
+        return users[0] if users else None
 
     # -- orders ----------------------------------------------------------------------------
     def paying_card(self, s: Session, p: Principal) -> tuple[Card, CardAccount]:
@@ -434,7 +447,10 @@ class RedemptionService:
     def order_details(self, p: Principal, reference: str) -> dict:
         self._settle_due()
         with self.db.read() as s:
-            query = select(Order).where(Order.partner_id == p.partner_id, Order.order_reference == reference)
+            # the partner's orderReferenceId, or the order id EnKash answered with (OR…)
+            query = select(Order).where(
+                Order.partner_id == p.partner_id, or_(col(Order.order_reference) == reference, col(Order.id) == reference)
+            )
             if p.kind != "partner":
                 query = query.where(Order.user_id == p.user_id)
             order = s.exec(query.order_by(col(Order.seq))).first()

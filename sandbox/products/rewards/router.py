@@ -24,13 +24,13 @@ declare("POST", f"{PREFIX}/bulk-create-allocate-points-json", RouteNeeds(body_li
 
 @router.post("/create-allocate-points")
 async def create_allocate_points(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards, req: Allocation) -> Response:
-    return ok(request, await work.write(rewards.allocate, p.partner_id, req), A)
+    return ok(request, await work.write(rewards.allocate, p.partner_id, req, p.profile), A)
 
 
 @router.post("/points/allocate")
 async def allocate_points_alias(request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards, req: Allocation) -> Response:
     """The path the Incentive Allocation guide (doc-1039496) gives for the same operation."""
-    return ok(request, await work.write(rewards.allocate, p.partner_id, req), A)
+    return ok(request, await work.write(rewards.allocate, p.partner_id, req, p.profile), A)
 
 
 @router.post("/bulk-create-allocate-points-json")

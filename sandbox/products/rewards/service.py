@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from enkash_sandbox.errors import BadRequest, BusinessFailure, FieldError, InsufficientBalance, NotFound, VendorError
-from enkash_sandbox.ledger.movements import BulkItem, DuplicateReference, Movement, replay_duplicates
+from enkash_sandbox.ledger.movements import BulkItem, DuplicatePolicy, DuplicateReference, Movement, replay_duplicates
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products import scope
 from enkash_sandbox.products.cards.schemas import HolderFields
@@ -69,7 +69,7 @@ class RewardService:
         self.work = work
 
     # -- one allocation --------------------------------------------------------------------
-    def allocate(self, partner_id: str, req: AllocatePoints) -> dict:
+    def allocate(self, partner_id: str, req: AllocatePoints, profile: DuplicatePolicy | None = None) -> dict:
         if (req.transactionType, req.type) not in (("CR", "ALLOCATE_POINT"), ("DR", "UNALLOCATE_POINT")):
             raise FieldError(
                 "transactionType",
@@ -78,7 +78,9 @@ class RewardService:
                 summary=f"transactionType {req.transactionType} cannot be used with type {req.type}: use "
                 "CR with ALLOCATE_POINT or DR with UNALLOCATE_POINT",
             )
-        return replay_duplicates(self.settings, lambda: self._allocate(partner_id, req), self.ledger.first_response)
+        # the tenant's profile says how a repeated reference is answered (the settings' default without one)
+        policy = profile or self.settings
+        return replay_duplicates(policy, lambda: self._allocate(partner_id, req), self.ledger.first_response)
 
     def _allocate(self, partner_id: str, req: AllocatePoints) -> dict:
         cards = self.cards

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from enkash_sandbox import ids
+from enkash_sandbox import profile as profiles
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products.auth.passwords import hash_password
 from enkash_sandbox.products.cards.schemas import HolderFields
@@ -57,12 +58,20 @@ class TenantService:
         name: str | None = None,
         fixed: dict | None = None,
         account_types: tuple[str, ...] = DEFAULT_ACCOUNT_TYPES,
+        profile: dict | None = None,
     ) -> dict:
-        """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture).
+        """Create an isolated tenant and return its credentials. `fixed` pins credentials (demo fixture);
+        `profile` holds the fidelity profile keys it chooses (validated by the caller).
         Its reset baseline is saved in the same transaction, so no reset can fall between the two."""
         with self.db.write() as s:
             creds = self.provision_in(
-                s, encryption=encryption, fund_balance=fund_balance, name=name, fixed=fixed, account_types=account_types
+                s,
+                encryption=encryption,
+                fund_balance=fund_balance,
+                name=name,
+                fixed=fixed,
+                account_types=account_types,
+                profile=profile,
             )
             self.save_baseline(s, creds["partnerId"])
         return creds
@@ -105,6 +114,7 @@ class TenantService:
         fixed: dict | None,
         account_types: tuple[str, ...],
         funded_at: datetime | None = None,
+        profile: dict | None = None,
     ) -> dict:
         settings = self.settings
         db = self.db
@@ -129,6 +139,7 @@ class TenantService:
                 username=username,
                 password_hash=hash_password(password),
                 encryption=mode,
+                profile=dict(profile or {}),
                 created_at=now,
             )
         )
@@ -182,6 +193,7 @@ class TenantService:
             "companyName": company_name,
             "cardAccounts": accounts,
             "encryption": mode,
+            "profile": profiles.resolve(settings, profile).public(),
         }
 
     def list_partners(self) -> list[Partner]:
@@ -199,6 +211,33 @@ class TenantService:
             self.control.stamp(s, epoch=True)
         self.control.published()
         return True
+
+    def profile(self, partner_id: str) -> dict | None:
+        """The tenant's effective fidelity profile and the keys it chose (None: unknown partner)."""
+        with self.db.read() as s:
+            partner = s.get(Partner, partner_id)
+            if partner is None:
+                return None
+            return {"partnerId": partner_id, **profiles.describe(self.settings, partner.profile)}
+
+    def change_profile(self, partner_id: str, changes: dict) -> dict | None:
+        """Apply validated changes: a value sets the key, None drops the tenant's choice (back to the default).
+        A new epoch makes every worker re-read its cached principals, which carry the profile."""
+        with self.db.write() as s:
+            partner = s.get(Partner, partner_id)
+            if partner is None:
+                return None
+            chosen = dict(partner.profile or {})
+            for name, value in changes.items():
+                if value is None:
+                    chosen.pop(name, None)
+                else:
+                    chosen[name] = value
+            partner.profile = chosen
+            s.add(partner)
+            self.control.stamp(s, epoch=True)
+        self.control.published()
+        return {"partnerId": partner_id, **profiles.describe(self.settings, chosen)}
 
     def fund(self, account_id: str, amount: Decimal, remarks: str | None = None) -> dict | None:
         with self.db.write() as s:

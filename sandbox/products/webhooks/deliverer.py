@@ -40,6 +40,7 @@ import httpx
 from enkash_sandbox import __version__
 from enkash_sandbox.clock import Clock, utcnow_real
 from enkash_sandbox.config import Settings
+from enkash_sandbox.faults.engine import FaultEngine
 from enkash_sandbox.products.webhooks import outbox
 from enkash_sandbox.store.control import ControlStore
 from enkash_sandbox.store.engine import Database
@@ -74,7 +75,8 @@ _CLAIM = Sql(
     "OR (status = 'DELIVERING' AND claimed_until < :real))"
 )
 _CLAIMED = Sql(
-    "SELECT d.id, d.event_id, d.attempts, CAST(e.payload AS TEXT), s.id, s.url, s.headers, s.secret, s.sign, s.enabled "
+    "SELECT d.id, d.event_id, d.attempts, CAST(e.payload AS TEXT), s.id, s.url, s.headers, s.secret, s.sign, s.enabled, "
+    "d.partner_id, e.event_type "
     "FROM webhook_delivery d JOIN webhook_event e ON e.id = d.event_id "
     "JOIN webhook_subscription s ON s.id = d.subscription_id WHERE d.id = :id AND d.claim_token = :token"
 )
@@ -106,6 +108,8 @@ class Claim:
     secret: str
     sign: bool
     enabled: bool
+    partner_id: str
+    event_type: str
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,15 @@ class Outcome:
 
 
 class Deliverer:
-    def __init__(self, db: Database, clock: Clock, control: ControlStore, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, control: ControlStore, settings: Settings, faults: FaultEngine | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.control = control
         self.settings = settings
+        # fault rules with target "webhook" act on attempts (drop, delay, time out, or stand in for an answer)
+        self.faults = faults
         self.backoff = settings.webhook_backoff()
         # a claim outlives the longest send (connect, write and read each bounded by the timeout) with room to
         # spare, so a live claimant is never overtaken; only a dead one's rows are claimed again
@@ -245,13 +253,33 @@ class Deliverer:
 
     def _send_and_record(self, claim: Claim) -> None:
         try:
-            outcome = self.send(claim) if claim.enabled else Outcome(None, 0.0, None, "subscription disabled")
+            if not claim.enabled:
+                outcome = Outcome(None, 0.0, None, "subscription disabled")
+            else:
+                outcome = self.attempt(claim)
             self.record(claim, outcome)
         except Exception:
             log.exception("webhook deliverer: delivery %s failed unexpectedly (its lease will run out)", claim.delivery_id)
         finally:
             with self._inflight_lock:
                 self._inflight -= 1
+
+    def attempt(self, claim: Claim) -> Outcome:
+        """One attempt, after any fault rule aimed at webhook deliveries had its say."""
+        fault = self.faults.delivery_fault(claim.partner_id, claim.event_type) if self.faults is not None else None
+        if fault is None:
+            return self.send(claim)
+        why = f"fault {fault.source}"
+        if fault.kind == "drop":
+            return Outcome(None, 0.0, None, f"dropped by {why}: nothing was sent")
+        if fault.kind == "timeout":
+            # as if the receiver never answered: the attempt takes the whole timeout, then fails
+            self._stop.wait(self.settings.webhook_timeout_seconds)
+            return Outcome(None, self.settings.webhook_timeout_seconds * 1000, None, f"timeout ({why}): nothing was sent")
+        if fault.kind == "status":
+            return Outcome(fault.status, 0.0, None, f"receiver answer HTTP {fault.status} simulated by {why}")
+        self._stop.wait(fault.delay_ms / 1000)  # latency: sent late
+        return self.send(claim)
 
     def send(self, claim: Claim) -> Outcome:
         headers = dict(claim.headers)
@@ -331,7 +359,7 @@ class Deliverer:
 
 
 def _claim_of(row: tuple[Any, ...], token: str) -> Claim:
-    delivery_id, event_id, attempts, body, sub_id, url, headers, secret, sign, enabled = row
+    delivery_id, event_id, attempts, body, sub_id, url, headers, secret, sign, enabled, partner_id, event_type = row
     return Claim(
         delivery_id=int(delivery_id),
         token=token,
@@ -344,4 +372,6 @@ def _claim_of(row: tuple[Any, ...], token: str) -> Claim:
         secret=secret,
         sign=bool(sign),
         enabled=bool(enabled),
+        partner_id=partner_id,
+        event_type=event_type,
     )

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from enkash_sandbox.clock import utcnow_real
 from enkash_sandbox.errors import CompanyNotFound
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.products import scope
@@ -401,45 +400,3 @@ class WebhookService:
         if built is None:
             raise WebhookControlError(404, f"no card {card.id}")
         return built
-
-
-def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datetime | None = None) -> list[dict[str, Any]]:
-    """What the integrity audit reports about the outbox: a delivery queued twice for one (event, subscription)
-    (the unique index forbids it, so only a damaged store shows one), an event with no delivery at all (emit
-    writes none without one), and a DELIVERING row whose lease ran out more than `stale_after_seconds` ago (its
-    process died and no live process picked it up)."""
-    findings: list[dict[str, Any]] = []
-    twins = s.execute(
-        select(col(WebhookDelivery.event_id), col(WebhookDelivery.subscription_id), func.count())
-        .group_by(col(WebhookDelivery.event_id), col(WebhookDelivery.subscription_id))
-        .having(func.count() > 1)
-    ).all()
-    for event_id, sub_id, count in twins:
-        findings.append(
-            {"check": "webhook_delivery_once", "eventId": event_id, "subscriptionId": sub_id, "detail": f"{count} deliveries"}
-        )
-    orphans = s.execute(
-        select(col(WebhookEvent.id), col(WebhookEvent.partner_id)).where(
-            ~select(WebhookDelivery.id).where(col(WebhookDelivery.event_id) == col(WebhookEvent.id)).exists()
-        )
-    ).all()
-    for event_id, partner_id in orphans:
-        findings.append(
-            {"check": "webhook_event_delivered", "eventId": event_id, "partnerId": partner_id, "detail": "no delivery"}
-        )
-    cutoff = (now or utcnow_real()) - timedelta(seconds=stale_after_seconds)
-    stale = s.execute(
-        select(col(WebhookDelivery.id), col(WebhookDelivery.partner_id), col(WebhookDelivery.claimed_until)).where(
-            col(WebhookDelivery.status) == "DELIVERING", col(WebhookDelivery.claimed_until) < cutoff
-        )
-    ).all()
-    for delivery_id, partner_id, until in stale:
-        findings.append(
-            {
-                "check": "webhook_lease",
-                "deliveryId": delivery_id,
-                "partnerId": partner_id,
-                "detail": f"DELIVERING with a lease that ran out at {iso_utc(until)}",
-            }
-        )
-    return findings
