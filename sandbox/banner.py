@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def render(base_url: str, creds: dict | None, db_target: str) -> str:
+def render(base_url: str, creds: dict | None, db_target: str, *, profile: dict | None = None) -> str:
     lines = [
         f"EnKash Sandbox listening on {base_url}",
         f"  dashboard: {base_url}/_sandbox/ui",
@@ -11,6 +11,15 @@ def render(base_url: str, creds: dict | None, db_target: str) -> str:
         f"  store: {db_target}",
         "",
     ]
+    if profile:
+        # the fidelity profile (docs/FIDELITY.md): the token lifetime first, the choice partners trip on most
+        ttl = profile.get("tokenTtlSeconds")
+        note = "the docs' example" if ttl == 86399 else ("the docs' 5 minutes" if ttl == 300 else "set")
+        lines.append(f"Fidelity profile{' (demo tenant)' if creds else ' (defaults)'}: tokenTtlSeconds {ttl} ({note})")
+        rest = [f"{k}={v}" for k, v in profile.items() if k != "tokenTtlSeconds"]
+        lines += [f"  {'  '.join(rest[i : i + 4])}" for i in range(0, len(rest), 4)]
+        lines.append("  change: enkash-sandbox profile PARTNER --set key=value")
+        lines.append("")
     if not creds:
         lines.append("  (demo tenant not seeded: provision one with POST /_sandbox/partners)")
         return "\n".join(lines)

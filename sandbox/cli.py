@@ -11,8 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
+# plain click help: typer's rich help printed a "<bool>" metavar beside every flag
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="EnKash Sandbox: a local, stateful emulator of EnKash's partner APIs."
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="EnKash Sandbox: a local, stateful emulator of EnKash's partner APIs.",
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -31,11 +35,23 @@ def serve(
 ):
     """Run the sandbox; seeds the demo tenant on first start and prints its credentials."""
     import uvicorn
+    from enkash_sandbox import profile as profiles
     from enkash_sandbox.banner import render
     from enkash_sandbox.config import Settings
     from enkash_sandbox.container import build
+    from enkash_sandbox.http.hosts import LOOPBACK
     from enkash_sandbox.http.serving import GuardedHttpToolsProtocol, protocol_with_timeout
 
+    first = Settings(host=host)
+    if host not in LOOPBACK and not first.admin_token and not first.allow_open_control_plane:
+        print(
+            f"error: --host {host} makes the sandbox reachable beyond this machine, and its control plane (reset, "
+            "funding, the demo credentials) would be open to anyone who reaches it. Set ENKASH_SANDBOX_ADMIN_TOKEN "
+            "(every /_sandbox call then needs it), or serve on 127.0.0.1. In a container whose port is published "
+            "on 127.0.0.1 only, ENKASH_SANDBOX_ALLOW_OPEN_CONTROL_PLANE=true says so.",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
     # the port is taken before anything is printed or seeded: a port in use is the usual first-start failure
     listener = _listen(host, port)
     chosen, port = port == 0, listener.getsockname()[1]
@@ -59,7 +75,11 @@ def serve(
     container.start()  # seed once here, so workers find the store ready
     base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     if not quiet:
-        print(render(base_url, container.demo_credentials(), settings.database_target()), flush=True)
+        creds = container.demo_credentials()
+        # the demo tenant's fidelity profile (its own choices, else the settings' defaults)
+        shown = container.tenants.profile(creds["partnerId"]) if creds else None
+        profile = shown["profile"] if shown else profiles.resolve(settings, None).public()
+        print(render(base_url, creds, settings.database_target(), profile=profile), flush=True)
     elif chosen:
         print(f"EnKash Sandbox listening on {base_url}", flush=True)
     log_level = "warning" if quiet else "info"
@@ -190,7 +210,7 @@ def _control(url: str, admin_token: str | None):
     return httpx.Client(base_url=f"{url.rstrip('/')}/_sandbox", headers=headers, timeout=60)
 
 
-def _call(url: str, admin_token: str | None, method: str, path: str, **kw) -> dict:
+def _call(url: str, admin_token: str | None, method: str, path: str, **kw) -> Any:
     import httpx
 
     try:
@@ -241,6 +261,72 @@ def unlock(
     else:
         result = _call(url, admin_token, "POST", "/unlock", json={"username": user})
     print(json.dumps(result))
+
+
+@app.command()
+def wait(
+    url: Annotated[str, typer.Argument(envvar="ENKASH_SANDBOX_URL", help="Base URL of the sandbox.")] = DEFAULT_URL,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds (exit 1).", min=0)] = 60.0,
+):
+    """Wait until a sandbox answers its health check (CI: start it in the background, then wait)."""
+    import time
+
+    import httpx
+
+    health = f"{url.rstrip('/')}/_sandbox/health"
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while True:
+        try:
+            response = httpx.get(health, timeout=2)
+            if response.status_code == 200:
+                print(f"ready: {url.rstrip('/')} (seed {response.json().get('seed')})")
+                return
+            last = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            last = str(exc) or type(exc).__name__
+        if time.monotonic() >= deadline:
+            print(f"error: {health} did not answer 200 within {timeout:g} s ({last})", file=sys.stderr)
+            raise typer.Exit(1)
+        time.sleep(0.1)
+
+
+@app.command()
+def postman(
+    out: Annotated[Path, typer.Option(help="Folder to write the collection and environment into.")],
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+    new_tenant: Annotated[
+        bool, typer.Option("--new-tenant", help="Provision a fresh tenant for the environment instead of the demo one.")
+    ] = False,
+    encryption: Annotated[
+        str | None, typer.Option(help="With --new-tenant: its encryption mode (required, optional, off).")
+    ] = None,
+):
+    """Write a Postman v2.1 collection of every EnKash operation, and an environment for a running sandbox."""
+    import httpx
+    from enkash_sandbox import postman as pm
+
+    if encryption is not None and not new_tenant:
+        raise typer.BadParameter("--encryption applies to --new-tenant", param_hint="--encryption")
+    if new_tenant:
+        creds = _call(url, admin_token, "POST", "/partners", json={"encryption": encryption} if encryption else None)
+    else:
+        creds = _call(url, admin_token, "GET", "/demo")
+    try:
+        spec = httpx.get(f"{url.rstrip('/')}/openapi.json", timeout=30).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"error: cannot read {url}/openapi.json: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    env = pm.environment(url, creds, _call(url, admin_token, "GET", "/catalog"))
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        out / "enkash-sandbox.postman_collection.json": pm.collection(spec),
+        out / "enkash-sandbox.postman_environment.json": env,
+    }
+    for path, document in files.items():
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(path)
 
 
 @app.command()
@@ -308,16 +394,53 @@ def provision(
     company_name: Annotated[str | None, typer.Option(help="Company name (generated if absent).")] = None,
     fund_balance: Annotated[str | None, typer.Option(help="Prefunding of each card account.")] = None,
     encryption: Annotated[str | None, typer.Option(help="required, optional or off.")] = None,
+    profile: Annotated[
+        list[str] | None, typer.Option("--profile", help="Fidelity profile key=value, repeatable (docs/FIDELITY.md).")
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     admin_token: AdminOption = None,
 ):
     """Create an isolated tenant and print its credentials as JSON."""
-    body = {
+    body: dict[str, Any] = {
         k: v
         for k, v in (("companyName", company_name), ("fundBalance", fund_balance), ("encryption", encryption))
         if v is not None
     }
+    if profile:
+        body["profile"] = _profile_pairs(profile)
     print(json.dumps(_call(url, admin_token, "POST", "/partners", json=body or None), indent=2))
+
+
+def _profile_pairs(pairs: list[str]) -> dict[str, str | None]:
+    """`key=value` options into a profile object; `key=` sends null (back to the default). Values are checked by
+    the sandbox, which names the key and its options when one is wrong."""
+    out: dict[str, str | None] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r}: expected key=value (key= clears the choice)", param_hint="--set")
+        out[key.strip()] = value.strip() or None
+    return out
+
+
+@app.command()
+def profile(
+    partner: Annotated[str, typer.Argument(help="The tenant's partnerId.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="key=value, repeatable (e.g. --set searchById=card); key= goes back to the default."),
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Show a tenant's fidelity profile (docs/FIDELITY.md), or change keys with --set."""
+    if set_:
+        result = _call(url, admin_token, "PATCH", f"/partners/{partner}/profile", json=_profile_pairs(set_))
+    else:
+        result = _call(url, admin_token, "GET", f"/partners/{partner}/profile")
+    chosen = set(result.get("overrides", []))
+    for key, value in result["profile"].items():
+        print(f"{key:<22}{value}{'  (set for this tenant)' if key in chosen else ''}")
 
 
 @app.command()

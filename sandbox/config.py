@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     profile_search_by_id: Literal["list", "card"] = "list"
     profile_transaction_rows: Literal["webhook", "sandbox"] = "webhook"
     profile_balance_debit: Literal["refuse", "allow"] = "refuse"
+    profile_gift_load_amount: Literal["optional", "required"] = "optional"
     profile_otp_response: Literal["string", "object"] = "string"
     profile_replace_card_response: Literal["string", "object"] = "string"
     profile_redemption_auth: Literal["both", "partner", "holder"] = "both"
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     magic_slow_seconds: float = 3.0
 
     admin_token: str | None = None
+    # `serve` beyond loopback without an admin token would open reset, funding and the demo credentials to the
+    # network: it refuses, unless this says the port is published on loopback only (the compose file does)
+    allow_open_control_plane: bool = False
     # extra Host names a loopback-bound sandbox answers to (comma-separated; "*" for any)
     allowed_hosts: str = ""
     journal_size: int = 1000

@@ -69,6 +69,14 @@ KEYS: tuple[Key, ...] = (
         ("refuse", "allow"),
     ),
     Key(
+        "giftLoadAmount",
+        "profile_gift_load_amount",
+        "card create on a GIFT account without `loadAmount`: `optional` = the card is issued empty; `required` = 400 "
+        '"loadAmount is required for GIFT card accounts"',
+        "the G1 gift-card create page (the seed page) has no `loadAmount` at all; only the G3 text calls it mandatory",
+        ("optional", "required"),
+    ),
+    Key(
         "otpResponse",
         "profile_otp_response",
         "`/otp` payload: `string` = the OTP request id as a string; `object` = `{otpRequestId, otpReferenceId, "
@@ -110,8 +118,10 @@ KEYS: tuple[Key, ...] = (
     Key(
         "magicValues",
         "profile_magic_values",
-        "magic amounts and references (docs/MAGIC_VALUES.md): `on` = they fire on every request, announced with "
-        "`X-Sandbox-Magic`; `header` = only on requests that send `X-Sandbox-Magic: on`; `off` = never",
+        "the gateway's magic amounts and references (docs/MAGIC_VALUES.md): `on` = they fire on every request, each "
+        "one announced with an `X-Sandbox-Magic: <trigger>` answer header; `header` = only on requests that send "
+        "`X-Sandbox-Magic: on`; `off` = never (the `SBX-PENDING-*` order references, the KYC mobiles and the "
+        "spending simulations' merchants are opt-in by their own names and stay on)",
         "UAT has no magic values; they are on so a partner can reach failures without set-up, and announced so "
         "a surprise is visible",
         ("on", "header", "off"),
@@ -137,8 +147,9 @@ KEYS: tuple[Key, ...] = (
     Key(
         "duplicateReference",
         "duplicate_reference",
-        "a repeated `uniqueReferenceNumber` on one card account: `reject` = business failure, nothing moves; "
-        "`replay` = the first request's answer again; both carry `X-Sandbox-Inferred: duplicate-reference`",
+        "a repeated `uniqueReferenceNumber` on one card account: `reject` = business failure, nothing moves, the "
+        "answer carries `X-Sandbox-Inferred: duplicate-reference` (the check is the sandbox's); `replay` = the first "
+        "request's answer again",
         "the docs say nothing about repeats; partners need idempotency, and a refusal is what a unique reference column gives",
         ("reject", "replay"),
     ),
@@ -150,6 +161,7 @@ _ALIASES = {
     "search_by_id": "searchById",
     "transaction_rows": "transactionRows",
     "balance_debit": "balanceDebit",
+    "gift_load_amount": "giftLoadAmount",
     "otp_response": "otpResponse",
     "replace_card_response": "replaceCardResponse",
     "redemption_auth": "redemptionAuth",
@@ -170,6 +182,7 @@ class Profile(BaseModel):
     search_by_id: Literal["list", "card"] = "list"
     transaction_rows: Literal["webhook", "sandbox"] = "webhook"
     balance_debit: Literal["refuse", "allow"] = "refuse"
+    gift_load_amount: Literal["optional", "required"] = "optional"
     otp_response: Literal["string", "object"] = "string"
     replace_card_response: Literal["string", "object"] = "string"
     redemption_auth: Literal["both", "partner", "holder"] = "both"
@@ -233,10 +246,11 @@ def resolve(settings: Settings, overrides: dict[str, Any] | None) -> Profile:
 
 
 def describe(settings: Settings, overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """What GET /_sandbox/partners/{id}/profile answers: the effective values and which ones the tenant set."""
+    """What GET /_sandbox/partners/{id}/profile answers: the effective values, which ones the tenant set, and
+    the settings' defaults the others follow."""
     profile = resolve(settings, overrides)
     chosen = sorted(name for name in (overrides or {}) if name in BY_NAME)
-    return {"profile": profile.public(), "overrides": chosen}
+    return {"profile": profile.public(), "overrides": chosen, "defaults": defaults(settings)}
 
 
 def profile_table(settings: Settings) -> str:

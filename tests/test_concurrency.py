@@ -20,7 +20,8 @@ def ledger_sum(core, kind, holder_id):
 
 
 def test_parallel_debits_never_overdraw_a_card(sandbox):
-    creds = sandbox.provision(fundBalance=5000)
+    # DR unloads are refused by default ("DR not allowed on this card"); the profile lets this tenant unload
+    creds = sandbox.provision(fundBalance=5000, profile={"balanceDebit": "allow"})
     ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
     with EnKashClient.from_credentials(sandbox.url, creds) as c:
         card = c.create_card(**ref, mobile="9000011111", firstName="Racer", loadAmount=1000)

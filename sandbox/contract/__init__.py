@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,11 +19,6 @@ def spec() -> dict:
 
     data: dict = yaml.safe_load(spec_text())
     return data
-
-
-@lru_cache(maxsize=1)
-def spec_json() -> bytes:
-    return json.dumps(spec(), separators=(",", ":")).encode()
 
 
 def operations() -> list[tuple[str, str, dict]]:

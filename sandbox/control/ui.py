@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlencode
 
+from enkash_sandbox import profile as profiles
 from enkash_sandbox.control import charts
 from enkash_sandbox.control.common import ops, sandbox
 from enkash_sandbox.control.security import COOKIE
@@ -23,6 +24,7 @@ from enkash_sandbox.ops.actions import (
     UnlockSpec,
     fault_spec_from_form,
     parse,
+    profile_changes_from_pairs,
 )
 from enkash_sandbox.products.rewards.schemas import AllocatePoints
 from enkash_sandbox.products.spend.schemas import AmountSpec, AuthorizeSpec, ClearSpec
@@ -110,7 +112,7 @@ def partner(partner_id: str, request: Request):
     data = sandbox(request).dashboard.partner(partner_id)
     if data is None:
         raise HTTPException(404, f"unknown partner {partner_id}")
-    return _page(request, "ui_partner.html", data=data)
+    return _page(request, "ui_partner.html", data=data, profile=ops(request).profile(partner_id), profile_keys=profiles.KEYS)
 
 
 @router.get("/partners/{partner_id}/orders", response_class=HTMLResponse)
@@ -128,7 +130,7 @@ def account(account_id: str, request: Request):
         "ui_account.html",
         data=data,
         balance_chart=charts.line(data["series"], title="Available balance over time"),
-        monthly_chart=charts.bars(data["monthly"], title="Allocations vs redemptions per month"),
+        monthly_chart=charts.bars(data["monthly"], title="Allocations vs spending (redemptions, purchases) per month"),
     )
 
 
@@ -295,6 +297,17 @@ async def provision(request: Request):
     except OpsError as exc:
         return _back("", error=exc.message)
     return await _act("", ops(request).provision, spec, notice="New tenant {result[partnerId]} (client id {result[clientId]})")
+
+
+@router.post("/partners/{partner_id}/profile")
+async def change_profile(partner_id: str, request: Request):
+    """The tenant page's profile form: each key's select (or the token lifetime's box); empty = the default."""
+    form = await _form(request)
+    try:
+        spec = profile_changes_from_pairs([f"{key.name}={form.get(key.name, '')}" for key in profiles.KEYS])
+    except OpsError as exc:
+        return _back(f"/partners/{partner_id}", error=exc.message)
+    return await _act(f"/partners/{partner_id}", ops(request).change_profile, partner_id, spec, notice="Profile saved")
 
 
 @router.post("/partners/{partner_id}/unlock")

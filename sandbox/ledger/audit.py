@@ -70,7 +70,9 @@ class AuditService:
     def run(self, partner_id: str | None = None) -> dict:
         problems: list[dict[str, Any]] = []
         notices: list[dict[str, Any]] = []
-        with self.db.read() as s:
+        # one snapshot: balances and ledger sums read by separate queries must describe the same moment, or a
+        # movement committed in between (the store is live) would look like a discrepancy
+        with self.db.read(snapshot=True) as s:
 
             def scoped(query: _Query, model: type[_PartnerOwned]) -> _Query:
                 return query.where(col(model.partner_id) == partner_id) if partner_id else query

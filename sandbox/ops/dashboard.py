@@ -228,21 +228,29 @@ class DashboardService:
 
     @staticmethod
     def _monthly(s: Session, account_id: str) -> list[dict]:
-        """Allocations vs redemptions per month (IST), oldest first."""
+        """Allocations vs money spent per month (IST), oldest first: spent = voucher redemptions and card purchases,
+        net of their refunds; money back from a card's own hold is neither."""
         months: OrderedDict[str, dict] = OrderedDict()
         rows = s.exec(
             select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns; it takes any number
-                Transaction.created_at, Transaction.direction, Transaction.type, Transaction.amount_minor, Transaction.card_id
+                Transaction.created_at,
+                Transaction.direction,
+                Transaction.type,
+                Transaction.amount_minor,
+                Transaction.card_id,
+                Transaction.status,
             )
             .where(Transaction.account_id == account_id)
             .order_by(col(Transaction.created_at))
         ).all()
-        for at, direction, kind, minor, card_id in rows:
+        for at, direction, kind, minor, card_id, status in rows:
+            if status == "FAILED":
+                continue  # a declined purchase moved nothing
             key = to_ist(at).strftime("%Y-%m")
             bucket = months.setdefault(key, {"month": key, "allocated": 0.0, "redeemed": 0.0})
-            if card_id and direction == "CR" and kind not in (REPLACEMENT, "REFUND"):
+            if card_id and direction == "CR" and kind not in (REPLACEMENT, "REFUND", "AUTH_RELEASE", "REVERSAL"):
                 bucket["allocated"] += minor / 100
-            elif kind == REDEMPTION:
+            elif kind == REDEMPTION or (kind == "SALE" and direction == "DR"):
                 bucket["redeemed"] += minor / 100
             elif kind == "REFUND":
                 bucket["redeemed"] -= minor / 100

@@ -39,6 +39,27 @@ def _amount_or_zero(value: object) -> Decimal:
         raise ValueError(str(exc)) from exc
 
 
+def whole_number(value: object) -> object:
+    """A JSON integer, or a numeric string of one ("5"): Jackson coerces scalars into int fields by default, so
+    a Java server takes both. Anything else goes on to the field's own strict check (which refuses it)."""
+    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 19:
+        return int(value.strip())
+    return value
+
+
+# the docs' tables say Mr/Ms/Mrs and M/F, their prose "Mr." and Male/Female: both are read as the table's value
+_TITLES = {"mr.": "Mr", "ms.": "Ms", "mrs.": "Mrs"}
+_GENDERS = {"male": "M", "female": "F"}
+
+
+def _title(value: object) -> object:
+    return _TITLES.get(value.lower(), value) if isinstance(value, str) else value
+
+
+def _gender(value: object) -> object:
+    return _GENDERS.get(value.lower(), value) if isinstance(value, str) else value
+
+
 def _printable(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
@@ -71,8 +92,10 @@ Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_printab
 Mobile = Annotated[str, StringConstraints(pattern=MOBILE_PATTERN)]
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
-Title = Literal["Mr", "Ms", "Mrs"]
-Gender = Literal["M", "F"]
+Title = Annotated[Literal["Mr", "Ms", "Mrs"], BeforeValidator(_title)]
+Gender = Annotated[Literal["M", "F"], BeforeValidator(_gender)]
+# an integer field: a JSON number or a numeric string, as Jackson coerces them
+Whole = BeforeValidator(whole_number)
 Direction = Literal["CR", "DR"]
 TxnType = Literal[TRANSACTION_TYPES]  # type: ignore[valid-type]
 Instant = Annotated[str, AfterValidator(_instant)]

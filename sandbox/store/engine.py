@@ -193,12 +193,18 @@ class Database:
                 _immediate.reset(token)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self, *, snapshot: bool = False) -> Iterator[Session]:
+        """A read session. snapshot=True makes every statement in it see one committed state, on PostgreSQL too
+        (REPEATABLE READ; its default, READ COMMITTED, lets each statement see commits that landed in between),
+        for readers that compare several queries with each other, like the audit. SQLite reads are snapshots
+        anyway (BEGIN, WAL)."""
         # a read nested in a write (the clock, say) must not ask for the write lock its caller holds
         token = _immediate.set(False)
         try:
             # close() (not rollback()) ends the read: objects stay loaded for the caller to render
             with Session(self.engine, expire_on_commit=False) as session:
+                if snapshot and self.is_postgres:
+                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 self._start(session, exclusive=False)
                 yield session
         finally:

@@ -326,3 +326,28 @@ def test_port_zero_picks_a_free_port_and_prints_it(tmp_path, quiet):
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_help_has_no_stray_bool_metavar():
+    from enkash_sandbox.cli import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0 and "<bool>" not in top.output
+    commands = re.findall(r"^  ([a-z]+)\s", top.output.split("Commands:", 1)[1], re.M)
+    assert {"serve", "unlock", "reset"} <= set(commands)
+    for command in commands:
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "<bool>" not in result.output, command
+    assert "--quiet / --no-quiet" in runner.invoke(app, ["serve", "--help"]).output
+
+
+def test_the_contract_names_the_sandbox_that_served_it(sandbox):
+    port = sandbox.url.rsplit(":", 1)[1]
+    for host in ("127.0.0.1", "localhost"):
+        base = f"http://{host}:{port}"
+        spec = httpx.get(f"{base}/openapi.json", timeout=10).json()
+        assert [s["url"] for s in spec["servers"]] == [base]
+        text = httpx.get(f"{base}/openapi.yaml", timeout=10).text
+        assert f"servers:\n  - url: {base}\n" in text and "127.0.0.1:8080" not in text

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from enkash_sandbox.client import EnKashBusinessError
+from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 from enkash_sandbox.store.tables import Card
 
 CARD = "/api/v0/partner/enKashCard"
@@ -22,10 +22,22 @@ def card(client, ref):
 
 
 def otp_for(client, http, ref, card, action="TRANSACTION_OTP"):
+    # the documented string payload (profile otpResponse=string, the default): the OTP request id
     sent = client.payload(f"{CARD}/otp", {**ref, "enKashCardId": card["enKashCardId"], "cardOtpAction": action})
     inbox = http.get("/_sandbox/otps", params={"enKashCardId": card["enKashCardId"]}).json()
-    assert inbox[0]["otpRequestId"] == sent["otpRequestId"] and inbox[0]["mobile"] == "9988776655"
-    return sent["otpRequestId"], inbox[0]["otp"]
+    assert isinstance(sent, str) and inbox[0]["otpRequestId"] == sent and inbox[0]["mobile"] == "9988776655"
+    return sent, inbox[0]["otp"]
+
+
+def test_otp_object_form_under_the_profile(sandbox, http):
+    creds = sandbox.provision(profile={"otpResponse": "object"})
+    ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
+    with EnKashClient.from_credentials(sandbox.url, creds) as client:
+        card = client.create_card(**ref, mobile="9988776611", firstName="Obj", loadAmount=10)
+        sent = client.otp(ref["cardAccountId"], card["enKashCardId"])
+    inbox = http.get("/_sandbox/otps", params={"enKashCardId": card["enKashCardId"]}).json()
+    assert sent["otpRequestId"] == inbox[0]["otpRequestId"] and sent["enKashCardId"] == card["enKashCardId"]
+    assert sent["cardOtpAction"] == "TRANSACTION_OTP" and sent["expiresInSeconds"] == 300
 
 
 def block(client, ref, card, code, **proof):
@@ -179,9 +191,10 @@ def test_replace_card_moves_the_balance_through_the_ledger(sandbox, client, http
         },
         raw=True,
     )
-    assert status == 200 and body["code"] == 0
-    new = body["payload"]
-    assert new["enKashCardId"] != card["enKashCardId"] and new["oldEnKashCardId"] == card["enKashCardId"]
+    # the documented string payload (profile replaceCardResponse=string, the default): the new card's id
+    assert status == 200 and body["code"] == 0 and isinstance(body["payload"], str)
+    new = client.search_cards(ref["companyId"], ref["cardAccountId"], body["payload"])
+    assert new["enKashCardId"] != card["enKashCardId"]
     assert new["userId"] == card["userId"] and new["otbBalance"] == 1000
     assert new["maskedNumber"] != card["maskedNumber"] or new["token"] != card["token"]
     old = client.search_cards(ref["companyId"], ref["cardAccountId"], card["enKashCardId"])
@@ -189,7 +202,7 @@ def test_replace_card_moves_the_balance_through_the_ledger(sandbox, client, http
     moves = client.transactions(
         ref["companyId"], ref["cardAccountId"], pgReferenceNumbers=None, enKashTransactionIds=None, cardHolderName="Meera"
     )["data"]
-    kinds = [(m["enKashCardId"], m["cardTransactionType"], m["type"], m["amount"]) for m in moves[:2]]
+    kinds = [(m["enkashCardId"], m["cardTransactionType"], m["type"], m["principalAmount"]) for m in moves[:2]]
     assert (new["enKashCardId"], "CR", "CARD_REPLACEMENT", 1000) in kinds
     assert (card["enKashCardId"], "DR", "CARD_REPLACEMENT", 1000) in kinds
     account = client.card_account(ref["companyId"], ref["cardAccountId"])
@@ -197,6 +210,16 @@ def test_replace_card_moves_the_balance_through_the_ledger(sandbox, client, http
     with pytest.raises(EnKashBusinessError, match="replaced"):
         client.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 5)
     assert client.load(ref["companyId"], ref["cardAccountId"], new["enKashCardId"], 5)["otbBalance"] == 1005
+
+
+def test_replace_card_object_form_under_the_profile(sandbox):
+    creds = sandbox.provision(profile={"replaceCardResponse": "object"})
+    ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
+    with EnKashClient.from_credentials(sandbox.url, creds) as client:
+        card = client.create_card(**ref, mobile="9988776612", firstName="Obj", loadAmount=100)
+        new = client.replace_card(card["enKashCardId"], mfaCode="123456")
+    assert new["enKashCardId"] != card["enKashCardId"] and new["oldEnKashCardId"] == card["enKashCardId"]
+    assert new["userId"] == card["userId"] and new["otbBalance"] == 100
 
 
 def test_velocity_rules_accept_all_documented_shapes_and_read_back(client, ref, card):

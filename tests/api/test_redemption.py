@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from enkash_sandbox import crypto
 from enkash_sandbox.client import EnKashBusinessError, EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"
@@ -160,9 +161,47 @@ def test_cart_validation(shopper, catalog):
     assert status == 404
 
 
-def test_a_partner_token_cannot_touch_a_users_cart(client):
+def test_the_partner_token_redeems_as_its_login_user(sandbox, client, tenant, catalog):
+    # as on UAT (profile redemptionAuth=both, the default): the partner's own token, acting as its login user
+    # (the company admin) and that user's primary reward card
     status, body = client.request("GET", CART, params=V, raw=True)
-    assert status == 403 and body["error"] == "access_denied"
+    assert status == 200 and body["payload"] == []
+    rewards = tenant["cardAccounts"]["EMPLOYEE_REWARDS"]
+    primary = client.card_account(tenant["companyId"], rewards)["primaryEnKashCard"]["enKashCardId"]
+    client.allocate_points(tenant["companyId"], rewards, 5000, reference="P-FUND", enkashCardId=primary)
+    product, fixed = product_with(catalog)
+    d = fixed[0]
+    order = client.payload(
+        "/api/v0/partner/create-order",
+        {"denomination": d["mrp"], "orderReferenceId": "P-1", "productCatalogId": product["productCatalogId"], "quantity": 1},
+    )
+    assert order["orderStatus"] == "SUCCESS" and order["enkashOrderId"].startswith("OR")
+    assert order["enKashCardId"] == primary
+    # orderDetails by the partner's reference or by the order id EnKash answered with
+    by_reference = client.payload("/api/v0/order/orderDetails", {"orderId": "P-1"})
+    by_id = client.payload("/api/v0/order/orderDetails", {"orderId": order["enkashOrderId"]})
+    assert by_reference["enkashOrderId"] == by_id["enkashOrderId"] == order["enkashOrderId"]
+
+
+def test_redemption_auth_profile_options(sandbox, holder):
+    # holder: the sandbox's earlier rule, a card holder's or SSO token only
+    creds = sandbox.provision(profile={"redemptionAuth": "holder"})
+    with EnKashClient.from_credentials(sandbox.url, creds) as partner:
+        status, body = partner.request("GET", CART, params=V, raw=True)
+        assert status == 403 and body["error"] == "access_denied"
+        status, body = partner.request("POST", "/api/v0/order/orderDetails", {"orderId": "X"}, raw=True)
+        assert status == 403
+    # partner: the partner token only; a card holder's login is refused
+    creds = sandbox.provision(profile={"redemptionAuth": "partner"})
+    with EnKashClient.from_credentials(sandbox.url, creds) as partner:
+        ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["EMPLOYEE_REWARDS"]}
+        made = partner.allocate_points(
+            ref["companyId"], ref["cardAccountId"], 100, reference="A-1", mobile="9700000077", firstName="Uma", email="u@e.in"
+        )
+        assert partner.request("GET", CART, params=V, raw=True)[0] == 200
+    with EnKashClient.from_credentials(sandbox.url, dict(creds, username=made["mobile"], password="Holder@1234")) as user:
+        status, body = user.request("GET", CART, params=V, raw=True)
+        assert status == 403 and body["error"] == "access_denied"
 
 
 def test_order_end_to_end(sandbox, client, shopper, ref, holder, catalog):
@@ -197,7 +236,11 @@ def test_order_end_to_end(sandbox, client, shopper, ref, holder, catalog):
     txn = client.transactions(
         ref["companyId"], ref["cardAccountId"], enKashCardId=holder["enKashCardId"], cardTransactionType="DR"
     )["data"][0]
-    assert txn["type"] == "REDEMPTION" and txn["amount"] == 980
+    assert txn["type"] == "REDEMPTION" and txn["principalAmount"] == 980
+    # a REDEMPTION row names its order by the partner's orderReferenceId, and is found by it
+    assert txn["pgReferenceNumber"] == "ORD-1"
+    found = client.transactions(ref["companyId"], ref["cardAccountId"], pgReferenceNumber="ORD-1")["data"]
+    assert [t["enKashCardTransactionId"] for t in found] == [txn["enKashCardTransactionId"]]
 
 
 def test_order_failures_move_nothing(client, shopper, ref, holder, catalog):
@@ -329,10 +372,13 @@ def test_order_search_filters_paging_and_direction(client, shopper, catalog):
     assert status == 422 and "direction" in body["response_message"]
 
 
-def test_sso_token_works_as_a_user_token(sandbox, client, ref, holder, catalog):
+def test_sso_token_works_as_a_user_token(sandbox, client, tenant, ref, holder, catalog):
     sso = client.payload(f"{CARD}/sso-token", {**ref, "enkashCardId": holder["enKashCardId"]})
     r = httpx.get(f"{sandbox.url}{CART}", params=V, headers={"Authorization": f"Bearer {sso['token']}"})
-    assert r.status_code == 200 and r.json() == {"response_code": 0, "response_message": "Success", "payload": []}
+    # the tenant's encryption is required: its GET answers are sealed too (profile getEncryption=sealed)
+    assert r.status_code == 200 and set(r.json()) == {"request"}
+    body = crypto.decrypt_json(r.json(), tenant["clientSecret"])
+    assert body == {"response_code": 0, "response_message": "Success", "payload": []}
 
 
 def test_the_sso_portal_does_the_whole_redemption_in_a_browser_flow(sandbox, client, ref, holder, catalog):

@@ -52,7 +52,7 @@ def test_seed_page_flow_token_account_allocate_sso(sandbox, client, ref):
     assert after["totalAllocationPoint"] == 11 and after["currentMonthAllocationPoint"] == 11
     assert after["totalCards"] == 2 and after["activeCards"] == 2
     txn = client.transactions(ref["companyId"], ref["cardAccountId"], pgReferenceNumber="TEST234236")["data"][0]
-    assert txn["enkashCardTxnId"] == p["enkashCardTxnId"] and txn["amount"] == 11
+    assert txn["enKashCardTransactionId"] == p["enkashCardTxnId"] and txn["principalAmount"] == 11
     sso = client.payload(f"{CARD}/sso-token", {**ref, "enkashCardId": p["enKashCardId"]})
     page = httpx.get(f"{sandbox.url}/sso/{sso['token']}/employee_rewards/hrms")
     assert page.status_code == 200 and "hedfdfg" in page.text and "₹11.00" in page.text

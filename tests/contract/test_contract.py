@@ -86,6 +86,34 @@ def test_fidelity_doc_and_spec_agree():
     assert len(rows) == len(contract.operations())
 
 
+def _marked_properties(node: object, found: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(property name, x-fidelity) of every property that carries its own x-fidelity, anywhere in the spec."""
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            for name, schema in properties.items():
+                if isinstance(schema, dict) and "x-fidelity" in schema:
+                    found.add((name, schema["x-fidelity"]))
+        for value in node.values():
+            _marked_properties(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _marked_properties(value, found)
+    return found
+
+
+def test_every_marked_property_is_listed_in_fidelity():
+    """A property the docs do not name carries x-fidelity in the spec and a row in docs/FIDELITY.md, and back."""
+    listed = set()
+    for line in (ROOT / "docs" / "FIDELITY.md").read_text(encoding="utf-8").splitlines():
+        found = re.match(r"^\| property `([^`]+)` \| (\w+) \|", line)
+        if found:
+            listed.add((found.group(1), found.group(2)))
+    marked = _marked_properties(contract.spec(), set())
+    assert marked - listed == set(), "marked in openapi/enkash.yaml, missing from docs/FIDELITY.md"
+    assert listed - marked == set(), "listed in docs/FIDELITY.md, not marked in openapi/enkash.yaml"
+
+
 def test_served_spec_is_the_file(contract_sandbox):
     served = httpx.get(f"{contract_sandbox.url}/openapi.json").json()
     assert served == contract.spec()

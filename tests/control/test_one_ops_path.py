@@ -300,3 +300,42 @@ def test_the_journal_is_cleared_through_every_surface(live, surfaces):
         assert surfaces.http.get("/_sandbox/requests").json()
         assert clear().ok
         assert surfaces.http.get("/_sandbox/requests").json() == []
+
+
+def test_a_tenants_fidelity_profile_through_every_surface(live, surfaces):
+    creds = live.provision(encryption="off", profile={"tokenTtlSeconds": 300})
+    pid = creds["partnerId"]
+    assert creds["profile"]["tokenTtlSeconds"] == 300
+
+    def effective() -> dict:
+        return surfaces.http.get(f"/_sandbox/partners/{pid}/profile").json()
+
+    assert effective()["overrides"] == ["tokenTtlSeconds"]
+    api = surfaces._api(surfaces.http.patch(f"/_sandbox/partners/{pid}/profile", json={"searchById": "card"}), 200)
+    assert api.ok and effective()["profile"]["searchById"] == "card"
+    # the dashboard form carries every key: empty = back to the default
+    assert surfaces._form(f"/partners/{pid}/profile", otpResponse="object").ok
+    now = effective()
+    assert now["overrides"] == ["otpResponse"] and now["profile"]["searchById"] == now["defaults"]["searchById"]
+    cli = surfaces._cli("profile", pid, "--set", "balanceDebit=allow", "--set", "otpResponse=")
+    assert cli.ok and "balanceDebit          allow  (set for this tenant)" in cli.message
+    assert effective()["overrides"] == ["balanceDebit"]
+    shown = surfaces._cli("profile", pid)
+    assert shown.ok and "searchById            list" in shown.message
+    # the same refusal, for the same reason, everywhere; nothing changes
+    reason = "searchById: Input should be 'list' or 'card' (one of list, card)"
+    for outcome in (
+        surfaces._api(surfaces.http.patch(f"/_sandbox/partners/{pid}/profile", json={"searchById": "bogus"}), 200),
+        surfaces._form(f"/partners/{pid}/profile", searchById="bogus"),
+        surfaces._cli("profile", pid, "--set", "searchById=bogus"),
+        surfaces._api(surfaces.http.post("/_sandbox/partners", json={"profile": {"searchById": "bogus"}}), 201),
+    ):
+        assert not outcome.ok and reason in outcome.message, outcome.message
+    unknown = surfaces._api(surfaces.http.patch(f"/_sandbox/partners/{pid}/profile", json={"nope": 1}), 200)
+    assert not unknown.ok and "unknown profile key(s) nope" in unknown.message
+    assert effective()["overrides"] == ["balanceDebit"]
+    missing = surfaces._api(surfaces.http.get("/_sandbox/partners/CRNOPE0000/profile"), 200)
+    assert not missing.ok and "HTTP 404" in missing.message
+    # the page shows it
+    page = surfaces.http.get(f"/_sandbox/ui/partners/{pid}")
+    assert page.status_code == 200 and 'data-key="balanceDebit">allow<' in page.text

@@ -24,7 +24,8 @@ def server(request, tmp_path_factory):
 
 
 def test_hundreds_of_debits_on_a_half_funded_card(server):
-    creds = server.provision(fundBalance=5000)
+    # DR unloads are refused by default ("DR not allowed on this card"); the profile lets this tenant unload
+    creds = server.provision(fundBalance=5000, profile={"balanceDebit": "allow"})
     ref = (creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"])
     with EnKashClient.from_credentials(server.url, creds) as c:
         card = c.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9100000001", firstName="W", loadAmount=1500)

@@ -11,6 +11,7 @@ from enkash_sandbox.products.cards.schemas import CardAccountCreate
 from enkash_sandbox.products.cards.views import card_view
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import java_medium, month_start_utc
+from enkash_sandbox.vocabulary import TxnType
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
@@ -71,6 +72,9 @@ class AccountService:
             & (col(Transaction.card_id).is_not(None))
             & (col(Transaction.type) != REPLACEMENT)
             & (col(Transaction.type) != "REFUND")
+            # money coming back to a card from its own authorization hold is no allocation
+            & (col(Transaction.type) != TxnType.AUTH_RELEASE)
+            & (col(Transaction.type) != TxnType.REVERSAL)
         )
         redemption = (col(Transaction.direction) == "DR") & (col(Transaction.type) == REDEMPTION)
         this_month = col(Transaction.created_at) >= month_start
@@ -83,12 +87,13 @@ class AccountService:
                 func.coalesce(func.sum(case((redemption & this_month, amount), else_=0)), 0),
             ).where(Transaction.account_id == account_id, Transaction.status == "SUCCESS")
         ).one()
-        # a refund of a failed redemption gives the points back: net it out of redemptions
+        # a refund of a failed redemption gives the points back: net it out of redemptions (a merchant's refund of
+        # a card purchase has no order and is not a redemption's)
         refunds = s.exec(
             select(
                 func.coalesce(func.sum(Transaction.amount_minor), 0),
                 func.coalesce(func.sum(case((this_month, Transaction.amount_minor), else_=0)), 0),
-            ).where(Transaction.account_id == account_id, Transaction.type == "REFUND")
+            ).where(Transaction.account_id == account_id, Transaction.type == "REFUND", col(Transaction.order_id).is_not(None))
         ).one()
         cards = s.exec(
             select(

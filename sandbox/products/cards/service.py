@@ -223,12 +223,13 @@ class CardService:
 
     def create(self, partner_id: str, req: CreateCard, profile: Profile | None = None) -> dict[str, Any]:
         profile = profile or profiles.resolve(self.settings, None)
-        return replay_duplicates(profile, lambda: self._create(partner_id, req), self.ledger.first_response)
+        gift_load_required = profile.gift_load_amount == "required"
+        return replay_duplicates(profile, lambda: self._create(partner_id, req, gift_load_required), self.ledger.first_response)
 
-    def _create(self, partner_id: str, req: CreateCard) -> dict:
+    def _create(self, partner_id: str, req: CreateCard, gift_load_required: bool = False) -> dict:
         with self.db.write() as s:
             account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
-            if account.account_type in NON_RELOADABLE and req.loadAmount is None:
+            if account.account_type in NON_RELOADABLE and req.loadAmount is None and gift_load_required:
                 raise FieldError(
                     "loadAmount",
                     "is required for GIFT cards",

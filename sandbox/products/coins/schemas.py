@@ -8,12 +8,13 @@ from enkash_sandbox.products.fields import (
     Id,
     Reference,
     VendorModel,
+    Whole,
 )
 from pydantic import Field, StringConstraints
 
 CoinConfiguration = Literal["CUSTOM", "DEFAULT"]
 CoinEvent = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
-Coins = Annotated[int, Field(gt=0, le=10_000_000)]
+Coins = Annotated[int, Whole, Field(gt=0, le=10_000_000)]
 
 
 class CoinConfigCreate(VendorModel):

@@ -12,12 +12,13 @@ from enkash_sandbox.products.fields import (
     OptionalAmountBound,
     Reference,
     VendorModel,
+    Whole,
 )
 from pydantic import Field, StringConstraints
 
 
 class CartItem(VendorModel):
-    quantity: Annotated[int, Field(ge=0, le=1000)]
+    quantity: Annotated[int, Whole, Field(ge=0, le=1000)]
     description: Annotated[str, StringConstraints(max_length=255)] | None = None
     # only for denominations with customAmountEnabled (a sandbox extension: the docs show no field for it)
     amount: Amount | None = None
@@ -34,7 +35,7 @@ class AddToCart(VendorModel):
 
 
 class UpdateCart(VendorModel):
-    cartId: Annotated[int, Field(ge=1, le=2**53)]
+    cartId: Annotated[int, Whole, Field(ge=1, le=2**53)]
     items: CartItems
 
 
@@ -42,7 +43,7 @@ class CreateOrder(VendorModel):
     denomination: Amount
     orderReferenceId: Reference
     productCatalogId: Id
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Whole, Field(ge=1, le=1000)]
 
 
 class OrderSearch(VendorModel):

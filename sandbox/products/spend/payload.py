@@ -38,26 +38,47 @@ class CardTxnFacts:
     trace_no: str
     network: str
 
+    @classmethod
+    def of(
+        cls,
+        auth: CardAuthorization,
+        *,
+        masked_number: str,
+        token: str,
+        holder_name: str | None,
+        company_id: str,
+        company_name: str,
+    ) -> CardTxnFacts:
+        """The authorization's own facts, with what it says about the card, holder and company."""
+        return cls(
+            card_id=auth.card_id,
+            masked_number=masked_number,
+            token=token,
+            user_id=auth.user_id,
+            holder_name=holder_name,
+            company_id=company_id,
+            company_name=company_name,
+            auth_id=auth.id,
+            decline_reasons=list(auth.decline_reasons or []),
+            currency=auth.currency,
+            channel=auth.channel,
+            merchant_name=auth.merchant_name,
+            mcc=auth.mcc,
+            retrieval_ref_no=auth.retrieval_ref_no,
+            trace_no=auth.trace_no,
+            network=auth.network,
+        )
+
 
 def facts_of(card: Card, holder: CardHolder, company: Company, auth: CardAuthorization) -> CardTxnFacts:
     name = " ".join(part for part in (holder.first_name, holder.middle_name, holder.last_name) if part)
-    return CardTxnFacts(
-        card_id=card.id,
+    return CardTxnFacts.of(
+        auth,
         masked_number=card.masked_number,
         token=card.token,
-        user_id=holder.id,
         holder_name=name or None,
         company_id=company.id,
         company_name=company.name,
-        auth_id=auth.id,
-        decline_reasons=list(auth.decline_reasons or []),
-        currency=auth.currency,
-        channel=auth.channel,
-        merchant_name=auth.merchant_name,
-        mcc=auth.mcc,
-        retrieval_ref_no=auth.retrieval_ref_no,
-        trace_no=auth.trace_no,
-        network=auth.network,
     )
 
 

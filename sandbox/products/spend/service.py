@@ -161,23 +161,13 @@ class _CardFacts:
         )
 
     def txn_facts(self, auth: CardAuthorization) -> CardTxnFacts:
-        return CardTxnFacts(
-            card_id=self.id,
+        return CardTxnFacts.of(
+            auth,
             masked_number=self.masked_number,
             token=self.token,
-            user_id=self.user_id,
             holder_name=self.holder_name,
             company_id=self.company_id,
             company_name=self.company_name,
-            auth_id=auth.id,
-            decline_reasons=list(auth.decline_reasons),
-            currency=auth.currency,
-            channel=auth.channel,
-            merchant_name=auth.merchant_name,
-            mcc=auth.mcc,
-            retrieval_ref_no=auth.retrieval_ref_no,
-            trace_no=auth.trace_no,
-            network=auth.network,
         )
 
 
@@ -375,10 +365,7 @@ class SpendService:
         self.expire_due()
         with self.db.write() as s:
             ctx, auth = self._lock_auth(s, auth_id)
-            self._need_state(auth, "HELD", "cleared")
-            minor = auth.held_minor if amount is None else to_minor(amount)
-            if minor > auth.held_minor:
-                raise SpendError(422, f"cannot clear {_rupees(minor)}: only {_rupees(auth.held_minor)} is held")
+            minor = self._from_hold(auth, amount, "clear")
             now = self.clock.now()
             movement = self._record(s, ctx, auth, [Leg(HOLD, auth.id, -minor)], TxnType.SALE, Direction.DR, minor, now)
             auth.cleared_minor += minor
@@ -395,10 +382,7 @@ class SpendService:
         self.expire_due()
         with self.db.write() as s:
             ctx, auth = self._lock_auth(s, auth_id)
-            self._need_state(auth, "HELD", "reversed")
-            minor = auth.held_minor if amount is None else to_minor(amount)
-            if minor > auth.held_minor:
-                raise SpendError(422, f"cannot reverse {_rupees(minor)}: only {_rupees(auth.held_minor)} is held")
+            minor = self._from_hold(auth, amount, "reverse")
             now = self.clock.now()
             movement = self._release(s, ctx, auth, minor, TxnType.REVERSAL, now, "authorization reversed")
             self._settle_state(auth, expired=False)
@@ -558,6 +542,14 @@ class SpendService:
     def _need_state(auth: CardAuthorization, state: str, verb: str) -> None:
         if auth.state != state:
             raise SpendError(409, f"authorization {auth.id} is {auth.state}; only a HELD authorization can be {verb}")
+
+    def _from_hold(self, auth: CardAuthorization, amount: Decimal | None, verb: str) -> int:
+        """What a clearing or reversal takes from an open hold: all of it when no amount is given, never more."""
+        self._need_state(auth, "HELD", {"clear": "cleared", "reverse": "reversed"}[verb])
+        minor = auth.held_minor if amount is None else to_minor(amount)
+        if minor > auth.held_minor:
+            raise SpendError(422, f"cannot {verb} {_rupees(minor)}: only {_rupees(auth.held_minor)} is held")
+        return minor
 
     @staticmethod
     def _settle_state(auth: CardAuthorization, *, expired: bool) -> None:
