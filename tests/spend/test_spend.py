@@ -409,3 +409,19 @@ def test_the_control_plane_openapi_describes_the_spending_operations(http):
         assert path in spec["paths"], path
     body = spec["components"]["schemas"]["AuthorizeSpec"]
     assert set(body["properties"]) >= {"amount", "channel", "capture", "merchantName", "international", "mcc", "currency"}
+
+
+def test_an_expired_hold_shows_released_in_the_transaction_list_without_any_clock_change(tmp_path):
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.testing.live import LiveSandbox
+
+    with LiveSandbox(Settings(db=str(tmp_path / "h.db"), seed_demo=False, hold_expiry_seconds=1)) as live:
+        creds = live.provision()
+        with EnKashClient.from_credentials(live.url, creds) as partner:
+            card = spendable_card(partner, creds)
+            hold = partner.authorize(card, 30, capture=False)
+            time.sleep(1.2)  # real time passes; the sandbox clock runs with it
+            rows = txns(partner, creds, card)
+            assert "AUTH_RELEASE" in [t["type"] for t in rows]
+            assert partner.authorization(hold["transactionId"])["state"] == "EXPIRED"
+            assert otb(partner, creds, card) == 1000

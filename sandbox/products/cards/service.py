@@ -28,7 +28,10 @@ LOAD_PAIRS = {"LOAD_MONEY": "PRINCIPLE", "ALLOCATE_FUND": "ALLOCATION"}
 
 def check_load_codes(req: LoadBalance) -> None:
     """The load page's documented type/transactionCode pairs (profile balanceDebit=refuse; either may be left
-    out). Checked with the other field rules, before any look-up."""
+    out). Checked with the other field rules, before any look-up. A DR gets the page's own answer, "DR not
+    allowed on this card" (after the look-ups), whatever codes it names: the G1 page's DR example sends SALE."""
+    if req.transactionType == Direction.DR:
+        return
     codes = set(LOAD_PAIRS.values())
     if req.type is not None and req.type not in LOAD_PAIRS:
         raise FieldError("type", f"must be one of {', '.join(LOAD_PAIRS)} for a load")
