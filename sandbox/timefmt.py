@@ -46,3 +46,11 @@ def month_start_utc(now_utc: datetime) -> datetime:
     local = to_ist(now_utc)
     start_local = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return start_local.astimezone(UTC).replace(tzinfo=None)
+
+
+def velocity_periods(at: datetime, channel: str | None) -> tuple[str, str, str, str]:
+    """The velocity periods an instant falls in, in India's time: its day, month and year, and its day on one
+    channel (D:2026-12-01, M:2026-12, Y:2026, C:2026-12-01:POS) — the keys of a card's usage sums."""
+    local = to_ist(at)
+    day = local.strftime("%Y-%m-%d")
+    return f"D:{day}", f"M:{local:%Y-%m}", f"Y:{local:%Y}", f"C:{day}:{channel or ''}"

@@ -16,6 +16,8 @@ import pytest
 from enkash_sandbox.ledger import movements
 from enkash_sandbox.products import records
 from enkash_sandbox.products.cards import service as card_service
+from enkash_sandbox.products.spend import service as spend_service
+from enkash_sandbox.products.spend import velocity
 from enkash_sandbox.store.engine import Database
 from enkash_sandbox.store.tables import Card, CardHolder, Token, Transaction
 from sqlalchemy import create_engine
@@ -24,7 +26,7 @@ from sqlmodel import col, select
 
 from .conftest import POSTGRES_URL, postgres_database
 
-BIG_TABLES = {"card", "card_holder", "transaction", "ledger_entry", "token", "card_account"}
+BIG_TABLES = {"card", "card_holder", "transaction", "ledger_entry", "token", "card_account", "card_authorization", "card_usage"}
 
 
 def _transaction_list(dialect) -> str:
@@ -54,6 +56,9 @@ STATEMENTS = {
     "debit a card (guarded)": movements._DEBIT_CARD,
     "debit an account (guarded)": movements._DEBIT_ACCOUNT,
     "first answer for a repeated reference": movements._FIRST_RESPONSE,
+    "card facts for an authorization": spend_service._CARD_FACTS,
+    "a card's expired hold, before its authorization": spend_service._DUE_HOLD,
+    "a card's velocity sums": velocity._READ,
 }
 PARAMS = {
     "card_id": "EKC1",
@@ -66,6 +71,10 @@ PARAMS = {
     "need": 1,
     "id": "X",
     "ref": "R",
+    "day": "D:2026-01-01",
+    "month": "M:2026-01",
+    "year": "Y:2026",
+    "channel": "C:2026-01-01:POS",
 }
 
 
@@ -85,7 +94,7 @@ def _sqlite_plan(db: Database, statement: str, params: dict) -> str:
 @pytest.mark.parametrize("name", sorted(STATEMENTS))
 def test_sqlite_hot_statements_use_an_index(sqlite_store, name):
     plan = _sqlite_plan(sqlite_store, STATEMENTS[name].sqlite, PARAMS)
-    scans = [t for t in re.findall(r"SCAN (\w+)", plan) if t in BIG_TABLES or t in {"c", "h", "a"}]
+    scans = [t for t in re.findall(r"SCAN (\w+)", plan) if t in BIG_TABLES or t in {"c", "h", "a", "m"}]
     assert not scans, f"{name} scans {scans}:\n{plan}"
     assert "USING" in plan or "PRIMARY KEY" in plan, plan
 

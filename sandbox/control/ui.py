@@ -310,6 +310,17 @@ async def change_profile(partner_id: str, request: Request):
     return await _act(f"/partners/{partner_id}", ops(request).change_profile, partner_id, spec, notice="Profile saved")
 
 
+@router.post("/cards/{card_id}/open/{page}")
+async def open_as_holder(card_id: str, page: Literal["portal", "vkyc"], request: Request):
+    """The holder's rewards portal or VKYC page, through a fresh SSO token or VKYC link."""
+    await _form(request)
+    try:
+        result = await run_in_threadpool(ops(request).holder_page, card_id, page)
+    except (OpsError, VendorError) as exc:
+        return _back(f"/cards/{card_id}", error=exc.message)
+    return RedirectResponse(result["url"], status_code=303)
+
+
 @router.post("/partners/{partner_id}/unlock")
 async def unlock_login(partner_id: str, request: Request):
     form = await _form(request)

@@ -13,7 +13,8 @@ Discrepancies (any one means the store is corrupt; `ok` is false):
 - the webhook outbox: no delivery queued twice for one (event, subscription), no event without a delivery, no
   delivery left DELIVERING long after its lease ran out (its process died);
 - every card authorization keeps its money in one place: authorized = held + cleared + released, refunds never
-  exceed what was cleared, a declined one moved nothing, and its hold equals its hold's ledger.
+  exceed what was cleared, a declined one moved nothing, and its hold equals its hold's ledger; each card's
+  velocity sums equal what its authorizations add up to.
 Notices (reported, not corruption): permanently blocked cards that still hold money — it can be recovered by
 replacing the card or unloading it to its account.
 """
@@ -32,6 +33,7 @@ from enkash_sandbox.store.tables import (
     CardAccount,
     CardAuthorization,
     CardHolder,
+    CardUsage,
     CoinEntry,
     LedgerEntry,
     Order,
@@ -40,7 +42,7 @@ from enkash_sandbox.store.tables import (
     WebhookDelivery,
     WebhookEvent,
 )
-from enkash_sandbox.timefmt import iso_utc
+from enkash_sandbox.timefmt import iso_utc, velocity_periods
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -201,8 +203,14 @@ class AuditService:
     ) -> dict[str, int]:
         """Each authorization's money in exactly one place; returns the money on holds per partner."""
         held_by_partner: dict[str, int] = {}
+        usage: dict[tuple[str, str], list[int]] = {}  # (card, period) -> [amount, count], recomputed
         for auth in s.exec(scoped(select(CardAuthorization), CardAuthorization)):
             held_by_partner[auth.partner_id] = held_by_partner.get(auth.partner_id, 0) + auth.held_minor
+            if auth.decision == "APPROVED":
+                for period in velocity_periods(auth.created_at, auth.channel):
+                    expected = usage.setdefault((auth.card_id, period), [0, 0])
+                    expected[0] += auth.authorized_minor - auth.released_minor
+                    expected[1] += 1
             self._balance(problems, HOLD, auth.id, auth.held_minor, sums.get((HOLD, auth.id), 0))
             parts = auth.held_minor + auth.cleared_minor + auth.released_minor
             declined_moved = auth.decision == "DECLINED" and (auth.authorized_minor or parts or auth.refunded_minor)
@@ -218,6 +226,18 @@ class AuditService:
                         "cleared": from_minor(auth.cleared_minor),
                         "released": from_minor(auth.released_minor),
                         "refunded": from_minor(auth.refunded_minor),
+                    }
+                )
+        stored = {(u.card_id, u.period): [u.amount_minor, u.count] for u in s.exec(scoped(select(CardUsage), CardUsage))}
+        for key in sorted(set(usage) | set(stored)):
+            if usage.get(key, [0, 0]) != stored.get(key, [0, 0]):
+                problems.append(
+                    {
+                        "check": "velocity_usage",
+                        "enKashCardId": key[0],
+                        "period": key[1],
+                        "stored": stored.get(key, [0, 0]),
+                        "fromAuthorizations": usage.get(key, [0, 0]),
                     }
                 )
         return held_by_partner

@@ -21,8 +21,10 @@ from enkash_sandbox.clock import ClockOutOfRange
 from enkash_sandbox.errors import VendorError
 from enkash_sandbox.faults.engine import ACTIONS, MAX_DELAY_MS, WEBHOOK_FAULTS
 from enkash_sandbox.money import MAX_AMOUNT
+from enkash_sandbox.products.rewards.schemas import SsoRequest
 from enkash_sandbox.products.spend.schemas import AmountSpec, AuthorizeSpec, ClearSpec, IncrementSpec
 from enkash_sandbox.store.snapshots import SnapshotConflict, SnapshotError
+from enkash_sandbox.store.tables import Card, CardAccount
 from enkash_sandbox.vocabulary import KYC_STATUS_LABELS
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
@@ -349,6 +351,20 @@ class Ops:
         if count < 0:
             raise OpsError(404, f"unknown partner {partner_id}")
         return {"partnerId": partner_id, "unlocked": count}
+
+    def holder_page(self, card_id: str, page: Literal["portal", "vkyc"]) -> dict:
+        """A fresh link to what the card's holder sees: the rewards portal (an SSO token, as the partner's
+        sso-token call makes it) or the VKYC page (as vkyc/link makes it). The dashboard opens it."""
+        with self.sandbox.db.read() as s:
+            card = s.get(Card, card_id)
+            account = s.get(CardAccount, card.account_id) if card is not None else None
+        if card is None or account is None:
+            raise OpsError(404, f"unknown card {card_id}")
+        if page == "portal":
+            request = SsoRequest(cardAccountId=account.id, companyId=account.company_id, enkashCardId=card.id)
+            return {"url": self.sandbox.rewards.sso_token(account.partner_id, request, "")["employeeRewardsUrl"]}
+        link = self.sandbox.lifecycle.vkyc_link(account.partner_id, account.company_id, account.id, card.id, "")
+        return {"url": link["vkycLink"]}
 
     def unlock_login(self, spec: LoginUnlockSpec) -> dict:
         """Unlock a login in whichever tenants have it locked (the CLI's `unlock USER` without --partner)."""

@@ -243,10 +243,11 @@ class CardAuthorization(SQLModel, table=True):
 
     __tablename__ = "card_authorization"
     __table_args__ = (
-        # velocity windows: a card's approved authorizations since a day/month/year start
+        # a card's authorizations, newest first
         Index("ix_auth_card_created", "card_id", "created_at"),
-        # the hold-expiry sweep
+        # the hold-expiry sweep, store-wide and for one card (before each of its authorizations)
         Index("ix_auth_state_expires", "state", "hold_expires_at"),
+        Index("ix_auth_card_state_expires", "card_id", "state", "hold_expires_at"),
     )
     id: str = Field(primary_key=True)
     partner_id: str = Field(index=True, foreign_key="partner.id")
@@ -277,6 +278,20 @@ class CardAuthorization(SQLModel, table=True):
     hold_expires_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     modified_at: datetime = _ts()
+
+
+class CardUsage(SQLModel, table=True):
+    """A card's spending in one velocity period (an IST day, month or year, or a day on one channel): the running
+    sums every authorization reads instead of re-adding the card's history. Written in the transaction that
+    approves, increments or releases an authorization; the audit recomputes them from the authorizations."""
+
+    __tablename__ = "card_usage"
+    card_id: str = Field(primary_key=True)
+    # D:2026-12-01, M:2026-12, Y:2026, C:2026-12-01:POS (IST)
+    period: str = Field(primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    amount_minor: int = Field(sa_column=_money())
+    count: int = 0
 
 
 class LedgerEntry(SQLModel, table=True):

@@ -425,3 +425,13 @@ def test_an_expired_hold_shows_released_in_the_transaction_list_without_any_cloc
             assert "AUTH_RELEASE" in [t["type"] for t in rows]
             assert partner.authorization(hold["transactionId"])["state"] == "EXPIRED"
             assert otb(partner, creds, card) == 1000
+
+
+def test_velocity_sums_are_audited(sandbox, client, tenant, card):
+    """The running velocity sums are recomputed by the audit from the authorizations: plant a wrong one."""
+    client.authorize(card, 40)
+    plant(sandbox, "UPDATE card_usage SET amount_minor = amount_minor + 100 WHERE card_id = :id AND period LIKE 'D:%'", id=card)
+    report = client.sandbox_call("GET", f"/audit?partnerId={tenant['partnerId']}")
+    assert [d["check"] for d in report["discrepancies"]] == ["velocity_usage"], report
+    plant(sandbox, "UPDATE card_usage SET amount_minor = amount_minor - 100 WHERE card_id = :id AND period LIKE 'D:%'", id=card)
+    audit_clean(client, tenant)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from enkash_sandbox.money import from_minor
+from enkash_sandbox.products.spend.records import Authorization
 from enkash_sandbox.store.sql import Sql, Tx
 from enkash_sandbox.store.tables import Card, CardAuthorization, CardHolder, Company
 from enkash_sandbox.timefmt import iso_utc, java_medium
@@ -41,7 +42,7 @@ class CardTxnFacts:
     @classmethod
     def of(
         cls,
-        auth: CardAuthorization,
+        auth: Authorization,
         *,
         masked_number: str,
         token: str,

@@ -29,8 +29,9 @@ from enkash_sandbox.jsonio import decimal_text
 from enkash_sandbox.ledger.movements import CARD, HOLD, Leg
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products.spend.payload import CardTxnFacts, card_transaction_payload, facts_of
+from enkash_sandbox.products.spend.records import Authorization, AuthorizationRecord
 from enkash_sandbox.products.spend.schemas import AuthorizeSpec, Channel, DeclineReason
-from enkash_sandbox.products.spend.velocity import Usage, usage_of
+from enkash_sandbox.products.spend.velocity import Usage, add_usage, usage_of
 from enkash_sandbox.products.webhooks import outbox
 from enkash_sandbox.store.sql import Sql, Tx, as_json
 from enkash_sandbox.store.tables import Card, CardAccount, CardAuthorization, CardHolder, Company
@@ -83,6 +84,7 @@ _FACTS_SELECT = (
 _CARD_FACTS = Sql(_FACTS_SELECT)
 # PostgreSQL: the card's row lock serialises its authorizations (velocity sums and counts are read under it)
 _CARD_FACTS_FOR_UPDATE = Sql(_FACTS_SELECT + " FOR UPDATE OF c")
+# by ix_auth_card_state_expires: a card with a long history of holds is one index probe
 _DUE_HOLD = Sql(
     "SELECT id FROM card_authorization WHERE card_id = :card_id AND state = 'HELD' AND hold_expires_at <= :now LIMIT 1"
 )
@@ -98,7 +100,7 @@ _INSERT_AUTHORIZATION = Sql(
 )
 
 
-def _insert_params(tx: Tx, auth: CardAuthorization) -> dict[str, Any]:
+def _insert_params(tx: Tx, auth: AuthorizationRecord) -> dict[str, Any]:
     params = {name.strip(): getattr(auth, name.strip()) for name in _AUTH_COLUMNS.split(",")}
     params["decline_reasons"] = tx.json(auth.decline_reasons)
     for stamp in ("hold_expires_at", "created_at", "modified_at"):
@@ -160,7 +162,7 @@ class _CardFacts:
             company_name=row[20],
         )
 
-    def txn_facts(self, auth: CardAuthorization) -> CardTxnFacts:
+    def txn_facts(self, auth: Authorization) -> CardTxnFacts:
         return CardTxnFacts.of(
             auth,
             masked_number=self.masked_number,
@@ -225,7 +227,7 @@ class SpendService:
             seq = self.db.mint(tx, "txn")
             auth_id = ids.format_id(self.db.seed, "txn", seq)
             approved = not reasons
-            auth = CardAuthorization(
+            auth = AuthorizationRecord(
                 id=auth_id,
                 partner_id=card.partner_id,
                 company_id=card.company_id,
@@ -258,6 +260,16 @@ class SpendService:
                 modified_at=now,
             )
             tx.run(_INSERT_AUTHORIZATION, _insert_params(tx, auth))
+            if approved:
+                add_usage(
+                    tx,
+                    partner_id=card.partner_id,
+                    card_id=card_id,
+                    made_at=now,
+                    channel=auth.channel,
+                    amount_minor=amount,
+                    count=1,
+                )
             if not approved:
                 legs: list[Leg] = []
                 kind, event, status = TxnType.SALE, "CARD_TRANSACTION_DECLINED", "FAILED"
@@ -447,6 +459,7 @@ class SpendService:
             )
             auth.authorized_minor += minor
             auth.held_minor += minor
+            self._usage(s, auth, minor)
             s.add(auth)
             self._emit(s, ctx, auth, movement, "CARD_TRANSACTION_AUTHORIZED", now)
             return self._answer(auth, ctx.card.id, movement.card_balance)
@@ -601,7 +614,20 @@ class SpendService:
         movement = self._credit_card(s, ctx, auth, minor, [Leg(HOLD, auth.id, -minor)], type, now, why)
         auth.held_minor -= minor
         auth.released_minor += minor
+        self._usage(s, auth, -minor)  # money released unused gives the velocity limit back
         return movement
+
+    def _usage(self, s: Session, auth: CardAuthorization, minor: int) -> None:
+        """An authorization's amount changed: so do the sums of the periods it was made in."""
+        add_usage(
+            self.db.tx_of(s),
+            partner_id=auth.partner_id,
+            card_id=auth.card_id,
+            made_at=auth.created_at,
+            channel=auth.channel,
+            amount_minor=minor,
+            count=0,
+        )
 
     def _credit_card(
         self, s: Session, ctx: _Context, auth: CardAuthorization, minor: int, extra: list[Leg], type: str, now: datetime, why: str
@@ -663,7 +689,7 @@ class SpendService:
         return authorization_view(auth, balance_minor)
 
 
-def authorization_view(auth: CardAuthorization, otb_minor: int | None = None) -> dict[str, Any]:
+def authorization_view(auth: Authorization, otb_minor: int | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
         "transactionId": auth.id,
         "enKashCardId": auth.card_id,

@@ -1,28 +1,31 @@
 """A card's spending in the velocity windows: the current day, month and year in India (IST), by the sandbox
-clock. Approved authorizations count with what they still take from the card (authorized minus released:
-a reversal or an expired hold gives the limit back, a refund does not)."""
+clock, and the current day on one channel.
+
+Approved authorizations count with what they still take from the card (authorized minus released: a reversal
+or an expired hold gives the limit back, a refund does not); counts count approved authorizations. The sums
+live in `card_usage`, one row per card and period, kept by the transactions that approve, increment or release
+an authorization (in the period the authorization was made in), so reading a card's usage is one indexed read
+however long its history — the audit recomputes them from the authorizations.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.sql import Sql, Tx
-from enkash_sandbox.timefmt import to_ist
+from enkash_sandbox.timefmt import velocity_periods
 
-_USAGE = Sql(
-    "SELECT "
-    "COALESCE(SUM(CASE WHEN created_at >= :day THEN authorized_minor - released_minor END), 0), "
-    "COUNT(CASE WHEN created_at >= :day THEN 1 END), "
-    "COALESCE(SUM(CASE WHEN created_at >= :month THEN authorized_minor - released_minor END), 0), "
-    "COUNT(CASE WHEN created_at >= :month THEN 1 END), "
-    "COALESCE(SUM(authorized_minor - released_minor), 0), "
-    "COUNT(*), "
-    "COALESCE(SUM(CASE WHEN created_at >= :day AND channel = :channel THEN authorized_minor - released_minor END), 0), "
-    "COUNT(CASE WHEN created_at >= :day AND channel = :channel THEN 1 END) "
-    "FROM card_authorization WHERE card_id = :card_id AND decision = 'APPROVED' AND created_at >= :year"
+_READ = Sql(
+    "SELECT period, amount_minor, count FROM card_usage WHERE card_id = :card_id AND period IN (:day, :month, :year, :channel)"
+)
+# add to a period's sums, creating its row on first use (SQLite >= 3.24 and PostgreSQL both take ON CONFLICT)
+_ADD = Sql(
+    "INSERT INTO card_usage (card_id, period, partner_id, amount_minor, count) VALUES (:card_id, :period, :partner_id, "
+    ":amount, :count) ON CONFLICT (card_id, period) DO UPDATE SET amount_minor = card_usage.amount_minor + :amount, "
+    "count = card_usage.count + :count"
 )
 
 
@@ -48,26 +51,22 @@ class Usage:
         }
 
 
-def window_starts(now: datetime) -> tuple[datetime, datetime, datetime]:
-    """The starts of the IST day, month and year containing `now`, as naive UTC like every stored time."""
-    local = to_ist(now)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
-    year = month.replace(month=1)
-    return tuple(start.astimezone(UTC).replace(tzinfo=None) for start in (day, month, year))  # type: ignore[return-value]
-
-
 def usage_of(tx: Tx, card_id: str, now: datetime, channel: str | None) -> Usage:
-    day, month, year = window_starts(now)
-    row = tx.one(
-        _USAGE,
-        {
-            "card_id": card_id,
-            "day": tx.ts(day),
-            "month": tx.ts(month),
-            "year": tx.ts(year),
-            "channel": str(channel) if channel is not None else "",
-        },
+    day, month, year, channel_day = velocity_periods(now, channel)
+    found = {
+        row[0]: (int(row[1]), int(row[2]))
+        for row in tx.all(_READ, {"card_id": card_id, "day": day, "month": month, "year": year, "channel": channel_day})
+    }
+    d, m, y, c = (found.get(key, (0, 0)) for key in (day, month, year, channel_day))
+    return Usage(d[0], d[1], m[0], m[1], y[0], y[1], c[0], c[1])
+
+
+def add_usage(tx: Tx, *, partner_id: str, card_id: str, made_at: datetime, channel: str, amount_minor: int, count: int) -> None:
+    """Change the sums of the periods an authorization made at `made_at` counts in (a release subtracts)."""
+    tx.many(
+        _ADD,
+        [
+            {"card_id": card_id, "period": period, "partner_id": partner_id, "amount": amount_minor, "count": count}
+            for period in velocity_periods(made_at, channel)
+        ],
     )
-    assert row is not None  # an aggregate always answers one row
-    return Usage(*(int(v or 0) for v in row))
