@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     profile_redemption_auth: Literal["both", "partner", "holder"] = "both"
     profile_get_encryption: Literal["sealed", "plain"] = "sealed"
     profile_id_key_casing: Literal["both", "strict"] = "both"
+    profile_numeric_strings: Literal["accept", "refuse"] = "accept"
     # unset: ENKASH_SANDBOX_MAGIC_VALUES decides (true -> on, false -> off)
     profile_magic_values: Literal["on", "header", "off"] | None = None
     default_fund_balance: str = "100000"

@@ -137,6 +137,15 @@ KEYS: tuple[Key, ...] = (
         ("both", "strict"),
     ),
     Key(
+        "numericStrings",
+        "profile_numeric_strings",
+        "amounts and integer fields (`amount`, `loadAmount`, `denomination`, `quantity`, `cartId`, coin `amount`) "
+        'sent as strings (`"10"`): `accept` = read as the number; `refuse` = 422 naming the field (velocity limits, '
+        "which G3 documents as strings, are always accepted)",
+        "EnKash's APIs are Spring; its Jackson coerces numeric strings into number fields unless told not to",
+        ("accept", "refuse"),
+    ),
+    Key(
         "envelopeStyle",
         "envelope_style",
         "success envelope: `documented` = each endpoint's documented style; `code` = `{code, message, payload}` "
@@ -169,6 +178,7 @@ _ALIASES = {
     "token_ttl_seconds": "tokenTtlSeconds",
     "magic_values": "magicValues",
     "id_key_casing": "idKeyCasing",
+    "numeric_strings": "numericStrings",
     "envelope_style": "envelopeStyle",
     "duplicate_reference": "duplicateReference",
 }
@@ -190,6 +200,7 @@ class Profile(BaseModel):
     token_ttl_seconds: int = Field(default=86399, ge=MIN_TOKEN_TTL, le=MAX_TOKEN_TTL)
     magic_values: Literal["on", "header", "off"] = "on"
     id_key_casing: Literal["both", "strict"] = "both"
+    numeric_strings: Literal["accept", "refuse"] = "accept"
     envelope_style: Literal["documented", "code", "response_code"] = "documented"
     duplicate_reference: Literal["reject", "replay"] = "reject"
 

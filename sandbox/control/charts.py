@@ -6,14 +6,24 @@ from datetime import datetime
 from html import escape
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, digits: int = 1) -> str:
     if abs(value) >= 10_000_000:
-        return f"{value / 10_000_000:.1f}Cr"
+        return f"{value / 10_000_000:.{digits}f}Cr"
     if abs(value) >= 100_000:
-        return f"{value / 100_000:.1f}L"
+        return f"{value / 100_000:.{digits}f}L"
     if abs(value) >= 1000:
-        return f"{value / 1000:.1f}k"
-    return f"{value:.0f}"
+        return f"{value / 1000:.{digits}f}k"
+    return f"{value:.{digits - 1}f}"
+
+
+def _tick_labels(values: list[float]) -> list[str]:
+    """Labels for the y ticks, with as many decimals as it takes to tell them apart (a balance that moved
+    within 9.90L-9.94L read "9.9L" twice); ticks that still coincide are drawn once."""
+    for digits in (1, 2, 3):
+        labels = [_fmt(v, digits) for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def line(series: list[tuple[datetime, float]], *, title: str, width: int = 640, height: int = 220) -> str:
@@ -45,17 +55,22 @@ def line(series: list[tuple[datetime, float]], *, title: str, width: int = 640, 
         if i:
             points.append(f"{x(t):.1f},{y(values[i - 1]):.1f}")
         points.append(f"{x(t):.1f},{y(v):.1f}")
+    tick_values = [v0, v0 + span_v / 2, v1]
+    labels = _tick_labels(tick_values)
     ticks = "".join(
         f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e3e7ee"/>'
-        f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#5b6678">{_fmt(v)}</text>'
-        for v in (v0, v0 + span_v / 2, v1)
+        f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#5b6678">{label}</text>'
+        for i, (v, label) in enumerate(zip(tick_values, labels, strict=True))
+        if label not in labels[:i]
     )
+    # movements at a single instant (one movement) are a point, which a polyline does not draw: mark it
+    dots = f'<circle cx="{x(t1):.1f}" cy="{y(values[-1]):.1f}" r="4" fill="#3f7fd1"/>' if t1 == t0 else ""
     first, last = series[0][0].strftime("%d %b"), series[-1][0].strftime("%d %b")
     return (
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px">'
+        f'width="100%">'
         f'<text x="{pad_l}" y="16" font-size="13" font-weight="600" fill="#1b2333">{escape(title)}</text>{ticks}'
-        f'<polyline fill="none" stroke="#3f7fd1" stroke-width="2" points="{" ".join(points)}"/>'
+        f'<polyline fill="none" stroke="#3f7fd1" stroke-width="2" points="{" ".join(points)}"/>{dots}'
         f'<text x="{pad_l}" y="{height - 8}" font-size="11" fill="#5b6678">{first}</text>'
         f'<text x="{width - pad_r}" y="{height - 8}" font-size="11" fill="#5b6678" text-anchor="end">{last}</text>'
         f"</svg>"
@@ -101,7 +116,7 @@ def bars(
     )
     return (
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px">'
+        f'width="100%">'
         f'<text x="{pad_l}" y="16" font-size="13" font-weight="600" fill="#1b2333">{escape(title)}</text>'
         f'{legend}<line x1="{pad_l}" x2="{width - pad_r}" y1="{height - pad_b}" y2="{height - pad_b}" '
         f'stroke="#c9d1dd"/><text x="{pad_l - 6}" y="{pad_t + 4}" text-anchor="end" font-size="11" '

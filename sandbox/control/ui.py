@@ -4,6 +4,7 @@ through the domain services (the same ones the API uses)."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import parse_qs, urlencode
 
 from enkash_sandbox import profile as profiles
@@ -139,7 +140,9 @@ def card(card_id: str, request: Request):
     data = sandbox(request).dashboard.card(card_id)
     if data is None:
         raise HTTPException(404, f"unknown card {card_id}")
-    return _page(request, "ui_card.html", data=data, balance_chart=charts.line(data["series"], title="Card balance over time"))
+    # the card's one chart spans the page: drawn wide, so its text is not scaled up with it
+    chart = charts.line(data["series"], title="Card balance over time", width=1100)
+    return _page(request, "ui_card.html", data=data, balance_chart=chart)
 
 
 @router.get("/journal", response_class=HTMLResponse)

@@ -90,6 +90,10 @@ def derived_hint(status: int, message: str, method: str, path: str, principal: P
         return "the id is unknown to this tenant (another tenant's ids answer the same); list yours on the dashboard /_sandbox/ui"
     if status == 415:
         return "send 'Content-Type: application/json'"
+    if status == 413:
+        return "send a smaller body (ENKASH_SANDBOX_MAX_BODY_BYTES; the bulk route takes 16 MiB from an authenticated partner)"
+    if status == 408:
+        return "send the whole body promptly (ENKASH_SANDBOX_BODY_TIMEOUT_SECONDS)"
     if status in (400, 422) and "encrypt" in lowered:
         return (
             'send {"request": "<Base64 of AES-128-ECB(JSON)>"} keyed by the first 16 bytes of SHA-256(clientSecret) '
@@ -124,13 +128,12 @@ def explanation(
     message = (_message(body) or f"HTTP {status}").rstrip(". ")
     what = f"{status} {message}" if status != 200 else f"business failure (response_code 1): {message}"
     todo = (hint or derived_hint(status, message, method, path, principal, fault)).rstrip(". ")
-    text = f"{what}. What to do: {todo}."
-    if journal_id is not None:
-        text += f" Journal: /_sandbox/requests/{journal_id}"
-    text = _UNSAFE.sub(" ", text)
-    if len(text) > MAX_CHARS:
-        text = text[: MAX_CHARS - 1] + "…"
-    return text
+    pointer = f" Journal: /_sandbox/requests/{journal_id}" if journal_id is not None else ""
+    text = _UNSAFE.sub(" ", f"{what}. What to do: {todo}.")
+    if len(text) + len(pointer) > MAX_CHARS:
+        # a long message (a bulk body's errors) is cut; the pointer to the whole story is kept
+        text = text[: MAX_CHARS - len(pointer) - 3] + "..."
+    return text + pointer
 
 
 def explaining_send(send: Send, state: dict[str, Any], describe: Any) -> Send:

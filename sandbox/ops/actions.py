@@ -118,10 +118,24 @@ class ProvisionSpec(Spec):
         return _profile_choices(value, allow_null=False)
 
 
+def _profile_schema(schema: dict[str, Any]) -> None:
+    """The control plane's OpenAPI names every key, its options and what it chooses (null: back to the default)."""
+    keys = profiles.Profile.model_json_schema(by_alias=True)["properties"]
+    schema["properties"] = {
+        name: {
+            "anyOf": [{k: v for k, v in spec.items() if k not in ("default", "title")}, {"type": "null"}],
+            "description": profiles.BY_NAME[name].summary,
+        }
+        for name, spec in keys.items()
+    }
+    schema["additionalProperties"] = False
+
+
 class ProfileSpec(Spec):
     """PATCH /_sandbox/partners/{id}/profile: each key given is set; a key given as null goes back to the default."""
 
-    model_config = ConfigDict(extra="allow")
+    # the keys are checked against sandbox/profile.py by the validator below (the model keeps them as extras)
+    model_config = ConfigDict(extra="allow", json_schema_extra=_profile_schema)
 
     @model_validator(mode="before")
     @classmethod

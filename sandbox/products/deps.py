@@ -98,7 +98,10 @@ def body(model: type[M], *, allow_empty: bool = False) -> Callable[[Request], Aw
             raise BadRequest("Request body must be a JSON object")
         # the tenant's profile reaches the field rules that depend on it (the card id key's spelling)
         principal = request.scope.get("state", {}).get("principal")
-        return parse(model, data, {"id_key_casing": principal.profile.id_key_casing} if principal is not None else None)
+        context = None
+        if principal is not None:
+            context = {"id_key_casing": principal.profile.id_key_casing, "numeric_strings": principal.profile.numeric_strings}
+        return parse(model, data, context)
 
     dependency.__name__ = f"body_{model.__name__}"
     return dependency

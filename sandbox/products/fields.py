@@ -39,9 +39,19 @@ def _amount_or_zero(value: object) -> Decimal:
         raise ValueError(str(exc)) from exc
 
 
-def whole_number(value: object) -> object:
+def _json_number(value: object, info: ValidationInfo) -> object:
+    """Under the profile's numericStrings=refuse, a number sent as a string is refused (Jackson with scalar
+    coercion off); by default it goes on to be read as the number."""
+    if isinstance(value, str) and (info.context or {}).get("numeric_strings") == "refuse":
+        raise ValueError("must be a JSON number, not a string (this tenant's profile: numericStrings=refuse)")
+    return value
+
+
+def whole_number(value: object, info: ValidationInfo) -> object:
     """A JSON integer, or a numeric string of one ("5"): Jackson coerces scalars into int fields by default, so
-    a Java server takes both. Anything else goes on to the field's own strict check (which refuses it)."""
+    a Java server takes both (unless the profile refuses strings). Anything else goes on to the field's own
+    strict check (which refuses it)."""
+    value = _json_number(value, info)
     if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 19:
         return int(value.strip())
     return value
@@ -84,8 +94,9 @@ def _instant(value: str) -> str:
     return value
 
 
-Amount = Annotated[Decimal, BeforeValidator(_amount)]
-OptionalAmountBound = Annotated[Decimal, BeforeValidator(_amount_or_zero)]
+# before-validators run last-listed first: the profile's string check, then the reading
+Amount = Annotated[Decimal, BeforeValidator(_amount), BeforeValidator(_json_number)]
+OptionalAmountBound = Annotated[Decimal, BeforeValidator(_amount_or_zero), BeforeValidator(_json_number)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable)]
 Text = Annotated[str, StringConstraints(max_length=255), AfterValidator(_printable)]
 Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_printable)]

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -351,3 +352,31 @@ def test_the_contract_names_the_sandbox_that_served_it(sandbox):
         assert [s["url"] for s in spec["servers"]] == [base]
         text = httpx.get(f"{base}/openapi.yaml", timeout=10).text
         assert f"servers:\n  - url: {base}\n" in text and "127.0.0.1:8080" not in text
+
+
+def test_the_dashboard_opens_the_portal_and_the_vkyc_page_as_a_holder(sandbox, tenant, client, http):
+    ref = account_ref(tenant)
+    card = client.create_card(**ref, mobile="9400000001", firstName="Meera", loadAmount=100)
+    page = http.get(f"/_sandbox/ui/cards/{card['enKashCardId']}").text
+    assert 'id="open-portal"' in page and 'id="open-vkyc"' in page
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    origin = {"Origin": sandbox.url}
+    portal = http.post(f"/_sandbox/ui/cards/{card['enKashCardId']}/open/portal", data={"csrf": csrf}, headers=origin)
+    assert portal.status_code == 303 and re.fullmatch(r"/sso/[^/]+/employee_rewards/hrms", portal.headers["location"])
+    shown = http.get(portal.headers["location"])
+    assert shown.status_code == 200 and "Meera" in shown.text
+    vkyc = http.post(f"/_sandbox/ui/cards/{card['enKashCardId']}/open/vkyc", data={"csrf": csrf}, headers=origin)
+    assert vkyc.status_code == 303 and vkyc.headers["location"].startswith("/_sandbox/vkyc/")
+    assert http.get(vkyc.headers["location"]).status_code == 200
+    # without the page's CSRF token nothing is issued
+    refused = http.post(f"/_sandbox/ui/cards/{card['enKashCardId']}/open/portal", data={"csrf": "x"}, headers=origin)
+    assert refused.status_code == 403
+
+
+def test_an_sso_page_that_refuses_says_why_in_the_header(tenant, client, http):
+    ref = account_ref(tenant)
+    card = client.create_card(**ref, mobile="9400000002", firstName="Ravi", loadAmount=100)
+    sso = client.payload(f"{CARD}/sso-token", {**ref, "enkashCardId": card["enKashCardId"]})
+    r = http.get(urlsplit(sso["rewardAccountUrl"]).path)
+    assert r.status_code == 403
+    assert "needs a token issued for the account's primary (company admin) card" in r.headers[EXPLAIN]

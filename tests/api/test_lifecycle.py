@@ -284,3 +284,18 @@ def test_vkyc_working_hours_rule_when_enabled(sandbox, client, http, ref, card):
     finally:
         sandbox.container.settings.vkyc_working_hours = False
         http.post("/_sandbox/clock", json={"action": "reset"})
+
+
+def test_wallet_details_gives_the_card_its_status_and_limits(client, ref, card):
+    client.velocity(ref["companyId"], ref["cardAccountId"], [card["enKashCardId"]], posAllowed=True, posDailyLimit="1220")
+    body = {**ref, "enKashCardId": card["enKashCardId"], "clientReferenceId": "CLIENT-1"}
+    details = client.payload(f"{CARD}/wallet-details", body)
+    assert details["enKashCardId"] == card["enKashCardId"] and details["otbBalance"] == 1000
+    assert details["kycStatus"]["name"] and details["cardStatus"]["name"] == "UL" and "cardActivated" in details
+    assert details["clientReferenceId"] == "CLIENT-1" and details["limits"]["posAllowed"] is True
+    status, missing = client.request("POST", f"{CARD}/wallet-details", {**ref, "enKashCardId": "EKCNOPE000"}, raw=True)
+    assert status == 404 and missing["response_code"] == 1
+    status, bad = client.request(
+        "POST", f"{CARD}/wallet-details", {"cardAccountId": ref["cardAccountId"], "enKashCardId": "X"}, raw=True
+    )
+    assert status == 400 and "companyId" in bad["response_message"]

@@ -169,6 +169,25 @@ def test_a_duplicate_reference_replays_under_the_profile(partner):
     assert again == first and client.search_cards(*gpr(creds).values(), card)["otbBalance"] == 15
 
 
+# -- numericStrings -------------------------------------------------------------------------------------------
+def test_numbers_sent_as_strings_are_read_or_refused(partner):
+    client, creds = partner()
+    card = client.create_card(**gpr(creds), mobile="9400000111", firstName="Str", loadAmount="10")["enKashCardId"]
+    body = {**gpr(creds), "enKashCardId": card, "amount": "2.50", "transactionType": "CR"}
+    response, answer = send(client, "POST", f"{CARD}/balance", body)
+    assert response.status_code == 200 and answer["payload"]["otbBalance"] == 12.5
+    client, creds = partner(numericStrings="refuse")
+    card = client.create_card(**gpr(creds), mobile="9400000112", firstName="Num", loadAmount=10)["enKashCardId"]
+    response, answer = send(client, "POST", f"{CARD}/balance", {**body, **gpr(creds), "enKashCardId": card})
+    assert response.status_code == 422 and answer["errors"][0]["field"] == "amount"
+    assert "numericStrings=refuse" in answer["response_message"]
+    # the velocity limits G3 documents as strings stay accepted
+    velocity = {**gpr(creds), "enKashCardIds": card, "posDailyLimit": "1220", "posDailyLimitCount": "1"}
+    response, answer = send(client, "POST", f"{CARD}/velocity/rule", velocity)
+    assert response.status_code == 200 and answer["code"] == 0
+    assert client.search_cards(*gpr(creds).values(), card)["otbBalance"] == 10
+
+
 # -- envelopeStyle ----------------------------------------------------------------------------------------------
 def test_a_tenant_may_force_one_envelope_style(partner):
     client, creds = partner(envelopeStyle="code")
@@ -192,6 +211,7 @@ def casing_calls(creds: dict, card: str, key: str) -> list[tuple[str, dict]]:
         ("/setPin", {**ref, key: card, "pinBlock": "1234", "otpRequired": False}),
         ("/velocity/rule", {**ref, key + "s": [card], "posAllowed": True}),
         ("/velocity/rule/get", {**ref, key: card}),
+        ("/wallet-details", {**ref, key: card}),
         ("/block", {**ref, key: card, "blockCode": "L", "otpMedium": "MFA", "mfaCode": "123456"}),
         ("/block", {**ref, key: card, "blockCode": "UL", "otpMedium": "MFA", "mfaCode": "123456"}),
         ("/replaceCard", {key: card, "otpMedium": "MFA", "mfaCode": "123456"}),

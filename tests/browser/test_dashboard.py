@@ -69,6 +69,11 @@ def test_navigate_tenant_account_card_and_fund(sandbox, page):
     demo = sandbox.container.demo_credentials()
     page.goto(f"{sandbox.url}/_sandbox/ui")
     assert page.locator("h1").inner_text() == "EnKash Sandbox"
+    # every time says its zone, and the clock's ISO instant stays on one line
+    assert "CREATED (IST)" in page.inner_text("#tenants thead").upper()
+    clock = page.locator("#clock-now")
+    assert "(UTC)" in page.inner_text(".stat:has(#clock-now) .label").upper()
+    assert clock.evaluate("e => e.scrollHeight <= parseFloat(getComputedStyle(e).lineHeight) * 1.5")
     shot(page, "dashboard")
     page.click(f"a.tenant-link:text('{demo['partnerId']}')")
     page.wait_for_selector("#accounts")
@@ -77,6 +82,7 @@ def test_navigate_tenant_account_card_and_fund(sandbox, page):
     page.wait_for_selector("#available-balance")
     before = money(page.inner_text("#available-balance"))
     assert page.locator("svg.chart").count() == 2
+    assert "WHEN (IST)" in page.inner_text("#ledger thead").upper()
     page.fill("#fund-form input[name=amount]", "2500.50")
     page.click("#fund-form button")
     page.wait_for_selector("#notice")
@@ -92,6 +98,12 @@ def test_navigate_tenant_account_card_and_fund(sandbox, page):
     page.click("#cards a.card-link >> nth=-1")
     page.wait_for_selector("#otb")
     assert money(page.inner_text("#otb")) == 300
+    assert "coins" not in page.inner_text("#holder-extra")  # a holder without coins is not told "coins 0"
+    # one movement so far (the allocation): its balance chart shows a point, not an empty frame
+    assert page.locator("svg.chart circle").count() >= 1
+    # the card's one chart takes the width of its card
+    chart, frame = page.locator(".charts svg.chart").bounding_box(), page.locator(".charts").bounding_box()
+    assert chart and frame and chart["width"] >= 0.9 * frame["width"]
     page.click("#lock")
     page.wait_for_selector("#unlock")
     assert page.inner_text("#card-status") == "Locked"
@@ -114,6 +126,9 @@ def test_snapshot_take_and_restore(sandbox, page):
     page.wait_for_selector("#notice")
     assert money(page.inner_text("#available-balance")) == pytest.approx(before + 999)
     page.goto(f"{sandbox.url}/_sandbox/ui/snapshots")
+    assert "TAKEN (UTC, WALL CLOCK)" in page.inner_text("#snapshots thead").upper()
+    size = page.inner_text("#snapshots tr:has-text('before-demo') td.size")
+    assert re.fullmatch(r"[\d,]+\.\d (KiB|MiB)", size) or size == "in memory", size
     shot(page, "snapshots")
     page.click("#snapshots tr:has-text('before-demo') button.restore")
     page.wait_for_selector("#notice")
@@ -128,8 +143,16 @@ def test_journal_faults_pages(sandbox, page, client, tenant):
     page.wait_for_selector("#journal-rows tr")
     page.wait_for_function("document.getElementById('live').textContent.startsWith('live ·')", timeout=10_000)
     assert "cardAccount/get" in page.inner_text("#journal-rows")
+    assert "TIME (UTC)" in page.inner_text("#journal thead").upper()
     shot(page, "journal")
     page.goto(f"{sandbox.url}/_sandbox/ui/faults")
+    # every placeholder of the fault form is readable whole in its box
+    fits = """e => { const c = document.createElement('canvas').getContext('2d'), st = getComputedStyle(e);
+        c.font = st.font;
+        const room = e.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+        return c.measureText(e.placeholder).width <= room + 1; }"""
+    for box in page.locator("#fault-form input[placeholder]").all():
+        assert box.evaluate(fits), box.get_attribute("placeholder")
     page.fill("#fault-form input[name=path]", "*/never-called")
     page.fill("#fault-form input[name=status]", "503")
     page.click("#fault-form button")
@@ -158,6 +181,9 @@ def test_sso_portal_redemption_in_the_browser(sandbox, page, client, tenant):
     admin = client.sso_token(*ref, admin_card)
     page.goto(admin["rewardAccountUrl"])
     assert "Kavya" in page.inner_text("#cards")
+    # the card says what it counts: every allocation so far (this month's is the line under it)
+    allocated = page.locator(".stat:has(#allocated-total)")
+    assert "allocated (all time)" in allocated.inner_text().lower() and money(page.inner_text("#allocated-total")) >= 3000
     shot(page, "sso-admin")
 
 

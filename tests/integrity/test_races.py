@@ -187,7 +187,8 @@ def test_a_refund_for_a_replaced_card_reaches_the_replacement(server):
         with partner.as_user(mobile, HOLDER_PASSWORD) as holder:
             order = holder.create_order(catalog_id, denomination, 1, "SBX-PENDING-FAIL-MOVED")
             cost = Decimal(str(order["totalAmount"]))
-            second = partner.replace_card(first, otp_medium="MFA", mfaCode="123456")["enKashCardId"]
+            # the documented string payload: the new card's id (profile replaceCardResponse=string)
+            second = partner.replace_card(first, otp_medium="MFA", mfaCode="123456")
             server.control("POST", f"/orders/{order['enkashOrderId']}/settle", json={"status": "FAILED"})
             assert holder.order_details("SBX-PENDING-FAIL-MOVED")["paymentStatus"] == "REFUNDED"
         cards = {c["enKashCardId"]: c for c in partner.search_cards(*rewards_ref(creds))["data"]}

@@ -81,3 +81,11 @@ def test_overrides_are_checked_normalised_and_merged(clean_settings):
     described = profiles.describe(clean_settings, {"balanceDebit": "allow"})
     assert described["overrides"] == ["balanceDebit"] and described["profile"]["balanceDebit"] == "allow"
     assert described["defaults"]["balanceDebit"] == "refuse"
+
+
+def test_the_banner_says_which_token_lifetime_is_active(clean_settings):
+    from enkash_sandbox.banner import render
+
+    shown = render("http://x", None, "db", profile=profiles.resolve(clean_settings, {"tokenTtlSeconds": 300}).public())
+    assert "tokenTtlSeconds 300 (the docs' 5 minutes)" in shown and "searchById=list" in shown
+    assert "tokenTtlSeconds 86399 (the docs' example)" in render("http://x", None, "db", profile=profiles.Profile().public())

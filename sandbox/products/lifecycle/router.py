@@ -15,6 +15,7 @@ from enkash_sandbox.products.lifecycle.schemas import (
     SetPin,
     VelocityGet,
     VelocityRule,
+    WalletDetails,
 )
 from enkash_sandbox.products.lifecycle.service import LifecycleService
 from fastapi import APIRouter, Depends, Request, Response
@@ -67,6 +68,20 @@ async def update_velocity(
     req: Annotated[VelocityRule, Depends(body(VelocityRule))],
 ) -> Response:
     return ok(request, await work.write(lifecycle.set_velocity, p.partner_id, req), A)
+
+
+@router.post("/wallet-details")
+async def wallet_details(
+    request: Request,
+    p: PartnerDep,
+    work: WorkDep,
+    lifecycle: Lifecycle,
+    req: Annotated[WalletDetails, Depends(body(WalletDetails))],
+) -> Response:
+    """G3's Get Wallet Details: described as the card's KYC and activation status, user details, limits and
+    configuration; its answer was not captured, so the sandbox gives the card (as /search shows it) with its
+    velocity rules and usage under `limits` (envelope A, like the other card reads)."""
+    return ok(request, await work.read(lifecycle.wallet_details, p.partner_id, req), A)
 
 
 @router.post("/velocity/rule/get")

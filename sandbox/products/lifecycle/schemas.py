@@ -10,6 +10,7 @@ from enkash_sandbox.money import AmountError, parse_amount
 from enkash_sandbox.products.fields import (
     Id,
     Name,
+    Reference,
     Text,
     VendorModel,
 )
@@ -177,3 +178,11 @@ class VelocityRule(VendorModel):
 
 class VelocityGet(CardRef):
     cardAccountId: Id
+
+
+class WalletDetails(CardRef):
+    """G3's Get Wallet Details body: the card, its account and company, and the partner's own reference."""
+
+    cardAccountId: Id
+    companyId: Id
+    clientReferenceId: Reference | None = None

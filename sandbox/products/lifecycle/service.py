@@ -12,7 +12,7 @@ from enkash_sandbox.errors import BusinessFailure, NotFound
 from enkash_sandbox.ledger.movements import CARD, REPLACEMENT
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products import scope
-from enkash_sandbox.products.cards.views import CONTROL_FLAGS
+from enkash_sandbox.products.cards.views import CONTROL_FLAGS, card_view
 from enkash_sandbox.products.lifecycle.schemas import (
     COUNT_FIELDS,
     FLAG_FIELDS,
@@ -22,10 +22,11 @@ from enkash_sandbox.products.lifecycle.schemas import (
     SetPin,
     VelocityGet,
     VelocityRule,
+    WalletDetails,
 )
 from enkash_sandbox.products.spend.velocity import usage_of
 from enkash_sandbox.products.webhooks import outbox, payloads
-from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, VkycSession, table_of
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, VkycSession, table_of
 from enkash_sandbox.timefmt import iso_utc, java_medium, parse_iso, to_ist
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
@@ -262,6 +263,19 @@ class LifecycleService:
             # what the card spent in the current IST day/month/year (simulated purchases, /_sandbox/cards/{id}/authorize)
             view.update(usage_of(self.db.tx_of(s), card.id, self.clock.now(), None).view())
             return view
+
+    def wallet_details(self, partner_id: str, req: WalletDetails) -> dict:
+        """The card as /search shows it, its KYC and activation in plain fields, and its rules and usage."""
+        with self.db.read() as s:
+            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            card = scope.get_card(s, account, req.enKashCardId)
+            holder = s.get(CardHolder, card.user_id)
+            company = s.get(Company, account.company_id)
+            assert holder is not None and company is not None  # foreign keys
+            limits = velocity_view(card)
+            limits.update(usage_of(self.db.tx_of(s), card.id, self.clock.now(), None).view())
+            # kycStatus, cardStatus and cardActivated are in the card view; the partner's reference is echoed
+            return {**card_view(card, holder, account, company), "clientReferenceId": req.clientReferenceId, "limits": limits}
 
     # -- VKYC ------------------------------------------------------------------------------
     def vkyc_link(self, partner_id: str, company_id: str | None, account_id: str | None, card_id: str, base_url: str) -> dict:

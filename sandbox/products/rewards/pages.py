@@ -29,7 +29,7 @@ def employee_rewards(
     try:
         data = portal.employee(token)
     except PortalError as exc:
-        return _error(exc, partner)
+        return _error(request, exc, partner)
     request.state.journal_partner_id = data["partner_id"]
     return HTMLResponse(
         render(
@@ -68,7 +68,7 @@ def _portal_action(
     try:
         principal = portal.principal(token)
     except PortalError as exc:
-        return _error(exc, partner)
+        return _error(request, exc, partner)
     request.state.journal_partner_id = principal.partner_id
     try:
         if action == "add":
@@ -105,12 +105,14 @@ def reward_account(token: str, partner: str, request: Request, portal: Portal) -
     try:
         data = portal.admin(token)
     except PortalError as exc:
-        return _error(exc, partner)
+        return _error(request, exc, partner)
     request.state.journal_partner_id = data["partner_id"]
     return HTMLResponse(render("portal_admin.html", partner=partner, **data))
 
 
-def _error(exc: PortalError, partner: str) -> HTMLResponse:
+def _error(request: Request, exc: PortalError, partner: str) -> HTMLResponse:
+    # the page says why; X-Sandbox-Explain says it too, for a client that does not render HTML
+    request.state.explain = exc.message
     return HTMLResponse(
         render("portal_error.html", message=exc.message, status=exc.status, partner=partner), status_code=exc.status
     )
