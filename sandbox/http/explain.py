@@ -130,6 +130,9 @@ def explanation(
     todo = (hint or derived_hint(status, message, method, path, principal, fault)).rstrip(". ")
     pointer = f" Journal: /_sandbox/requests/{journal_id}" if journal_id is not None else ""
     text = _UNSAFE.sub(" ", f"{what}. What to do: {todo}.")
+    # a header is ASCII for every client (HTTP allows Latin-1 bytes, but clients decode them differently or
+    # refuse them): what a caller sent in another script is shown escaped, \u00e9-style
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
     if len(text) + len(pointer) > MAX_CHARS:
         # a long message (a bulk body's errors) is cut; the pointer to the whole story is kept
         text = text[: MAX_CHARS - len(pointer) - 3] + "..."
@@ -156,7 +159,7 @@ def explaining_send(send: Send, state: dict[str, Any], describe: Any) -> Send:
         text = describe(start["status"], message.get("body", b""))
         if text is not None:
             state["explained"] = text
-            start = {**start, "headers": [*start.get("headers", ()), (HEADER, text.encode("latin-1", "replace"))]}
+            start = {**start, "headers": [*start.get("headers", ()), (HEADER, text.encode("ascii", "replace"))]}
         await send(start)
         start = None
         await send(message)
