@@ -236,7 +236,8 @@ def test_deleting_a_subscription_cancels_what_it_had_queued(sandbox, tenant, cli
     sub = receiver.subscribe(client, ["CARD_LOADED"])
     card = new_card(client, tenant)
     client.load(*gpr(tenant), card, 3, reference="WH-DELETE")
-    wait_until(lambda: client.webhook_deliveries()[0]["status"] == "PENDING" and client.webhook_deliveries()[0]["attempts"] == 1)
+    # one read per look: two reads could see PENDING before the first attempt and attempts == 1 during it
+    wait_until(lambda: (d := client.webhook_deliveries()[0])["status"] == "PENDING" and d["attempts"] == 1)
     assert client.delete_webhook(sub["id"]) == {"deleted": sub["id"], "cancelledDeliveries": 1}
     assert client.webhook_deliveries()[0]["status"] == "CANCELLED"
     advance(control, 3600)
