@@ -3,40 +3,12 @@ dashboard tests): subscribe from the form, fire an event, watch the delivery and
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
-from tests.conftest import IN_CI
+from tests.browser import test_dashboard as dashboard_tests
 from tests.webhooks.test_delivery import wait_until
 
-CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-if not IN_CI:
-    pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-from playwright import sync_api  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is required in CI and was not found at {CHROMIUM} (apt-get install chromium)", pytrace=False)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    yield pg
-    context.close()
+# the dashboard tests' Chromium fixtures (and, by the import, their rule: skip locally without it, fail in CI)
+browser = dashboard_tests.browser
+page = dashboard_tests.page
 
 
 def test_subscribe_fire_inspect_and_redeliver_from_the_page(sandbox, tenant, client, receiver, page):
