@@ -107,3 +107,24 @@ def test_concurrent_holds_clears_and_reversals_keep_every_rupee_in_one_place(ser
     assert Decimal(str(spent["authorizations"][0]["otbBalance"])) == 1000 - 15 * cleared
     assert server.audit(creds["partnerId"])["discrepancies"] == []
     report("hold clear vs reverse", server, trials=1, detail=f"30 holds, {cleared} cleared, {reversed_} reversed")
+
+
+def test_concurrent_refunds_and_increments_never_pass_their_bounds(server):
+    """20 refunds of ₹10 racing on a ₹100 sale: exactly 10 succeed; 20 increments of ₹10 racing on a hold with ₹50
+    left on the card: exactly 5 succeed. Checked against the test's own sums and the audit."""
+    creds = server.provision(fundBalance=10_000)
+    card = funded_card(server, creds, 150, "9300000003")
+    sale = httpx.post(f"{server.url}/_sandbox/cards/{card}/authorize", json={"amount": 100}, timeout=60).json()
+    refunds = burst(server.url, f"/_sandbox/transactions/{sale['transactionId']}/refund", [{"amount": 10}] * 20, parties=20)
+    assert {r.status_code for r in refunds} <= {200, 409, 422}
+    refunded = sum(1 for r in refunds if r.status_code == 200)
+    assert refunded == 10, [r.text for r in refunds if r.status_code != 200][:3]
+    # the card now holds 150 - 100 + 100 = 150; a hold of 100 leaves 50 for increments
+    hold = httpx.post(f"{server.url}/_sandbox/cards/{card}/authorize", json={"amount": 100, "capture": False}, timeout=60).json()
+    grown = burst(server.url, f"/_sandbox/transactions/{hold['transactionId']}/increment", [{"amount": 10}] * 20, parties=20)
+    incremented = sum(1 for r in grown if r.status_code == 200)
+    assert incremented == 5 and {r.status_code for r in grown} <= {200, 422}
+    state = server.control("GET", f"/transactions/{hold['transactionId']}")
+    assert Decimal(str(state["heldAmount"])) == 100 + 10 * incremented and Decimal(str(state["otbBalance"])) == 0
+    assert server.audit(creds["partnerId"])["discrepancies"] == []
+    report("refunds / increments race", server, trials=1, detail=f"{refunded} of 20 refunds, {incremented} of 20 increments")
