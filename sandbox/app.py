@@ -26,6 +26,8 @@ from enkash_sandbox.products.cards import router as cards_router
 from enkash_sandbox.products.coins import router as coins_router
 from enkash_sandbox.products.lifecycle import router as lifecycle_router
 from enkash_sandbox.products.marketplace import router as marketplace_router
+from enkash_sandbox.products.payouts import router as payouts_router
+from enkash_sandbox.products.payouts.errors import PayoutError
 from enkash_sandbox.products.rewards import pages as sso_pages
 from enkash_sandbox.products.rewards import router as rewards_router
 from enkash_sandbox.products.validation import validation_error
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         coins_router.router,
         marketplace_router.router,
         webhooks_router.router,
+        payouts_router.router,
         sso_pages.router,
         contract_router.router,
     ):
@@ -71,6 +74,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # the webhook deliverer runs in every worker process that serves (each builds its own app), and stops with it
     app.router.add_event_handler("startup", container.deliverer.start)
     app.router.add_event_handler("shutdown", container.deliverer.stop)
+    # the payout settlement sweep, likewise in every serving worker process
+    app.router.add_event_handler("startup", container.payout_sweeper.start)
+    app.router.add_event_handler("shutdown", container.payout_sweeper.stop)
 
     control = build_control_app(container)
     control.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -135,7 +141,10 @@ def _install_error_handlers(app: FastAPI, container: Container) -> dict[type[Exc
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json_response(failure_body(style(request), "Internal Server Error"), 500)
 
+    # the payout APIs' documented failures: {"response_code": <HTTP status>, "response_message": ...}
+    app.add_exception_handler(PayoutError, payouts_router.payout_error)  # type: ignore[arg-type]
     return {
+        PayoutError: payouts_router.payout_error,
         VendorError: vendor_error,
         AuthError: auth_error,
         RequestValidationError: request_validation,

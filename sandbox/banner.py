@@ -36,6 +36,9 @@ def render(base_url: str, creds: dict | None, db_target: str, *, profile: dict |
         "  card accounts",
     ]
     lines += [f"    {kind:<18}{account}" for kind, account in accounts.items()]
+    if creds.get("payoutFundSourceId"):
+        # the payout APIs' fundSourceId (GET /api/v0/payout-account/balance?fundSourceId=…)
+        lines.append(f"  payout fund source  {creds['payoutFundSourceId']}  (beneficiaries BENBANK001, BENUPI001)")
     holders = creds.get("holders") or []
     if holders:
         lines.append("  card holders (password grant: username = mobile)")

@@ -32,8 +32,28 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes sharing the store (SQLite WAL).")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     quiet: Annotated[bool, typer.Option(help="No banner, no access log.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Start the sandbox in the background, block until it answers its health check, print "
+            "'ready: URL (seed N, pid P, log FILE)' and exit 0 (CI scripts); exit 1 with its error otherwise.",
+        ),
+    ] = False,
+    wait_timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds (exit 1).", min=0)] = 60.0,
+    log: Annotated[
+        Path | None, typer.Option(help="With --wait: the server's output goes here (default: a file in the data dir).")
+    ] = None,
 ):
     """Run the sandbox; seeds the demo tenant on first start and prints its credentials."""
+    if wait:
+        args = ["--host", host, "--port", str(port), "--workers", str(workers)]
+        for flag, given in (("--db", db), ("--seed", seed), ("--fixtures", fixtures)):
+            if given is not None:
+                args += [flag, str(given)]
+        known = None if port == 0 else (f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}")
+        _serve_in_background(args + (["--quiet"] if quiet else []), known, wait_timeout, log)
+        return
     import uvicorn
     from enkash_sandbox import profile as profiles
     from enkash_sandbox.banner import render
@@ -110,6 +130,57 @@ def serve(
     )
     # serve on the socket checked above, so nothing can take the port in between
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _serve_in_background(args: list[str], url: str | None, timeout: float, log: Path | None) -> None:
+    """`serve --wait`: the same serve command as a detached process (its own session, so it outlives this one and
+    a CI step's shell), its output in a log file; return once it answers /_sandbox/health with 200."""
+    import re
+    import subprocess
+    import tempfile
+    import time
+
+    import httpx
+    from enkash_sandbox.config import Settings
+
+    if log is None:
+        folder = Settings().data_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="serve-", suffix=".log", dir=folder)
+        os.close(handle)
+        log = Path(name)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "enkash_sandbox", "serve", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            # it never came up (a port in use, a bad option): its own words, then exit 1
+            print(log.read_text(errors="replace").strip() or f"error: the sandbox exited ({proc.returncode})", file=sys.stderr)
+            raise typer.Exit(1)
+        if url is None:
+            # --port 0: the first line names the port it chose (printed with the banner or --quiet alike)
+            found = re.search(r"EnKash Sandbox listening on (\S+)", log.read_text(errors="replace"))
+            url = found.group(1) if found else None
+        if url is not None:
+            try:
+                response = httpx.get(f"{url}/_sandbox/health", timeout=2)
+                if response.status_code == 200:
+                    seed = response.json().get("seed")
+                    print(f"ready: {url} (seed {seed}, pid {proc.pid}, log {log})", flush=True)
+                    return
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() >= deadline:
+            proc.terminate()
+            print(f"error: the sandbox did not answer its health check within {timeout:g} s (log: {log})", file=sys.stderr)
+            raise typer.Exit(1)
+        time.sleep(0.05)
 
 
 def _listen(host: str, port: int):
@@ -200,7 +271,8 @@ def token(
     except EnKashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None
-    print(json.dumps(result, indent=2) if as_json else result["access_token"])
+    # the tenant's profile may answer in the V3 payout page's camelCase (tokenCasing=camel)
+    print(json.dumps(result, indent=2) if as_json else client.token_fields(result)["access_token"])
 
 
 def _control(url: str, admin_token: str | None):
@@ -683,6 +755,167 @@ def listen(
                 http.delete(f"/webhooks/{sub['id']}")
             except httpx.HTTPError:
                 pass
+
+
+payouts_app = typer.Typer(
+    no_args_is_help=True,
+    help="Payouts: fund sources (accounts, fund, statement) and transfers (transfers, show, advance, settle).",
+)
+app.add_typer(payouts_app, name="payouts")
+
+
+def _exact(url: str, admin_token: str | None, method: str, path: str, **kw: Any) -> Any:
+    """A control-plane call whose amounts stay exact (Decimal): payout money is printed as it was answered."""
+    import httpx
+
+    try:
+        with _control(url, admin_token) as http:
+            response = http.request(method, path, **kw)
+    except httpx.HTTPError as exc:
+        print(f"error: cannot reach the sandbox at {url}: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    if response.status_code >= 400:
+        print(f"error: HTTP {response.status_code}: {response.text}", file=sys.stderr)
+        raise typer.Exit(1)
+    from decimal import Decimal
+
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def _print_json(value: Any) -> None:
+    from enkash_sandbox import jsonio
+
+    print(jsonio.dumps(value).decode())
+
+
+def _rupees(value: Any) -> str:
+    from decimal import Decimal
+
+    return f"₹{Decimal(str(value)):,.2f}"
+
+
+@payouts_app.command("accounts")
+def payout_accounts(
+    partner: Annotated[str | None, typer.Option(help="Only this tenant's fund source (partnerId).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Every fund source with its balance (what is due on the sandbox clock is settled first)."""
+    for account in _exact(url, admin_token, "GET", "/payouts/accounts", params={"partner": partner} if partner else None):
+        if as_json:
+            _print_json(account)
+            continue
+        state = "" if account["payoutsEnabled"] else "  (payouts off)"
+        print(f"{account['fundSourceId']}\t{account['partnerId']}\t{_rupees(account['balance'])}{state}")
+
+
+@payouts_app.command("fund")
+def payout_fund(
+    fund_source: Annotated[str, typer.Argument(help="The fundSourceId (EK...).")],
+    amount: Annotated[str, typer.Argument(help="INR amount, e.g. 50000 or 99.50.")],
+    from_account: Annotated[
+        str | None, typer.Option(help="The sending account: must be the tenant's whitelisted source account.")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Add money to a fund source, as if sent from the tenant's whitelisted source bank account (a ledger row)."""
+    body: dict[str, Any] = {"amount": amount}
+    if from_account is not None:
+        body["fromAccountNumber"] = from_account
+    result = _exact(url, admin_token, "POST", f"/payouts/accounts/{fund_source}/fund", json=body)
+    print(f"Funded {result['fundSourceId']} with {_rupees(result['amount'])}: balance {_rupees(result['balance'])}")
+
+
+@payouts_app.command("statement")
+def payout_statement(
+    fund_source: Annotated[str, typer.Argument(help="The fundSourceId (EK...).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """The fund source's ledger rows, oldest first, each with the balance after it."""
+    for row in _exact(url, admin_token, "GET", f"/payouts/accounts/{fund_source}/statement")["data"]:
+        if as_json:
+            _print_json(row)
+            continue
+        sign = "-" if row["transactionType"] == "DEBIT" else "+"
+        print(
+            f"{row['transactionDate']}\t{sign}{_rupees(row['transactionAmount'])}\t{_rupees(row['runningBalance'])}\t"
+            f"{row['transactionId'] or ''}\t{row['remarks'] or ''}"
+        )
+
+
+def _print_transfer(t: dict) -> None:
+    reason = f" ({t['reasonCode']})" if t.get("reasonCode") else ""
+    print(
+        f"{t['enkashTransactionId']}\t{t['transactionId']}\t{t['payoutStatus']}{reason}\t{_rupees(t['transferAmount'])}"
+        f"\t{t['transferMode']}\t{t['partnerId']}"
+    )
+
+
+@payouts_app.command("transfers")
+def payout_transfers(
+    partner: Annotated[str | None, typer.Option(help="Only this tenant's transfers (partnerId).")] = None,
+    status: Annotated[str | None, typer.Option(help="PENDING, PROCESSING, SUCCESS, FAILED, REVERSED or REJECTED.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.", min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Transfers, newest first (what is due on the sandbox clock is settled first)."""
+    params: dict[str, Any] = {"limit": limit}
+    if partner:
+        params["partner"] = partner
+    if status:
+        params["status"] = status.upper()
+    for transfer in _exact(url, admin_token, "GET", "/payouts/transfers", params=params):
+        if as_json:
+            _print_json(transfer)
+        else:
+            _print_transfer(transfer)
+
+
+@payouts_app.command("show")
+def payout_show(
+    transfer: Annotated[str, typer.Argument(help="The enkashTransactionId (EKPT...).")],
+    as_json: Annotated[bool, typer.Option("--json", help="The whole answer as JSON.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """One transfer with its status timeline."""
+    detail = _exact(url, admin_token, "GET", f"/payouts/transfers/{transfer}")
+    if as_json:
+        _print_json(detail)
+        return
+    _print_transfer(detail)
+    for step in detail["timeline"]:
+        reason = f" ({step['reasonCode']})" if step.get("reasonCode") else ""
+        print(f"  {step['at']}\t{step['status']}{reason}\t{step['trigger']}")
+
+
+@payouts_app.command("advance")
+def payout_advance(
+    transfer: Annotated[str, typer.Argument(help="The enkashTransactionId (EKPT...).")],
+    to: Annotated[str, typer.Argument(help="PROCESSING, SUCCESS, FAILED or REVERSED.")],
+    reason: Annotated[str | None, typer.Option(help="The reasonCode of a FAILED or REVERSED transfer.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    admin_token: AdminOption = None,
+):
+    """Force a transfer's next state now (only legal steps: PENDING→PROCESSING, PROCESSING→SUCCESS|FAILED,
+    SUCCESS→REVERSED), with its ledger rows and webhook."""
+    body: dict[str, Any] = {"to": to.upper()}
+    if reason:
+        body["reasonCode"] = reason
+    _print_transfer(_exact(url, admin_token, "POST", f"/payouts/transfers/{transfer}/advance", json=body))
+
+
+@payouts_app.command("settle")
+def payout_settle(url: UrlOption = DEFAULT_URL, admin_token: AdminOption = None):
+    """Settle every transfer that is due at the sandbox clock now (advance the clock first to settle later ones)."""
+    result = _exact(url, admin_token, "POST", "/payouts/settle")
+    print(f"Settled {result['settled']} step(s) at {result['clock']['now']}")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""EnKashClient: what a partner's code does, in one object — token, envelope, errors.
+"""EnKashClient: what a partner's code does, in one object — token, envelope, errors — for the card, reward,
+redemption and coin APIs and for Payouts.
 
 Works against the sandbox and against EnKash UAT alike (point base_url and token_url at them).
 `response_code`/`code` 1 raises EnKashBusinessError; a 4xx/5xx raises EnKashHTTPError.
@@ -12,8 +13,10 @@ import hmac
 import json
 import threading
 import time
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from enkash_sandbox import crypto, jsonio
@@ -222,7 +225,201 @@ class PartnerCalls:
         return self.request("GET", "/api/v0/coins/balance", params={"userId": user_id})["payload"]
 
 
-class EnKashClient(PartnerCalls):
+class PayoutCalls:
+    """Typed helpers for EnKash's Payouts APIs: the same token and AES envelope as the card calls, `User-Agent` on
+    every call (required there), no `partnerId` header (the payout pages name none). Amounts come back as Decimal.
+    A failure raises EnKashHTTPError whose `status` is the documented code (409, 412, 422, …) and whose `body` is
+    `{"response_code", "response_message"}`; a REJECTED transfer is an answer, not an error: check `payoutStatus`
+    and `reasonCode`."""
+
+    if TYPE_CHECKING:  # provided by EnKashClient
+        base_url: str
+        client_secret: str
+        encrypt: bool
+        http: httpx.Client
+
+        def access_token(self) -> str: ...
+
+    user_agent = "enkash-sandbox-client"
+
+    def payout_request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        raw: bool = False,
+    ) -> Any:
+        """One payout call as a partner makes it; returns the decrypted answer (or `(status, answer)` with raw)."""
+        hdrs = {"Authorization": f"Bearer {self.access_token()}", "User-Agent": self.user_agent}
+        hdrs.update(headers or {})
+        content = None
+        if body is not None:
+            content = _dumps(crypto.encrypt_json(body, self.client_secret) if self.encrypt else body)
+            hdrs["Content-Type"] = "application/json"
+        response = self.http.request(method, f"{self.base_url}{path}", content=content, params=params, headers=hdrs)
+        data = _exact_json(response.text)
+        if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
+            data = _exact_json(crypto.decrypt(data["request"], self.client_secret).decode("utf-8"))
+        if raw:
+            return response.status_code, data
+        if response.status_code >= 400:
+            raise EnKashHTTPError(response.status_code, data)
+        # the statement's response_code is the string "0" (as documented), the whitelist's the integer 0
+        if isinstance(data, dict) and "response_code" in data and str(data["response_code"]) != "0":
+            raise EnKashBusinessError(str(data.get("response_message") or "failure"), data)
+        return data
+
+    # -- beneficiaries ----------------------------------------------------------------------------------------
+    def create_beneficiary(
+        self,
+        beneficiary_id: str,
+        name: str,
+        *,
+        account_number: str | None = None,
+        ifsc: str | None = None,
+        vpa: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        **fields: Any,
+    ) -> dict:
+        """Create Beneficiary: a bank account (account_number + ifsc) or a UPI VPA. Other documented fields by
+        their API names (beneficiaryAddress, beneficiaryCity, beneficiaryState, beneficiaryPincode)."""
+        body = _present(
+            {
+                "beneficiaryId": beneficiary_id,
+                "beneficiaryName": name,
+                "beneficiaryAccountNumber": account_number,
+                "beneficiaryIfsc": ifsc,
+                "vpaHandle": vpa,
+                "beneficiaryEmail": email,
+                "beneficiaryPhone": phone,
+                **fields,
+            }
+        )
+        return self.payout_request("POST", "/api/v0/beneficiary-detail", body)
+
+    def search_beneficiaries(self, **filters: Any) -> dict:
+        """The sandbox's Search Beneficiary: filters beneficiaryId, beneficiaryName (a part of it), page, size;
+        returns `{content, totalElements, page, size}`."""
+        return self.payout_request("POST", "/api/v0/beneficiary-detail/search", _present(filters))
+
+    def delete_beneficiary(self, beneficiary_id: str) -> dict:
+        return self.payout_request("DELETE", f"/api/v0/beneficiary-detail/{quote(beneficiary_id, safe='')}")
+
+    # -- transfers --------------------------------------------------------------------------------------------
+    def transfer(
+        self,
+        transaction_id: str,
+        amount: Amount,
+        *,
+        beneficiary_id: str | None = None,
+        beneficiary: dict | None = None,
+        mode: str | None = None,
+        remark: str | None = None,
+        fund_source_id: str | None = None,
+        reference: str | None = None,
+        **fields: Any,
+    ) -> dict:
+        """Create Payout to a registered beneficiary (beneficiary_id) or an inline one (beneficiary: the Create
+        Beneficiary fields by their API names). Without `mode` the tenant's default applies (IMPS unless its
+        profile says NEFT). Returns `{transactionId, enkashTransactionId, payoutStatus, transferAmount,
+        transferMode, reasonCode}`."""
+        body = transfer_body(
+            transaction_id,
+            amount,
+            beneficiary_id=beneficiary_id,
+            beneficiary=beneficiary,
+            mode=mode,
+            remark=remark,
+            fund_source_id=fund_source_id,
+            reference=reference,
+            **fields,
+        )
+        return self.payout_request("POST", "/api/v0/payout-transaction", body)
+
+    def batch_transfer(self, batch_transaction_id: str, transfers: list[dict]) -> dict:
+        """Create Batch Payout: each transfer a request body (see `transfer_body`). Returns the accepted items in
+        `successfulPayoutTransactionCreateResponses` and the REJECTED ones in
+        `failedPayoutTransactionCreateResponses`."""
+        return self.payout_request(
+            "POST", "/api/v0/payout-transaction/batch", {"batchTransactionId": batch_transaction_id, "transfers": transfers}
+        )
+
+    def transfer_status(self, transaction_id: str) -> dict:
+        """A transfer's current state by your transactionId (it settles on the sandbox clock)."""
+        return self.payout_request("GET", f"/api/v0/payout-transaction/{quote(transaction_id, safe='')}")
+
+    def search_transfers(self, **filters: Any) -> dict:
+        """The sandbox's Search Payouts: filters transactionId, batchTransactionId, payoutStatus, fromDate, toDate
+        (ISO-8601), page, size; returns `{content, totalElements, page, size}`, newest first."""
+        return self.payout_request("POST", "/api/v0/payout-transaction/search", _present(filters))
+
+    # -- the fund source --------------------------------------------------------------------------------------
+    def payout_balance(self, fund_source_id: str, debit_account_number: str = "") -> Decimal:
+        """Get Balance: the fund source's available balance (`totalBalance`), exact."""
+        answer = self.payout_request(
+            "GET",
+            "/api/v0/payout-account/balance",
+            params={"fundSourceId": fund_source_id, "debitAccountNumber": debit_account_number},
+        )
+        return Decimal(str(answer["totalBalance"]))
+
+    def statement(
+        self, fund_source_id: str, from_date: str | datetime, to_date: str | datetime, debit_account_number: str = ""
+    ) -> dict:
+        """Fetch Bank Statement between two instants (ISO-8601 strings or aware datetimes): the documented envelope
+        `{response_code: "0", response_message, requestId, data[]}`, each row with its runningBalance."""
+        body = {
+            "fundSourceId": fund_source_id,
+            "debitAccountNumber": debit_account_number,
+            "fromDate": from_date.isoformat() if isinstance(from_date, datetime) else from_date,
+            "toDate": to_date.isoformat() if isinstance(to_date, datetime) else to_date,
+        }
+        return self.payout_request("POST", "/api/v0/payout-account/statement", body)
+
+    def whitelist(self, account_number: str, ifsc: str, company_id: str | None = None) -> dict:
+        """Add Source Bank Account ("Add Funds to EnKash"): the account that funds the fund source; it replaces the
+        active one. Returns the payload `{accountNumber, ifsc, companyId, status, whitelistedOn}`."""
+        body = _present({"accountNumber": account_number, "ifsc": ifsc, "companyId": company_id})
+        return self.payout_request("POST", "/api/v0/bankDetail/whitelist", body)["payload"]
+
+    def source_accounts(self) -> dict:
+        """The sandbox's Retrieve Bank Account Details: `{active, history}`."""
+        return self.payout_request("GET", "/api/v0/bankDetail")["payload"]
+
+
+def transfer_body(
+    transaction_id: str,
+    amount: Amount,
+    *,
+    beneficiary_id: str | None = None,
+    beneficiary: dict | None = None,
+    mode: str | None = None,
+    remark: str | None = None,
+    fund_source_id: str | None = None,
+    reference: str | None = None,
+    **fields: Any,
+) -> dict:
+    """One Create Payout body (also an item of a batch), with the documented field names."""
+    return _present(
+        {
+            "transactionId": transaction_id,
+            "transferAmount": amount,
+            "beneficiaryId": beneficiary_id,
+            "beneficiaryDetail": beneficiary,
+            "transferMode": mode,
+            "transferRemark": remark,
+            "fundSourceId": fund_source_id,
+            "reference": reference,
+            **fields,
+        }
+    )
+
+
+class EnKashClient(PartnerCalls, PayoutCalls):
     def __init__(
         self,
         base_url: str,
@@ -288,6 +485,18 @@ class EnKashClient(PartnerCalls):
             raise EnKashHTTPError(response.status_code, _json(response))
         return response.json()
 
+    @staticmethod
+    def token_fields(answer: dict) -> dict:
+        """A token answer in snake_case, whichever casing it came in (the profile's tokenCasing: the Spring
+        `access_token`… or the V3 payout page's `accessToken`, `tokenType`, `expiresIn`, `refreshToken`)."""
+        camel = {
+            "accessToken": "access_token",
+            "tokenType": "token_type",
+            "expiresIn": "expires_in",
+            "refreshToken": "refresh_token",
+        }
+        return {camel.get(key, key): value for key, value in answer.items()}
+
     def access_token(self) -> str:
         with self._lock:
             if self._token is None or time.monotonic() >= self._token_expiry:
@@ -301,9 +510,9 @@ class EnKashClient(PartnerCalls):
                             "clientId": self.client_id,
                         },
                     )
-                    self._token = refreshed.json() if refreshed.status_code == 200 else self.fetch_token()
+                    self._token = self.token_fields(refreshed.json() if refreshed.status_code == 200 else self.fetch_token())
                 else:
-                    self._token = self.fetch_token()
+                    self._token = self.token_fields(self.fetch_token())
                 # renew a little early so a call never carries a token that expires in flight
                 self._token_expiry = time.monotonic() + max(1, int(self._token["expires_in"]) - 30)
             return self._token["access_token"]
@@ -483,6 +692,18 @@ class EnKashClient(PartnerCalls):
 
 def _amount(amount: Amount | None, **extra: Any) -> dict:
     return {**({"amount": amount} if amount is not None else {}), **extra}
+
+
+def _present(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _exact_json(text: str) -> Any:
+    """JSON with its numbers exact (money as Decimal), or the text itself when it is not JSON."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return text
 
 
 def _json(response: httpx.Response) -> Any:

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     profile_get_encryption: Literal["sealed", "plain"] = "sealed"
     profile_id_key_casing: Literal["both", "strict"] = "both"
     profile_numeric_strings: Literal["accept", "refuse"] = "accept"
+    profile_error_bodies: Literal["sealed", "plain"] = "sealed"
+    profile_required_fields: Literal["lenient", "strict"] = "lenient"
+    # payouts (issue 20): the token response's key casing, the transfer mode when none is sent, the in-flight
+    # status name, and how the statement writes amounts
+    profile_token_casing: Literal["snake", "camel"] = "snake"
+    profile_default_transfer_mode: Literal["IMPS", "NEFT"] = "IMPS"
+    profile_in_flight_status: Literal["PROCESSING", "CALL_MADE"] = "PROCESSING"
+    profile_statement_amount: Literal["rupees", "paise"] = "rupees"
     # unset: ENKASH_SANDBOX_MAGIC_VALUES decides (true -> on, false -> off)
     profile_magic_values: Literal["on", "header", "off"] | None = None
     default_fund_balance: str = "100000"
@@ -87,6 +95,10 @@ class Settings(BaseSettings):
     allow_open_control_plane: bool = False
     # extra Host names a loopback-bound sandbox answers to (comma-separated; "*" for any)
     allowed_hosts: str = ""
+    # where partners reach this sandbox (e.g. https://sandbox.example.com behind a proxy): the absolute URLs of
+    # answers — card images, T&C, catalog images, SSO and VKYC links — start with it. Unset: the base URL each
+    # request arrived on
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     journal_size: int = 1000
     # the journal keeps at most this much of each body (the rest is marked truncated) and this much in all
     journal_body_bytes: int = 64 * 1024

@@ -29,6 +29,7 @@ from enkash_sandbox.faults.engine import FaultEngine
 from enkash_sandbox.http.journal import Journal
 from enkash_sandbox.ledger.audit import AuditService
 from enkash_sandbox.ledger.movements import Ledger
+from enkash_sandbox.ledger.payouts import PayoutLedger
 from enkash_sandbox.ops.actions import Ops
 from enkash_sandbox.ops.dashboard import DashboardService
 from enkash_sandbox.products.auth.service import AuthService
@@ -40,6 +41,7 @@ from enkash_sandbox.products.lifecycle.otp import OtpService
 from enkash_sandbox.products.lifecycle.service import LifecycleService
 from enkash_sandbox.products.marketplace.catalog import CatalogSource
 from enkash_sandbox.products.marketplace.service import RedemptionService
+from enkash_sandbox.products.payouts.service import PayoutService, Sweeper
 from enkash_sandbox.products.rewards.portal import PortalService
 from enkash_sandbox.products.rewards.service import RewardService
 from enkash_sandbox.products.spend.service import SpendService
@@ -109,6 +111,8 @@ class Container:
     journal: Journal
     webhooks: WebhookService
     deliverer: Deliverer
+    payouts: PayoutService
+    payout_sweeper: Sweeper
     dashboard: DashboardService = field(init=False)
     ops: Ops = field(init=False)
     _reset_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -213,8 +217,10 @@ class Container:
             home = self.home_seed()
             target = home if seed is None else seed
             name = self.baseline_name(target)
+            home = target if keep_seed else home
             if self.state.exists(name):
-                self.state.restore(name, reserved_ok=True, adopt_seed=True)
+                # the home seed is written with the copy (the baseline predates it)
+                self.state.restore(name, reserved_ok=True, adopt_seed=True, meta={HOME_SEED: str(home)})
             else:
                 with self.db.write(exclusive=True) as s:
                     self.db.wipe(s)
@@ -229,8 +235,7 @@ class Container:
                 self.control.published()
                 self.db.set_meta("schema", schema_fingerprint(self.db.engine))
                 self._initialise()
-            home = target if keep_seed else home
-            self.keep_home_seed(home)
+                self.keep_home_seed(home)
         return {"seed": self.db.seed, "homeSeed": home, "demo": self.demo_credentials()}
 
     def invalidate(self) -> None:
@@ -262,6 +267,7 @@ class Container:
 
     def close(self) -> None:
         self.deliverer.stop()
+        self.payout_sweeper.stop()
         self.work.shutdown()
         self.db.dispose()
 
@@ -287,6 +293,7 @@ def build(settings: Settings | None = None) -> Container:
     otp = OtpService(db, clock, settings)
     marketplace = RedemptionService(db, clock, settings, ledger, catalog)
     spend = SpendService(db, clock, settings, ledger)
+    payouts = PayoutService(db, clock, settings, PayoutLedger(db))
     faults = FaultEngine(db, clock, control, settings)
     container = Container(
         settings=settings,
@@ -305,7 +312,7 @@ def build(settings: Settings | None = None) -> Container:
         transactions=TransactionService(db, spend.expire_due),
         otp=otp,
         lifecycle=LifecycleService(db, clock, settings, ledger, cards, otp),
-        tenants=TenantService(db, clock, settings, ledger, cards, accounts, control, state, names),
+        tenants=TenantService(db, clock, settings, ledger, cards, accounts, control, state, names, payouts),
         rewards=RewardService(db, settings, ledger, cards, auth, work),
         coins=CoinService(db, clock),
         marketplace=marketplace,
@@ -318,6 +325,9 @@ def build(settings: Settings | None = None) -> Container:
         # started by the app in every worker process (app.py), not here: the CLI's master process builds a
         # container too, and must not deliver
         deliverer=Deliverer(db, clock, control, settings, faults),
+        payouts=payouts,
+        # started by the app in every worker process, like the deliverer
+        payout_sweeper=Sweeper(payouts, control),
     )
     # every cache of store data, dropped together when another process replaced the state (the Resettable
     # registry: the one hook reset and restore have)

@@ -26,6 +26,18 @@ class Styled(Protocol):
 A = EnvelopeStyle.A
 B = EnvelopeStyle.B
 
+INFERRED_HEADER = "X-Sandbox-Inferred"
+
+
+class Inferred(dict):
+    """A success payload that rests on a rule the docs do not state (a replayed duplicate, a top-up the guide
+    leaves to the account's primary card): the answer names the rule in the X-Sandbox-Inferred header, so a
+    partner sees where the sandbox chose for UAT."""
+
+    def __init__(self, payload: dict, inference: str) -> None:
+        super().__init__(payload)
+        self.inference = inference
+
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(content=jsonio.dumps(body), status_code=status, media_type="application/json", headers=headers)

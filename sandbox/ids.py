@@ -36,6 +36,10 @@ KINDS: dict[str, IdKind] = {
     "voucher-code": IdKind("", 16),
     "webhook": IdKind("WH", 8),
     "event": IdKind("EV", 12),
+    # payouts: enkashTransactionId (EKPT + 12), fund sources (EK + 8, as the docs' EKCI4XTWKC), payout movements
+    "payout": IdKind("EKPT", 12),
+    "fund_source": IdKind("EK", 8),
+    "payout_movement": IdKind("EKPM", 10),
 }
 
 

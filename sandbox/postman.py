@@ -55,9 +55,39 @@ KNOWN_FIELDS: dict[str, Any] = {
     "otpMedium": "MFA",
     "mfaCode": "{{mfaCode}}",
     "webhookUrl": "http://127.0.0.1:9/enkash-webhooks",
+    # payouts: the beneficiary the folder creates (a fresh id, set by the pre-request script) is paid from the
+    # tenant's fund source; transactionId and batchTransactionId are fresh per request
+    "beneficiaryId": "{{beneficiaryId}}",
+    "beneficiaryName": "Postman Partner",
+    "beneficiaryAccountNumber": "50100012345678",
+    "beneficiaryIfsc": "HDFC0001234",
+    "transactionId": "{{reference}}",
+    "batchTransactionId": "{{reference}}",
+    "transferAmount": 500,
+    "transferMode": "IMPS",
+    "fundSourceId": "{{fundSourceId}}",
+    "debitAccountNumber": "{{debitAccountNumber}}",
+    "accountNumber": "{{sourceAccountNumber}}",
+    "ifsc": "HDFC0001234",
+    "fromDate": "2000-01-01T00:00:00+05:30",
+    "toDate": "2099-12-31T23:59:59+05:30",
 }
 # optional fields worth sending anyway: they tie the request to the tenant's own account, card and holder
-OPTIONAL_FIELDS = {"companyId", "cardAccountId", "enKashCardId", "email", "firstName", "uniqueReferenceNumber", "mfaCode"}
+OPTIONAL_FIELDS = {
+    "companyId",
+    "cardAccountId",
+    "enKashCardId",
+    "email",
+    "firstName",
+    "uniqueReferenceNumber",
+    "mfaCode",
+    # a bank beneficiary, paid by IMPS from the tenant's fund source
+    "beneficiaryId",
+    "beneficiaryAccountNumber",
+    "beneficiaryIfsc",
+    "transferMode",
+    "fundSourceId",
+}
 # variables that stand for numbers: unquoted in the JSON body, so `{{denomination}}` becomes 100, not "100"
 NUMERIC_VARIABLES = ("denomination", "cartId")
 # operations that retire the card the requests share (a blocked or replaced card refuses loads and orders): in
@@ -74,6 +104,8 @@ KNOWN_PARAMS: dict[str, str] = {
     "offset": "0",
     "product": "VOUCHER",
     "isPointsAllocation": "true",
+    # the transfer the folder made (kept by the test script), not a fresh reference
+    "transactionId": "{{transactionId}}",
 }
 AMOUNT_FIELDS = {"amount", "loadAmount", "points", "coins"}
 
@@ -89,6 +121,10 @@ function envelopeKey() {
 pm.variables.set("reference", "PM-" + Date.now() + "-" + Math.floor(Math.random() * 1e6));
 pm.variables.set("freshMobile", "9" + String(Math.floor(Math.random() * 1e9)).padStart(9, "0"));
 const path = "/" + pm.request.url.path.join("/");
+if (path === "/api/v0/beneficiary-detail" && pm.request.method === "POST") {
+  // beneficiary ids are alphanumeric: a fresh one per run, paid and deleted by the payout requests after it
+  pm.environment.set("beneficiaryId", "PMB" + Date.now() + String(Math.floor(Math.random() * 1e6)).padStart(6, "0"));
+}
 if (path.startsWith("/api/")) {
   const bearer = (token) => pm.request.headers.upsert({ key: "Authorization", value: "Bearer " + token });
   const token = pm.environment.get("accessToken");
@@ -114,10 +150,13 @@ if (path.startsWith("/api/")) {
         console.error("token request failed", err || res.code, res && res.headers.get("X-Sandbox-Explain"));
         return;
       }
+      // snake_case, or the V3 payout page's camelCase (the tenant's tokenCasing)
       const answer = res.json();
-      pm.environment.set("accessToken", answer.access_token);
-      pm.environment.set("accessTokenExpiresAt", String(Date.now() + answer.expires_in * 1000));
-      bearer(answer.access_token);
+      const token = answer.access_token || answer.accessToken;
+      const expiresIn = answer.expires_in !== undefined ? answer.expires_in : answer.expiresIn;
+      pm.environment.set("accessToken", token);
+      pm.environment.set("accessTokenExpiresAt", String(Date.now() + expiresIn * 1000));
+      bearer(token);
     });
   }
   const body = pm.request.body;
@@ -155,12 +194,23 @@ pm.test("response_code is 0", function () {
   pm.expect(pm.response.code, explain || pm.response.text()).to.be.below(300);
   if (answer && typeof answer === "object" && !Array.isArray(answer)) {
     const code = "response_code" in answer ? answer.response_code : answer.code;
-    if (code !== undefined) pm.expect(code, explain || JSON.stringify(answer)).to.eql(0);
+    // the payout statement's response_code is the string "0" (as documented); everywhere else the number 0
+    if (code !== undefined) pm.expect(String(code), explain || JSON.stringify(answer)).to.eql("0");
   }
 });
-if (answer && answer.access_token) {
-  pm.environment.set("accessToken", answer.access_token);
-  pm.environment.set("accessTokenExpiresAt", String(Date.now() + answer.expires_in * 1000));
+if (answer && typeof answer.payoutStatus === "string") {
+  pm.test("the transfer is not REJECTED", function () {
+    pm.expect(answer.payoutStatus, "reasonCode " + answer.reasonCode + " " + explain).to.not.eql("REJECTED");
+  });
+}
+if (answer && (answer.access_token || answer.accessToken)) {
+  const expiresIn = answer.expires_in !== undefined ? answer.expires_in : answer.expiresIn;
+  pm.environment.set("accessToken", answer.access_token || answer.accessToken);
+  pm.environment.set("accessTokenExpiresAt", String(Date.now() + expiresIn * 1000));
+}
+// payout answers are bare objects: the transfer a later status request reads
+if (answer && typeof answer.transactionId === "string" && pm.request.url.path.join("/").endsWith("payout-transaction")) {
+  pm.environment.set("transactionId", answer.transactionId);
 }
 const payload = answer && typeof answer.payload === "object" && answer.payload !== null ? answer.payload : null;
 if (payload && !Array.isArray(payload)) {
@@ -198,12 +248,17 @@ def example(spec: dict, schema: Any, name: str | None = None, depth: int = 0) ->
     schema = _resolve(spec, schema) or {}
     for combinator in ("allOf", "oneOf", "anyOf"):
         if combinator in schema and depth < 6:
-            merged: dict = {}
+            # the schema's own properties (an object with an anyOf of required lists), then its parts'
+            merged: dict = {"properties": dict(schema.get("properties", {})), "required": list(schema.get("required", []))}
+            if "type" in schema:
+                merged["type"] = schema["type"]
             for part in schema[combinator][: None if combinator == "allOf" else 1]:
                 part = _resolve(spec, part)
-                merged.setdefault("properties", {}).update(part.get("properties", {}))
-                merged.setdefault("required", []).extend(part.get("required", []))
+                merged["properties"].update(part.get("properties", {}))
+                merged["required"].extend(part.get("required", []))
                 merged.setdefault("type", part.get("type"))
+                if "enum" in part:
+                    merged.setdefault("enum", part["enum"])
             return example(spec, merged, name, depth + 1)
     if "example" in schema:
         return schema["example"]
@@ -212,6 +267,8 @@ def example(spec: dict, schema: Any, name: str | None = None, depth: int = 0) ->
     if schema.get("enum"):
         return schema["enum"][0]
     kind = schema.get("type")
+    if isinstance(kind, list):  # a nullable field (or a string Jackson also reads from a number): its first type
+        kind = next((k for k in kind if k != "null"), None)
     if kind == "object" or "properties" in schema:
         if depth > 5:
             return {}
@@ -318,8 +375,8 @@ def collection(spec: dict, name: str = "EnKash partner APIs (sandbox)") -> dict:
 
 def environment(base_url: str, creds: dict, catalog: list | None = None, name: str = "EnKash Sandbox") -> dict:
     """The variables the collection reads, for one tenant of a running sandbox (its credentials as
-    POST /_sandbox/partners or GET /_sandbox/demo answer them) and the sandbox's catalog (GET /_sandbox/catalog:
-    its first voucher is the one the redemption requests buy)."""
+    POST /_sandbox/partners or GET /_sandbox/demo answer them, its payout fund source included) and the sandbox's
+    catalog (GET /_sandbox/catalog: its first voucher is the one the redemption requests buy)."""
     accounts = creds.get("cardAccounts", {})
     holders = creds.get("holders") or []
     product = (catalog or [{}])[0]
@@ -349,6 +406,13 @@ def environment(base_url: str, creds: dict, catalog: list | None = None, name: s
         "mfaCode": "123456",
         "accessToken": "",
         "accessTokenExpiresAt": "0",
+        # payouts: the tenant's fund source, the source account the whitelist request names, and the ids the
+        # payout requests pass on (a fresh beneficiary per run; the transfer the status request reads)
+        "fundSourceId": creds.get("payoutFundSourceId") or "",
+        "debitAccountNumber": "",
+        "sourceAccountNumber": "123456789012",
+        "beneficiaryId": "",
+        "transactionId": "",
     }
     secret = {"clientSecret", "password", "accessToken"}
     return {

@@ -158,9 +158,65 @@ KEYS: tuple[Key, ...] = (
         "duplicate_reference",
         "a repeated `uniqueReferenceNumber` on one card account: `reject` = business failure, nothing moves, the "
         "answer carries `X-Sandbox-Inferred: duplicate-reference` (the check is the sandbox's); `replay` = the first "
-        "request's answer again",
+        "request's answer again, with `X-Sandbox-Inferred: duplicate-reference-replay`",
         "the docs say nothing about repeats; partners need idempotency, and a refusal is what a unique reference column gives",
         ("reject", "replay"),
+    ),
+    Key(
+        "tokenCasing",
+        "profile_token_casing",
+        "`/oauth/token` answer keys: `snake` = `access_token, token_type, expires_in, refresh_token, scope` (Spring); "
+        "`camel` = `accessToken, tokenType, expiresIn, refreshToken` (the V3 payout token page)",
+        "the sibling products' concrete example and the V1 payout page are snake_case; only the newest payout page "
+        "shows camelCase",
+        ("snake", "camel"),
+    ),
+    Key(
+        "defaultTransferMode",
+        "profile_default_transfer_mode",
+        "a payout transfer sent without `transferMode`: `IMPS` (the Payout Methods page) or `NEFT` (the field's description)",
+        'the Payout Methods page says "IMPS is the default mode"; the field description\'s NEFT is older wording',
+        ("IMPS", "NEFT"),
+    ),
+    Key(
+        "inFlightStatus",
+        "profile_in_flight_status",
+        "a transfer sent to the bank: `PROCESSING` (V3) or `CALL_MADE` = `IMPS_CALL_MADE` / `NEFT_CALL_MADE` / "
+        "`UPI_CALL_MADE` (V2; RTGS stays `PROCESSING`)",
+        "the newest status page lists only PROCESSING",
+        ("PROCESSING", "CALL_MADE"),
+    ),
+    Key(
+        "statementAmount",
+        "profile_statement_amount",
+        "payout statement `transactionAmount`: `rupees` = an exact JSON number in rupees; `paise` = an integer in "
+        "paise (the schema types it integer)",
+        "the schema's integer would lose the paise of a rupee amount; rupees keep every statement row exact",
+        ("rupees", "paise"),
+    ),
+    Key(
+        "errorBodies",
+        "profile_error_bodies",
+        "failed answers (non-2xx, and business failures with response_code 1) to an encrypted request (or a sealed "
+        '`required` GET): `sealed` = encrypted as `{"request": …}` like every other answer; `plain` = plain JSON, '
+        "readable with curl or Postman (X-Sandbox-Explain is sent either way)",
+        "the guides say responses are encrypted and must be decrypted, with no exception for failures (the payout "
+        'codes include 403 "Encryption failed for response", an answer about sealing itself); DESIGN: a response '
+        "is encrypted exactly when its request was",
+        ("sealed", "plain"),
+    ),
+    Key(
+        "requiredFields",
+        "profile_required_fields",
+        "fields one doc page marks required and another leaves out: `lenient` = required only where every page "
+        "agrees (the reward guide's top-up `{enkashCardId, loadAmount}` with CR/ALLOCATE_POINT, the account and "
+        "company taken from the card; a top-up by `cardAccountId` alone credits the account's primary card; a card "
+        "created without `userId`, `mobile` or `email` goes to a new holder; `setPin` without `otpRequired`); "
+        '`strict` = every field any page marks required, else 400 "Mandatory parameter missing" (the allocation '
+        "page's twelve fields, a holder identifier on card create, `otpRequired` on setPin)",
+        "the guides and examples show the shorter bodies working (written against UAT); the API pages mark every "
+        "schema field required, which the examples on the same pages do not follow",
+        ("lenient", "strict"),
     ),
 )
 BY_NAME = {key.name: key for key in KEYS}
@@ -181,6 +237,12 @@ _ALIASES = {
     "numeric_strings": "numericStrings",
     "envelope_style": "envelopeStyle",
     "duplicate_reference": "duplicateReference",
+    "token_casing": "tokenCasing",
+    "default_transfer_mode": "defaultTransferMode",
+    "in_flight_status": "inFlightStatus",
+    "statement_amount": "statementAmount",
+    "error_bodies": "errorBodies",
+    "required_fields": "requiredFields",
 }
 
 
@@ -203,6 +265,12 @@ class Profile(BaseModel):
     numeric_strings: Literal["accept", "refuse"] = "accept"
     envelope_style: Literal["documented", "code", "response_code"] = "documented"
     duplicate_reference: Literal["reject", "replay"] = "reject"
+    token_casing: Literal["snake", "camel"] = "snake"
+    default_transfer_mode: Literal["IMPS", "NEFT"] = "IMPS"
+    in_flight_status: Literal["PROCESSING", "CALL_MADE"] = "PROCESSING"
+    statement_amount: Literal["rupees", "paise"] = "rupees"
+    error_bodies: Literal["sealed", "plain"] = "sealed"
+    required_fields: Literal["lenient", "strict"] = "lenient"
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)

@@ -45,6 +45,13 @@ class TxnType(StrEnum):
     # back from the hold to the card when the hold is released unused (a SALE then takes it off the hold)
     AUTH_HOLD = "AUTH_HOLD"
     AUTH_RELEASE = "AUTH_RELEASE"
+    # payouts (payout_ledger_entry): money arriving in a fund source, a transfer's debit onto its in-flight
+    # balance, the bank's settlement out of it, a failed transfer's refund and a reversal after success
+    PAYOUT_FUND_IN = "PAYOUT_FUND_IN"
+    PAYOUT_DEBIT = "PAYOUT_DEBIT"
+    PAYOUT_SETTLED = "PAYOUT_SETTLED"
+    PAYOUT_FAILURE_REFUND = "PAYOUT_FAILURE_REFUND"
+    PAYOUT_REVERSAL = "PAYOUT_REVERSAL"
 
 
 class HolderKind(StrEnum):
@@ -53,6 +60,8 @@ class HolderKind(StrEnum):
     ACCOUNT = "ACCOUNT"
     CARD = "CARD"
     HOLD = "HOLD"  # an authorization hold (card_authorization.held_minor)
+    PAYOUT_ACCOUNT = "PAYOUT_ACCOUNT"  # a payout fund source (payout_account.balance_minor)
+    PAYOUT_TRANSIT = "PAYOUT_TRANSIT"  # a transfer's money in flight (payout_transfer.in_flight_minor)
 
 
 class PrincipalKind(StrEnum):

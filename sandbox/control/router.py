@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from enkash_sandbox import __version__
 from enkash_sandbox.control import cards as card_controls
-from enkash_sandbox.control import faults, marketplace, spend, state, ui, webhooks
+from enkash_sandbox.control import faults, marketplace, payouts, spend, state, ui, webhooks
 from enkash_sandbox.control.common import ops, respond, sandbox
 from enkash_sandbox.control.security import AdminTokenMiddleware
 from enkash_sandbox.http.quiet import quiet_fastapi
@@ -58,6 +58,7 @@ def build_control_app(container: Container) -> FastAPI:
     app.include_router(card_controls.router)
     app.include_router(marketplace.router)
     app.include_router(spend.router)
+    app.include_router(payouts.router)
     app.include_router(state.router)
     app.include_router(faults.router)
     app.include_router(ui.router)

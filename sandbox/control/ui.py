@@ -27,6 +27,8 @@ from enkash_sandbox.ops.actions import (
     parse,
     profile_changes_from_pairs,
 )
+from enkash_sandbox.ops.payouts import AdvanceSpec, PayoutFundSpec, PayoutOps, PayoutsEnabledSpec
+from enkash_sandbox.products.payouts.errors import PayoutError
 from enkash_sandbox.products.rewards.schemas import AllocatePoints
 from enkash_sandbox.products.spend.schemas import AmountSpec, AuthorizeSpec, ClearSpec
 from enkash_sandbox.products.spend.service import MagicTimeout
@@ -396,3 +398,123 @@ async def add_fault(request: Request):
 async def delete_fault(rule_id: str, request: Request):
     await _form(request)
     return await _act("/faults", ops(request).delete_fault, rule_id, notice="Fault rule deleted")
+
+
+# -- payouts ---------------------------------------------------------------------------------------------------
+# Fund sources, beneficiaries, transfers (with their status timeline and a force-next-state form) and statements.
+# Reads and writes go through ops/payouts.py, the same PayoutOps the JSON control plane and the CLI use.
+# The next states a tester may force from each state (the control plane refuses anything else with 409)
+NEXT_STATES = {"PENDING": ("PROCESSING",), "PROCESSING": ("SUCCESS", "FAILED"), "SUCCESS": ("REVERSED",)}
+PAYOUT_STATUSES = ("PENDING", "PROCESSING", "SUCCESS", "FAILED", "REVERSED", "REJECTED")
+
+
+def payout_ops(request: Request) -> PayoutOps:
+    return PayoutOps(sandbox(request))
+
+
+def _account(request: Request, fund_source_id: str) -> dict:
+    found = next((a for a in payout_ops(request).accounts() if a["fundSourceId"] == fund_source_id), None)
+    if found is None:
+        raise HTTPException(404, f"unknown fund source {fund_source_id}")
+    return found
+
+
+@router.get("/payouts", response_class=HTMLResponse)
+def payouts_page(request: Request):
+    params = request.query_params
+    partner_id, status = params.get("partner") or None, params.get("status") or None
+    try:
+        transfers = payout_ops(request).transfers(partner_id, status, 100)
+    except OpsError as exc:
+        return _back("/payouts", error=exc.message)
+    return _page(
+        request,
+        "ui_payouts.html",
+        accounts=payout_ops(request).accounts(),
+        transfers=transfers,
+        filters={"partner": partner_id, "status": status},
+        statuses=PAYOUT_STATUSES,
+        clock=sandbox(request).clock.state(),
+    )
+
+
+@router.get("/payouts/accounts/{fund_source_id}", response_class=HTMLResponse)
+def payout_account_page(fund_source_id: str, request: Request):
+    running = sandbox(request)
+    account = _account(request, fund_source_id)
+    try:
+        beneficiaries = running.payouts.search_beneficiaries(account["partnerId"], {"page": 0, "size": 100})
+    except PayoutError as exc:
+        # the tenant's payout APIs are switched off: the page still shows its money
+        beneficiaries = {"content": [], "totalElements": 0, "unavailable": exc.message}
+    transfers = [t for t in payout_ops(request).transfers(account["partnerId"], None, 100) if t["fundSourceId"] == fund_source_id]
+    statement = payout_ops(request).statement(fund_source_id)["data"]
+    return _page(
+        request,
+        "ui_payout_account.html",
+        account=account,
+        beneficiaries=beneficiaries,
+        transfers=transfers,
+        # the last 200 movements, newest first (the vendor statement lists them oldest first)
+        statement=list(reversed(statement[-200:])),
+        statement_count=len(statement),
+    )
+
+
+@router.get("/payouts/transfers/{enkash_transaction_id}", response_class=HTMLResponse)
+def payout_transfer_page(enkash_transaction_id: str, request: Request):
+    try:
+        transfer = payout_ops(request).transfer(enkash_transaction_id)
+    except OpsError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+    return _page(request, "ui_payout_transfer.html", t=transfer, next_states=NEXT_STATES.get(transfer["payoutStatus"], ()))
+
+
+@router.post("/payouts/accounts/{fund_source_id}/fund")
+async def payout_fund(fund_source_id: str, request: Request):
+    form = await _form(request)
+    back = f"/payouts/accounts/{fund_source_id}"
+    try:
+        spec = parse(
+            PayoutFundSpec, {"amount": form.get("amount", ""), "fromAccountNumber": form.get("fromAccountNumber") or None}
+        )
+    except OpsError as exc:
+        return _back(back, error=exc.message)
+    return await _act(
+        back,
+        payout_ops(request).fund,
+        fund_source_id,
+        spec,
+        notice="Funded ₹{result[amount]:,.2f}: balance ₹{result[balance]:,.2f}",
+    )
+
+
+@router.post("/payouts/partners/{partner_id}/enabled")
+async def payout_switch(partner_id: str, request: Request):
+    form = await _form(request)
+    back = form.get("back") or "/payouts"
+    if not back.startswith("/payouts") or back.startswith("//"):
+        back = "/payouts"
+    spec = PayoutsEnabledSpec(enabled=form.get("enabled") == "true")
+    verb = "on" if spec.enabled else "off"
+    return await _act(back, payout_ops(request).set_enabled, partner_id, spec, notice=f"Payouts switched {verb} for {partner_id}")
+
+
+@router.post("/payouts/transfers/{enkash_transaction_id}/advance")
+async def payout_advance(enkash_transaction_id: str, request: Request):
+    """The transfer page's force-next-state form: the same operation as POST /_sandbox/payouts/transfers/{id}/advance."""
+    form = await _form(request)
+    back = f"/payouts/transfers/{enkash_transaction_id}"
+    try:
+        spec = parse(AdvanceSpec, {"to": form.get("to", ""), "reasonCode": form.get("reasonCode") or None})
+    except OpsError as exc:
+        return _back(back, error=exc.message)
+    return await _act(
+        back, payout_ops(request).advance, enkash_transaction_id, spec, notice="{result[transactionId]} is {result[payoutStatus]}"
+    )
+
+
+@router.post("/payouts/settle")
+async def payout_settle(request: Request):
+    await _form(request)
+    return await _act("/payouts", payout_ops(request).settle, notice="Settled {result[settled]} step(s) due at the sandbox clock")

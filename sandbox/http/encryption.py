@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from enkash_sandbox import crypto, jsonio
+from enkash_sandbox.http.explain import failed
 from enkash_sandbox.products.auth.service import Principal
 
 if TYPE_CHECKING:
@@ -68,8 +69,9 @@ def _as_envelope(body: bytes) -> str | None:
     return None
 
 
-def sealing_send(send: Send, secret: str, state: dict[str, Any]) -> Send:
-    """Wrap `send` so the response body goes out as {"request": "<base64 ciphertext>"}."""
+def sealing_send(send: Send, secret: str, state: dict[str, Any], *, plain_failures: bool = False) -> Send:
+    """Wrap `send` so the response body goes out as {"request": "<base64 ciphertext>"}. With `plain_failures`
+    (the profile's errorBodies=plain) a failed answer goes out as it is, readable without the key."""
     start: Message | None = None
     chunks: list[bytes] = []
 
@@ -86,6 +88,10 @@ def sealing_send(send: Send, secret: str, state: dict[str, Any]) -> Send:
         assert start is not None  # the response start always comes before its body
         plain = b"".join(chunks)
         state["plain_response"] = plain
+        if plain_failures and failed(start["status"], plain):
+            await send(start)
+            await send({"type": "http.response.body", "body": plain})
+            return
         out = jsonio.dumps({"request": crypto.encrypt(plain, secret)}) if plain else b""
         headers = [(k, v) for k, v in start["headers"] if k not in (b"content-length", b"content-type")]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode())]

@@ -61,6 +61,11 @@ def _is_business_failure(body: bytes) -> bool:
     return isinstance(data, dict) and (data.get("response_code") == 1 or data.get("code") == 1)
 
 
+def failed(status: int, body: bytes) -> bool:
+    """Whether an answer is a failure: a non-2xx status, or a business failure (HTTP 200, response_code 1)."""
+    return not 200 <= status < 300 or _is_business_failure(body)
+
+
 def derived_hint(status: int, message: str, method: str, path: str, principal: Principal | None, fault: dict | None) -> str:
     """What to do, when the raise site did not say."""
     if fault is not None:
@@ -122,8 +127,7 @@ def explanation(
     journal_id: int | None,
 ) -> str | None:
     """The header's text, or None for an answer that did not fail."""
-    failed = not 200 <= status < 300 or _is_business_failure(body)
-    if not failed:
+    if not failed(status, body):
         return None
     message = (_message(body) or f"HTTP {status}").rstrip(". ")
     what = f"{status} {message}" if status != 200 else f"business failure (response_code 1): {message}"

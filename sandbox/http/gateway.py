@@ -213,7 +213,11 @@ class GatewayMiddleware:
             and principal.profile.get_encryption == "sealed"
         )
         out = (
-            explaining_send(sealing_send(raw_send, principal.client_secret, state), state, describe)
+            explaining_send(
+                sealing_send(raw_send, principal.client_secret, state, plain_failures=principal.profile.error_bodies == "plain"),
+                state,
+                describe,
+            )
             if sealed and principal is not None
             else send
         )

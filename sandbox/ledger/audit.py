@@ -12,6 +12,9 @@ Discrepancies (any one means the store is corrupt; `ok` is false):
 - no holder has two live cards in one account;
 - the webhook outbox: no delivery queued twice for one (event, subscription), no event without a delivery, no
   delivery left DELIVERING long after its lease ran out (its process died);
+- payouts (ledger/payouts.py): every fund source's balance equals its payout ledger and chains, every transfer's
+  money in flight equals its transit rows and its status has exactly the rows it implies, and per tenant
+  fund-ins = fund-source balances + in flight + settled - reversed;
 - every card authorization keeps its money in one place: authorized = held + cleared + released, refunds never
   exceed what was cleared, a declined one moved nothing, and its hold equals its hold's ledger; each card's
   velocity sums equal what its authorizations add up to.
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from enkash_sandbox.clock import utcnow_real
 from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, HOLD, REDEMPTION
+from enkash_sandbox.ledger.payouts import payout_findings
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.store.tables import (
     Card,
@@ -166,6 +170,10 @@ class AuditService:
             )
             entries = s.exec(scoped(select(func.count()).select_from(LedgerEntry), LedgerEntry)).one()
             counts = {"accounts": len(accounts), "cards": len(cards), "ledgerEntries": entries}
+            # payout fund sources and transfers (their own ledger, ledger/payouts.py), in the same snapshot
+            payout_problems, payout_counts = payout_findings(s, partner_id)
+            problems.extend(payout_problems)
+            counts.update(payout_counts)
         return {"ok": not problems, "checked": counts, "discrepancies": problems, "notices": notices}
 
     @staticmethod

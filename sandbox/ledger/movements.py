@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from enkash_sandbox import ids, jsonio
+from enkash_sandbox.envelopes import Inferred
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
 from enkash_sandbox.money import MAX_BALANCE_MINOR
 from enkash_sandbox.store.sql import Sql, Tx, as_json
@@ -191,6 +192,9 @@ def replay_duplicates(settings: DuplicatePolicy, fn: Callable[[], T], first_resp
     except DuplicateReference as dup:
         if settings.duplicate_reference == "replay":
             response = first_response(dup)
+            if isinstance(response, dict):
+                # the first answer again, saying that this is the sandbox's rule (EnKash documents no replay)
+                return cast(T, Inferred(response, "duplicate-reference-replay"))
             if response is not None:
                 return response
         raise

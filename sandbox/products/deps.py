@@ -8,13 +8,14 @@ thread hop per dependency per request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from enkash_sandbox import jsonio
 from enkash_sandbox.config import Settings
-from enkash_sandbox.envelopes import json_response, success_body
+from enkash_sandbox.envelopes import INFERRED_HEADER, Inferred, success_body
 from enkash_sandbox.errors import AuthError, BadRequest, Unprocessable, UnsupportedMediaType
 from enkash_sandbox.products.auth.service import Principal
 from enkash_sandbox.products.validation import validation_error
@@ -41,11 +42,28 @@ WorkDep = Annotated[Work, Depends(service("work"))]
 SettingsDep = Annotated[Settings, Depends(service("settings"))]
 
 
+# the sandbox's own asset paths in answers (card images, T&C, catalog images): anchored on the public base URL,
+# as the docs show absolute URLs
+_ASSET_PATH = re.compile(rb'"(/_sandbox/(?:static|catalog/images)/)')
+
+
+def public_base(request: Request) -> str:
+    """The base of the absolute URLs in answers: ENKASH_SANDBOX_PUBLIC_BASE_URL, else the request's own base URL."""
+    configured = request.app.state.container.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 def ok(request: Request, payload: Any, style: EnvelopeStyle = EnvelopeStyle.A) -> Response:
     """EnKash's success envelope (the route's documented style, unless the tenant's profile forces one)."""
     principal = request.scope.get("state", {}).get("principal")
     forced = principal.profile if principal is not None else request.app.state.container.settings
-    return json_response(success_body(forced, payload, style))
+    headers = {INFERRED_HEADER: payload.inference} if isinstance(payload, Inferred) else None
+    content = jsonio.dumps(success_body(forced, payload, style))
+    if b'"/_sandbox/' in content:
+        # views name assets by path (they run where no request is known); the answer makes them absolute
+        base = public_base(request).encode()
+        content = _ASSET_PATH.sub(lambda m: b'"' + base + m.group(1), content)
+    return Response(content=content, media_type="application/json", headers=headers)
 
 
 # -- routes' declared needs, read by the gateway before routing ---------------------------------------------
@@ -100,7 +118,11 @@ def body(model: type[M], *, allow_empty: bool = False) -> Callable[[Request], Aw
         principal = request.scope.get("state", {}).get("principal")
         context = None
         if principal is not None:
-            context = {"id_key_casing": principal.profile.id_key_casing, "numeric_strings": principal.profile.numeric_strings}
+            context = {
+                "id_key_casing": principal.profile.id_key_casing,
+                "numeric_strings": principal.profile.numeric_strings,
+                "required_fields": principal.profile.required_fields,
+            }
         return parse(model, data, context)
 
     dependency.__name__ = f"body_{model.__name__}"

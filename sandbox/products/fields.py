@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from enkash_sandbox.errors import FieldError
+from enkash_sandbox.errors import BadRequest, FieldError
 from enkash_sandbox.money import AmountError, parse_amount
 from enkash_sandbox.timefmt import parse_iso
 from enkash_sandbox.vocabulary import TRANSACTION_TYPES
@@ -70,6 +70,14 @@ def _gender(value: object) -> object:
     return _GENDERS.get(value.lower(), value) if isinstance(value, str) else value
 
 
+def _postal_code(value: object) -> object:
+    """A pincode as the docs type it: a string, with no pattern ("Postal code of the user's address"; the examples
+    are 6 digits), or a JSON number, which Jackson coerces into a String field."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
 def _printable(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
@@ -105,6 +113,9 @@ Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
 Title = Annotated[Literal["Mr", "Ms", "Mrs"], BeforeValidator(_title)]
 Gender = Annotated[Literal["M", "F"], BeforeValidator(_gender)]
+Pincode = Annotated[
+    str, StringConstraints(min_length=1, max_length=12), AfterValidator(_printable), BeforeValidator(_postal_code)
+]
 # an integer field: a JSON number or a numeric string, as Jackson coerces them
 Whole = BeforeValidator(whole_number)
 Direction = Literal["CR", "DR"]
@@ -120,7 +131,30 @@ CARD_ID_SPELLINGS = (("enKashCardId", "enkashCardId"), ("enKashCardIds", "enkash
 class VendorModel(BaseModel):
     # strict types (a string is a string, a boolean a boolean); amounts and limits are the documented
     # exception: they accept numeric strings through their own validators, as Jackson's BigDecimal does
-    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+    # defer_build: each request model's validator is built on its first use rather than at import (a tenth of
+    # a second of every start, for endpoints a given run may never call)
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True, defer_build=True)
+    # fields a doc page marks required that the sandbox reads as optional, because another page's example or
+    # guide leaves them out (profile requiredFields=lenient, the default); under requiredFields=strict each is
+    # required. One entry is a field, or a tuple of alternatives of which one must be sent.
+    STRICT_REQUIRED: ClassVar[tuple[str | tuple[str, ...], ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strictly_required(cls, data: object, info: ValidationInfo) -> object:
+        if not cls.STRICT_REQUIRED or not isinstance(data, dict) or (info.context or {}).get("required_fields") != "strict":
+            return data
+        missing = []
+        for entry in cls.STRICT_REQUIRED:
+            names = (entry,) if isinstance(entry, str) else entry
+            if all(data.get(name) in (None, "") for name in names):
+                missing.append(" or ".join(names))
+        if missing:
+            raise BadRequest(
+                "Mandatory parameter missing: " + ", ".join(missing) + " (this tenant's profile: requiredFields=strict)",
+                errors=[{"field": name, "message": "is required"} for name in missing],
+            )
+        return data
 
     @model_validator(mode="before")
     @classmethod

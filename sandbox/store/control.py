@@ -24,11 +24,14 @@ from typing import Any, Protocol
 
 from enkash_sandbox.clock import Clock, ClockState
 from enkash_sandbox.store.engine import Database
-from enkash_sandbox.store.sql import as_datetime
+from enkash_sandbox.store.sql import Sql, as_datetime
 from enkash_sandbox.store.tables import ControlState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
+
+# the control columns in adopt_row's order (the first is PostgreSQL's store lock; nothing on SQLite)
+_CONTROL_ROW = Sql("SELECT NULL, epoch, seed, faults_version, clock_offset_us, clock_frozen_at FROM control_state WHERE id = 1")
 
 
 class Resettable(Protocol):
@@ -97,10 +100,12 @@ class ControlStore:
             return
         if not (self._changed_elsewhere() or force):
             return
-        with Session(self.db.engine) as s:
-            row = s.get(ControlState, 1)
-            if row is not None:
-                self._adopt(row)
+        # prebuilt SQL rather than a session: this runs after every reset and on the first request after any
+        # change another worker made
+        with self.db.tx(write=False) as tx:
+            row = tx.one(_CONTROL_ROW)
+        if row is not None:
+            self.adopt_row(row)
 
     def adopt_row(self, row: Sequence[Any]) -> None:
         """The store's hook (PostgreSQL): the control columns read with a transaction's store lock, in the

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from enkash_sandbox import ids
-from enkash_sandbox.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from enkash_sandbox.store import tables  # also registers every table on SQLModel.metadata
 from enkash_sandbox.store.sql import Sql, Tx
 from enkash_sandbox.store.tables import IdSequence, Meta
 from sqlalchemy import event, text
@@ -57,7 +57,13 @@ class WouldBlock(Exception):
 
 # the PostgreSQL advisory lock key of "the store's state" (any 64-bit number, fixed for the project)
 STORE_LOCK_KEY = 0x454E4B534258  # "ENKSBX"
+_META = Sql("SELECT value FROM meta WHERE key = :key")
 _MINT = Sql("UPDATE id_sequence SET next_value = next_value + :count WHERE kind = :kind RETURNING next_value")
+
+
+def sequence_kinds() -> set[str]:
+    """Every id counter a store has (one row each in id_sequence)."""
+    return set(ids.KINDS) | {"tenant", "checkout"}
 
 
 class Database:
@@ -87,6 +93,7 @@ class Database:
             )
             self._install_sqlite_hooks()
         else:
+            tables.use_postgresql()  # the partial indexes' PostgreSQL predicates, before any DDL
             # no pre-ping on every checkout (a round trip each, two per request): a connection idle for a
             # while is pinged instead (_ping_if_idle), which catches a restarted server just the same
             self.engine = create_engine(url, pool_size=12, max_overflow=12, pool_timeout=60)
@@ -138,7 +145,7 @@ class Database:
 
     def _ensure_sequences(self) -> None:
         """One counter row per kind, made up front so that concurrent first uses only ever UPDATE it."""
-        kinds = set(ids.KINDS) | {"tenant", "checkout"}
+        kinds = sequence_kinds()
         with Session(self.engine) as s:
             present = set(s.exec(select(IdSequence.kind)))
             for kind in sorted(kinds - present):
@@ -432,9 +439,10 @@ class Database:
 
     # -- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        with self.read() as s:
-            row = s.get(Meta, key)
-            return row.value if row else None
+        # prebuilt SQL, not a session: a reset reads two of these, and a session's set-up cost more than the read
+        with self.tx(write=False) as tx:
+            row = tx.one(_META, {"key": key})
+        return str(row[0]) if row is not None else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write() as s:

@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from enkash_sandbox.store.control import ControlStore, new_epoch
-from enkash_sandbox.store.engine import Database
-from enkash_sandbox.store.tables import SnapshotBlob
+from enkash_sandbox.store.engine import Database, sequence_kinds
+from enkash_sandbox.store.tables import Meta, SnapshotBlob
 from sqlalchemy import DateTime, Integer, LargeBinary, Table, select, text
 from sqlmodel import Session, SQLModel, col
 
@@ -79,6 +79,9 @@ class StateStore:
         self.db = db
         self.folder = folder
         self.control = control
+        # snapshot files found sound, by (path, inode, size, mtime): a file is only ever replaced whole (and a
+        # restore no longer writes to it), so a reset does not re-check its baseline every time
+        self._sound: set[tuple[str, int, int, int]] = set()
 
     # -- naming ----------------------------------------------------------------------------
     @staticmethod
@@ -95,7 +98,8 @@ class StateStore:
 
     def _path(self, name: str) -> Path:
         assert self.folder is not None
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True, exist_ok=True)
         return self.folder / f"{name}.db"
 
     # -- whole store -----------------------------------------------------------------------
@@ -123,49 +127,67 @@ class StateStore:
                 s.add(row)
         return self.describe(name)
 
-    def restore(self, name: str, *, reserved_ok: bool = False, adopt_seed: bool = False) -> int:
-        """Replace the whole state with a snapshot; returns the seed in force afterwards."""
+    def restore(
+        self, name: str, *, reserved_ok: bool = False, adopt_seed: bool = False, meta: dict[str, str] | None = None
+    ) -> int:
+        """Replace the whole state with a snapshot; returns the seed in force afterwards. `meta` rows are written
+        in the same step (facts the copy cannot know, such as the seed a plain reset returns to)."""
         self.check_name(name, reserved_ok=reserved_ok)
         if self.files:
-            seed = self._restore_file(self._path(name), adopt_seed=adopt_seed)
+            seed, complete = self._restore_file(self._path(name), adopt_seed=adopt_seed, meta=meta or {})
         else:
-            seed = self._restore_rows(name, adopt_seed=adopt_seed)
-        # a table created after the copy was taken must exist (empty) after restoring it
-        self.db.create_all()
+            seed, complete = self._restore_rows(name, adopt_seed=adopt_seed, meta=meta or {}), False
+        if not complete:
+            # a table (or id counter) added since the copy was taken must exist after restoring it
+            self.db.create_all()
         self.control.published()
         return seed
 
-    def _restore_file(self, path: Path, *, adopt_seed: bool) -> int:
+    def _restore_file(self, path: Path, *, adopt_seed: bool, meta: dict[str, str]) -> tuple[int, bool]:
+        """Copy a snapshot file into the live store; (its seed, whether it has every table and id counter)."""
         if not path.exists():
             raise KeyError(path.stem)
-        seed = self._check_file(path, adopt_seed=adopt_seed)
-        source = sqlite3.connect(str(path), timeout=30)
+        # stamped in memory, never in the file: a restore only reads the snapshot (no fsync of it per reset,
+        # and two workers restoring it at once cannot disturb each other)
+        copy = sqlite3.connect(":memory:")
         try:
+            seed, complete = self._check_file(path, adopt_seed=adopt_seed, into=copy)
             # the restored state gets a fresh epoch in the copy itself, so no worker can mistake it for the
             # state it cached before (the file is the sandbox's own; the epoch is not partner-visible data)
-            source.execute("UPDATE control_state SET epoch = ? WHERE id = 1", (new_epoch(),))
-            source.commit()
+            copy.execute("UPDATE control_state SET epoch = ? WHERE id = 1", (new_epoch(),))
+            copy.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))
+            copy.commit()
             with self.db.write_lock(), self.db.raw_sqlite() as live:
-                source.backup(live)
+                copy.backup(live)
         finally:
-            source.close()
-        return seed
+            copy.close()
+        return seed, complete
 
-    def _check_file(self, path: Path, *, adopt_seed: bool) -> int:
-        """A snapshot file must be a sound SQLite database of this sandbox, made under the live seed."""
+    def _check_file(self, path: Path, *, adopt_seed: bool, into: sqlite3.Connection) -> tuple[int, bool]:
+        """A snapshot file must be a sound SQLite database of this sandbox, made under the live seed. Copies it
+        `into` an (in-memory) database; returns its seed and whether it has every table and id counter."""
         with open(path, "rb") as fh:
             if fh.read(16) != SQLITE_HEADER:
                 raise SnapshotError(f"snapshot {path.stem} is not a SQLite database (damaged or foreign file)")
+            stat = os.fstat(fh.fileno())
+        known = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
             try:
-                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                if known not in self._sound and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise SnapshotError(f"snapshot {path.stem} is damaged (quick_check failed)")
                 row = conn.execute("SELECT seed FROM control_state WHERE id = 1").fetchone()
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                complete = {t.name for t in SQLModel.metadata.sorted_tables} <= tables
+                if complete:
+                    complete = sequence_kinds() <= {r[0] for r in conn.execute("SELECT kind FROM id_sequence")}
+                if row is not None:
+                    conn.backup(into)
             finally:
                 conn.close()
         except sqlite3.DatabaseError as exc:
             raise SnapshotError(f"snapshot {path.stem} is not a snapshot of this sandbox ({exc})") from None
+        self._sound.add(known)
         if row is None:
             raise SnapshotError(f"snapshot {path.stem} is not a snapshot of this sandbox (no control state)")
         seed = int(row[0])
@@ -175,9 +197,9 @@ class StateStore:
                 f"{self.db.seed}; ids would no longer follow the store's seed. Restore with "
                 '{"adoptSeed": true} to switch the store to seed ' + str(seed)
             )
-        return seed
+        return seed, complete
 
-    def _restore_rows(self, name: str, *, adopt_seed: bool) -> int:
+    def _restore_rows(self, name: str, *, adopt_seed: bool, meta: dict[str, str]) -> int:
         with self.db.write(exclusive=True) as s:
             row = s.get(SnapshotBlob, name)
             if row is None:
@@ -192,6 +214,8 @@ class StateStore:
             except (zlib.error, ValueError) as exc:
                 raise SnapshotError(f"snapshot {name} is damaged ({exc})") from None
             self.load(s, dump)
+            for key, value in meta.items():
+                s.merge(Meta(key=key, value=value))
             self.control.stamp(s, epoch=True, seed=row.seed)
             return row.seed
 

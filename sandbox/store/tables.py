@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, Table, UniqueConstraint, text
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Field, SQLModel
 
 # one live (not replaced) card per holder and account, enforced by the store on every engine
@@ -14,6 +15,27 @@ LIVE_CARD = text("replaced_by IS NULL")
 
 def _money() -> Column:
     return Column(BigInteger, nullable=False, default=0)
+
+
+def partial_index(
+    name: str, *columns: str, where: TextClause, postgresql_where: TextClause | None = None, unique: bool = False
+) -> Index:
+    """An index over the rows that match `where` (PostgreSQL's predicate may be spelled differently). The
+    PostgreSQL predicate is attached by use_postgresql() when a PostgreSQL store opens: naming it here
+    (`postgresql_where=`) makes SQLAlchemy import its PostgreSQL dialect and drivers' modules, which every
+    SQLite sandbox would then pay for at start-up."""
+    index = Index(name, *columns, unique=unique, sqlite_where=where)
+    index.info["postgresql_where"] = where if postgresql_where is None else postgresql_where
+    return index
+
+
+def use_postgresql() -> None:
+    """Give every partial index its PostgreSQL predicate; before a PostgreSQL store's first DDL (idempotent)."""
+    for table in SQLModel.metadata.tables.values():
+        for index in table.indexes:
+            where = index.info.get("postgresql_where")
+            if where is not None:
+                index.dialect_kwargs["postgresql_where"] = where
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -122,14 +144,7 @@ class CardHolder(SQLModel, table=True):
     __tablename__ = "card_holder"
     __table_args__ = (
         # a mobile identifies one holder in a company: two racing creates cannot both make one
-        Index(
-            "ix_holder_company_mobile",
-            "company_id",
-            "mobile",
-            unique=True,
-            sqlite_where=text("mobile IS NOT NULL"),
-            postgresql_where=text("mobile IS NOT NULL"),
-        ),
+        partial_index("ix_holder_company_mobile", "company_id", "mobile", unique=True, where=text("mobile IS NOT NULL")),
         Index("ix_holder_company_email", "company_id", "email"),
         Index("ix_holder_partner_mobile", "partner_id", "mobile"),
     )
@@ -159,7 +174,7 @@ class CardHolder(SQLModel, table=True):
 class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_account_user", "account_id", "user_id"),
-        Index("uq_card_live_holder", "account_id", "user_id", unique=True, sqlite_where=LIVE_CARD, postgresql_where=LIVE_CARD),
+        partial_index("uq_card_live_holder", "account_id", "user_id", unique=True, where=LIVE_CARD),
         Index("ix_card_account_seq", "account_id", "seq"),
     )
     id: str = Field(primary_key=True)
@@ -200,13 +215,7 @@ class Transaction(SQLModel, table=True):
         Index("ix_txn_account_card_created", "account_id", "card_id", "created_at"),
         Index("ix_txn_account_created", "account_id", "created_at"),
         # an order is refunded at most once, whichever worker or clock tick settles it
-        Index(
-            "uq_txn_order_refund",
-            "order_id",
-            unique=True,
-            sqlite_where=text("type = 'REFUND'"),
-            postgresql_where=text("type = 'REFUND'"),
-        ),
+        partial_index("uq_txn_order_refund", "order_id", unique=True, where=text("type = 'REFUND'")),
     )
     id: str = Field(primary_key=True)
     # the order transactions happened in, even when the (frozen) clock gives them one timestamp
@@ -538,3 +547,165 @@ class WebhookDelivery(SQLModel, table=True):
     attempt_log: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     created_at: datetime = _ts()
     delivered_at: datetime | None = _ts(nullable=True)
+
+
+# -- payouts (issue 20): fund sources, beneficiaries, transfers and their own ledger -----------------------------
+# Payout money is not card money: a fund source is not a card account (the card ledger's transaction rows name a
+# card account), so payout movements are kept in payout_ledger_entry, one row per balance a movement changes.
+NOT_REJECTED = text("status <> 'REJECTED'")
+
+
+class PayoutPartner(SQLModel, table=True):
+    """A tenant's payouts switch (POST /_sandbox/partners/{id}/payouts): off answers 403 "APIs not enabled"."""
+
+    __tablename__ = "payout_partner"
+    partner_id: str = Field(primary_key=True, foreign_key="partner.id")
+    enabled: bool = True
+
+
+class PayoutAccount(SQLModel, table=True):
+    """A fund source (EnKash's virtual account a partner pays out from); its balance is in paise."""
+
+    __tablename__ = "payout_account"
+    __table_args__ = (Index("ix_payout_account_partner", "partner_id", "created_at"),)
+    fund_source_id: str = Field(primary_key=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    company_id: str | None = None
+    debit_account_number: str | None = None
+    balance_minor: int = Field(sa_column=_money())
+    created_at: datetime = _ts()
+
+
+class PayoutSourceBank(SQLModel, table=True):
+    """A whitelisted source bank account (POST /api/v0/bankDetail/whitelist): one active per tenant."""
+
+    __tablename__ = "payout_source_bank"
+    __table_args__ = (
+        partial_index(
+            "uq_payout_source_bank_active", "partner_id", unique=True, where=text("active = 1"), postgresql_where=text("active")
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    account_number: str
+    ifsc: str
+    company_id: str | None = None
+    active: bool = True
+    created_at: datetime = _ts()
+    deactivated_at: datetime | None = _ts(nullable=True)
+
+
+class Beneficiary(SQLModel, table=True):
+    """A payee (POST /api/v0/beneficiary-detail): a bank account + IFSC, or a UPI VPA. Deleted ones keep their id."""
+
+    __tablename__ = "beneficiary"
+    __table_args__ = (UniqueConstraint("partner_id", "beneficiary_id", name="uq_beneficiary_partner_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    beneficiary_id: str
+    name: str
+    account_number: str | None = None
+    ifsc: str | None = None
+    vpa: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    pincode: str | None = None
+    status: str = "ACTIVE"  # ACTIVE | DELETED
+    created_at: datetime = _ts()
+
+
+class PayoutBatch(SQLModel, table=True):
+    __tablename__ = "payout_batch"
+    __table_args__ = (UniqueConstraint("partner_id", "batch_transaction_id", name="uq_payout_batch_partner_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    batch_transaction_id: str
+    item_count: int = 0
+    created_at: datetime = _ts()
+
+
+class PayoutTransfer(SQLModel, table=True):
+    """One attempt at a transfer (EKPT...). A REJECTED attempt is kept as history; a retry with the same
+    transactionId is a new row, so the partner's id is unique among the attempts that were not rejected."""
+
+    __tablename__ = "payout_transfer"
+    __table_args__ = (
+        partial_index("uq_payout_transfer_live_id", "partner_id", "transaction_id", unique=True, where=NOT_REJECTED),
+        Index("ix_payout_transfer_partner_txn", "partner_id", "transaction_id", "seq"),
+        Index("ix_payout_transfer_partner_created", "partner_id", "created_at"),
+        # the settlement sweep: what is due, store-wide
+        Index("ix_payout_transfer_due", "status", "settle_at"),
+        Index("ix_payout_transfer_reverse_due", "status", "reverse_at"),
+        Index("ix_payout_transfer_batch", "partner_id", "batch_transaction_id"),
+    )
+    enkash_transaction_id: str = Field(primary_key=True)
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    partner_id: str = Field(foreign_key="partner.id")
+    transaction_id: str
+    batch_transaction_id: str | None = None
+    fund_source_id: str | None = None
+    beneficiary_id: str | None = None
+    beneficiary_name: str | None = None
+    account_number: str | None = None
+    ifsc: str | None = None
+    vpa: str | None = None
+    # PENDING | PROCESSING | SUCCESS | FAILED | REVERSED | REJECTED
+    status: str
+    # what the transfer will become when it settles (SUCCESS, FAILED, REVERSED) or HOLD (waits to be forced)
+    outcome: str | None = None
+    amount_minor: int = Field(sa_column=_money())
+    # the amount as the partner sent it (a rejected one may not be a valid amount), rendered back exactly
+    amount_text: str | None = None
+    transfer_mode: str | None = None
+    remark: str | None = None
+    reference: str | None = None
+    reason_code: str | None = None
+    utr: str | None = None
+    # the transfer's money in flight (debited from the fund source, not yet settled or refunded): the audit
+    # checks it against the PAYOUT_TRANSIT ledger rows
+    in_flight_minor: int = Field(sa_column=_money())
+    settle_at: datetime | None = _ts(nullable=True)
+    reverse_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+    modified_at: datetime = _ts()
+
+
+class PayoutTransferEvent(SQLModel, table=True):
+    """A transfer's status timeline (the dashboard and the control plane show it)."""
+
+    __tablename__ = "payout_transfer_event"
+    __table_args__ = (Index("ix_payout_transfer_event_transfer", "enkash_transaction_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    enkash_transaction_id: str
+    status: str
+    reason_code: str | None = None
+    note: str | None = None
+    created_at: datetime = _ts()
+
+
+class PayoutLedgerEntry(SQLModel, table=True):
+    """The payout ledger: a signed change to a fund source's balance (PAYOUT_ACCOUNT) or to a transfer's money in
+    flight (PAYOUT_TRANSIT), written with the change. movement_id groups the rows of one movement; the unique
+    index makes a second debit, settlement, refund or reversal row of one transfer impossible."""
+
+    __tablename__ = "payout_ledger_entry"
+    __table_args__ = (
+        Index("ix_payout_ledger_holder", "holder_kind", "holder_id", "id"),
+        Index("uq_payout_ledger_once", "transfer_id", "type", "holder_kind", unique=True),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(index=True, foreign_key="partner.id")
+    movement_id: str
+    type: str
+    holder_kind: str  # PAYOUT_ACCOUNT | PAYOUT_TRANSIT
+    holder_id: str
+    # the transfer (EKPT...) a movement belongs to; NULL for a fund-in
+    transfer_id: str | None = None
+    amount_minor: int = Field(sa_column=_money())
+    balance_after_minor: int = Field(sa_column=_money())
+    remarks: str | None = None
+    created_at: datetime = _ts()

@@ -9,12 +9,17 @@ Fixtures for a partner's own test suite:
 - `enkash_faults`: add fault rules for that tenant, or get an X-Sandbox-Fault header; removed after the test.
 - `enkash_journal`: what the sandbox received from that tenant, decrypted, newest first.
 - `enkash_webhooks`: a local webhook receiver; `wait_for(event)` returns the verified payload.
+- `enkash_payouts`: that tenant's payout fund source: fund it, read its balance and statement, list its transfers
+  with their status timelines, force a transfer's next state (SUCCESS, FAILED, REVERSED) or settle what is due,
+  switch the tenant's payout APIs off; the payout calls themselves are `enkash_client`'s (`transfer`, …).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -106,6 +111,80 @@ class JournalView:
         return found[0] if found else None
 
 
+class PayoutAccount:
+    """One tenant's payout fund source, driven through the control plane (`/_sandbox/payouts/...`) and read
+    through EnKash's own payout APIs. Amounts are Decimal."""
+
+    def __init__(self, control: Control, client: EnKashClient, tenant: dict):
+        self.control = control
+        self.client = client
+        self.partner_id: str = tenant["partnerId"]
+        self.fund_source_id: str = tenant["payoutFundSourceId"]
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        response = self.control.http.request(method, path, **kw)
+        response.raise_for_status()
+        return _exact_json(response.text)
+
+    def fund(self, amount: Decimal | int | str, from_account_number: str | None = None) -> dict:
+        """Money arriving in the fund source (a ledger row; with from_account_number, it must be the whitelisted
+        source account)."""
+        body: dict[str, Any] = {"amount": str(amount)}
+        if from_account_number is not None:
+            body["fromAccountNumber"] = from_account_number
+        return self._call("POST", f"/payouts/accounts/{self.fund_source_id}/fund", json=body)
+
+    def balance(self) -> Decimal:
+        """The available balance, as Get Balance answers it."""
+        return self.client.payout_balance(self.fund_source_id)
+
+    def statement(self) -> list[dict]:
+        """Every ledger row of the fund source with its running balance (the vendor statement's rows)."""
+        return self._call("GET", f"/payouts/accounts/{self.fund_source_id}/statement")["data"]
+
+    def transfers(self, status: str | None = None, limit: int = 100) -> list[dict]:
+        """This tenant's transfers, newest first (what is due on the sandbox clock is settled first)."""
+        params: dict[str, Any] = {"partner": self.partner_id, "limit": limit}
+        if status:
+            params["status"] = status
+        return self._call("GET", "/payouts/transfers", params=params)
+
+    def transfer(self, transaction_id: str) -> dict:
+        """A transfer by your transactionId (or its enkashTransactionId), with its status timeline."""
+        return self._call("GET", f"/payouts/transfers/{self._enkash_id(transaction_id)}")
+
+    def advance(self, transaction_id: str, to: str, reason_code: str | None = None) -> dict:
+        """Force a transfer's next state: PROCESSING (a PENDING batch item), SUCCESS or FAILED (a PROCESSING one,
+        FAILED refunds), REVERSED (a SUCCESS one, refunded); anything else is refused (409)."""
+        body: dict[str, Any] = {"to": to}
+        if reason_code:
+            body["reasonCode"] = reason_code
+        return self._call("POST", f"/payouts/transfers/{self._enkash_id(transaction_id)}/advance", json=body)
+
+    def settle(self) -> dict:
+        """Settle everything due at the sandbox clock now (the background sweep would, within a moment)."""
+        return self._call("POST", "/payouts/settle")
+
+    def enable(self, enabled: bool = True) -> dict:
+        """Switch the tenant's payout APIs on or off (off: 403 "APIs not enabled")."""
+        return self._call("POST", f"/partners/{self.partner_id}/payouts", json={"enabled": enabled})
+
+    def _enkash_id(self, transaction_id: str) -> str:
+        if transaction_id.startswith("EKPT") and len(transaction_id) == 16:
+            return transaction_id
+        for row in self.transfers(limit=1000):
+            if row["transactionId"] == transaction_id:
+                return row["enkashTransactionId"]
+        raise LookupError(f"no transfer {transaction_id} for {self.partner_id}")
+
+
+def _exact_json(text: str) -> Any:
+    """Control-plane JSON with its amounts exact."""
+    import json
+
+    return json.loads(text, parse_float=Decimal)
+
+
 @pytest.fixture(scope="session")
 def enkash_sandbox(tmp_path_factory):
     url = os.environ.get("ENKASH_SANDBOX_URL")
@@ -158,6 +237,14 @@ def enkash_faults(enkash_control, enkash_tenant) -> Iterator[Faults]:
 @pytest.fixture
 def enkash_journal(enkash_control, enkash_tenant) -> JournalView:
     return JournalView(enkash_control, enkash_tenant["partnerId"])
+
+
+@pytest.fixture
+def enkash_payouts(enkash_control, enkash_client, enkash_tenant) -> PayoutAccount:
+    """The test tenant's payout fund source (₹10,00,000 to start): `.fund(amount)`, `.balance()`, `.statement()`,
+    `.transfers(status)`, `.transfer(transactionId)` with its timeline, `.advance(transactionId, "SUCCESS")`,
+    `.settle()`, `.enable(False)`. Pay with `enkash_client.transfer(...)`."""
+    return PayoutAccount(enkash_control, enkash_client, enkash_tenant)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -329,6 +330,54 @@ def test_port_zero_picks_a_free_port_and_prints_it(tmp_path, quiet):
         proc.communicate(timeout=30)
 
 
+def serve_wait(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENKASH_SANDBOX_")}
+    return subprocess.run(
+        [sys.executable, "-m", "enkash_sandbox", "serve", "--wait", "--db", str(tmp_path / "s.db"), *args],
+        env={**env, "ENKASH_SANDBOX_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_serve_wait_returns_once_the_sandbox_answers(tmp_path, quiet):
+    done = serve_wait(tmp_path, "--port", "0", *(["--quiet"] if quiet else []))
+    assert done.returncode == 0, done.stderr
+    match = re.fullmatch(r"ready: (http://127\.0\.0\.1:(\d+)) \(seed 42, pid (\d+), log (\S+)\)", done.stdout.strip())
+    assert match, done.stdout
+    url, pid = match.group(1), int(match.group(3))
+    try:
+        # ready means ready: the very next call is answered, with no retry
+        assert httpx.get(f"{url}/_sandbox/health", timeout=5).status_code == 200
+        assert httpx.get(f"{url}/docs", timeout=5).status_code == 200
+        log = open(match.group(4)).read()
+        assert log.startswith(f"EnKash Sandbox listening on {url}")
+        assert ("Demo partner credentials" in log) is not quiet
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/_sandbox/health", timeout=1)
+        except httpx.HTTPError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the background sandbox did not stop on SIGTERM")
+
+
+def test_serve_wait_fails_with_the_servers_own_message(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = serve_wait(tmp_path, "--port", str(port))
+    assert done.returncode == 1 and done.stdout == ""
+    assert f"error: port {port} is in use on 127.0.0.1; try --port 0" in done.stderr
+
+
 def test_help_has_no_stray_bool_metavar():
     from enkash_sandbox.cli import app
     from typer.testing import CliRunner
@@ -377,6 +426,8 @@ def test_an_sso_page_that_refuses_says_why_in_the_header(tenant, client, http):
     ref = account_ref(tenant)
     card = client.create_card(**ref, mobile="9400000002", firstName="Ravi", loadAmount=100)
     sso = client.payload(f"{CARD}/sso-token", {**ref, "enkashCardId": card["enKashCardId"]})
-    r = http.get(urlsplit(sso["rewardAccountUrl"]).path)
-    assert r.status_code == 403
-    assert "needs a token issued for the account's primary (company admin) card" in r.headers[EXPLAIN]
+    # the holder's own reward account opens; a link whose token is not (or no longer) valid is refused, and says why
+    assert http.get(urlsplit(sso["rewardAccountUrl"]).path).status_code == 200
+    r = http.get(f"/sso/{sso['token'][::-1]}/reward_account/hrms")
+    assert r.status_code == 401
+    assert "This sign-in link is invalid or has expired" in r.headers[EXPLAIN]

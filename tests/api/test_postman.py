@@ -1,5 +1,6 @@
-"""`enkash-sandbox postman`: the collection covers every operation of the contract, and newman runs it against a
-live sandbox in both encryption modes, its scripts fetching the token, sealing and opening the AES envelope."""
+"""`enkash-sandbox postman`: the collection covers every operation of the contract (the Payouts APIs in a folder of
+their own), and newman runs it against a live sandbox in both encryption modes, its scripts fetching the token,
+sealing and opening the AES envelope."""
 
 from __future__ import annotations
 
@@ -33,8 +34,6 @@ EXPECTED_FAILURES = {
     # ... so there is no order to look up
     "POST /api/v0/order/orderDetails",
     "GET /api/v0/partner/fetch-order-details/{{orderId}}",
-    # the reward-account SSO page refuses a holder card's token (403): issue 19 §2, not done yet
-    "GET /sso/{{ssoToken}}/reward_account/{{partnerId}}",
 }
 
 runner = CliRunner()
@@ -74,6 +73,27 @@ def test_the_collection_has_every_operation_and_the_environment_the_demo_tenant(
     demo = live.container.demo_credentials()
     assert values["baseUrl"] == live.url and values["clientSecret"] == demo["clientSecret"]
     assert values["cardAccountId"] == demo["cardAccounts"]["RELOADABLE_GPR"]
+    assert values["fundSourceId"] == demo["payoutFundSourceId"] and values["fundSourceId"].startswith("EK")
+    # the Payouts folder: every payout operation, in the order a partner runs them (the beneficiary it creates is
+    # paid, then deleted last), each with the User-Agent the payout APIs require (Postman sends its own)
+    payouts = next(folder for folder in collection["item"] if folder["name"] == "payouts")
+    order = [f"{i['request']['method']} /{'/'.join(i['request']['url']['path'])}" for i in payouts["item"]]
+    assert order == [
+        "POST /api/v0/beneficiary-detail",
+        "POST /api/v0/beneficiary-detail/search",
+        "POST /api/v0/payout-transaction",
+        "GET /api/v0/payout-transaction/{{transactionId}}",
+        "POST /api/v0/payout-transaction/search",
+        "POST /api/v0/payout-transaction/batch",
+        "GET /api/v0/payout-account/balance",
+        "POST /api/v0/bankDetail/whitelist",
+        "GET /api/v0/bankDetail",
+        "POST /api/v0/payout-account/statement",
+        "DELETE /api/v0/beneficiary-detail/{{beneficiaryId}}",
+    ]
+    transfer = json.loads(payouts["item"][2]["request"]["body"]["raw"])
+    assert transfer["beneficiaryId"] == "{{beneficiaryId}}" and transfer["fundSourceId"] == "{{fundSourceId}}"
+    assert transfer["transactionId"] == "{{reference}}" and transfer["transferAmount"] == 500
     # every body is JSON once the variables are filled (numbers stay numbers)
     for request in requests_of(collection):
         if request.get("body", {}).get("mode") == "raw":
@@ -134,3 +154,11 @@ def test_newman_runs_the_collection_against_a_live_sandbox(live, tmp_path, encry
             assert list(json.loads(sent)) == ["request"], (name, sent)
     assert not unreadable, unreadable
     assert failed == EXPECTED_FAILURES, sorted(failed ^ EXPECTED_FAILURES)
+    # the Payouts folder ran end to end: a beneficiary made, paid (not REJECTED: its own assertion), the transfer
+    # read back by its id, a batch, the balance, the whitelist, the statement, the beneficiary deleted
+    codes = {
+        f"{e['item']['request']['method']} /{'/'.join(e['item']['request']['url']['path'])}": e["response"]["code"]
+        for e in executions
+    }
+    payout_paths = [name for name in codes if "/beneficiary-detail" in name or "/payout-" in name or "/bankDetail" in name]
+    assert len(payout_paths) == 11 and all(codes[name] == 200 for name in payout_paths), codes

@@ -164,9 +164,23 @@ def test_a_duplicate_reference_replays_under_the_profile(partner):
     client, creds = partner(duplicateReference="replay")
     card = client.create_card(**gpr(creds), mobile="9400000107", firstName="Rep", loadAmount=10)["enKashCardId"]
     body = {**gpr(creds), "enKashCardId": card, "amount": 5, "transactionType": "CR", "uniqueReferenceNumber": "D-1"}
-    _, first = send(client, "POST", f"{CARD}/balance", body)
-    _, again = send(client, "POST", f"{CARD}/balance", body)
+    first_response, first = send(client, "POST", f"{CARD}/balance", body)
+    again_response, again = send(client, "POST", f"{CARD}/balance", body)
     assert again == first and client.search_cards(*gpr(creds).values(), card)["otbBalance"] == 15
+    # the replay is the sandbox's rule (EnKash documents none): the replayed answer says so, the first does not
+    assert "x-sandbox-inferred" not in first_response.headers
+    assert again_response.headers["x-sandbox-inferred"] == "duplicate-reference-replay"
+    # the same for an allocation and a card created with a load
+    rewards = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["EMPLOYEE_REWARDS"]}
+    allocation = {**rewards, "mobile": "9400000115", "firstName": "Rep", "loadAmount": 7, "uniqueReferenceNum": "D-2"}
+    first_response, first = send(client, "POST", f"{CARD}/create-allocate-points", allocation)
+    again_response, again = send(client, "POST", f"{CARD}/create-allocate-points", allocation)
+    assert again == first and again["payload"]["otbBalance"] == 7 and "x-sandbox-inferred" not in first_response.headers
+    assert again_response.headers["x-sandbox-inferred"] == "duplicate-reference-replay"
+    create = {**gpr(creds), "mobile": "9400000116", "loadAmount": 3, "uniqueReferenceNumber": "D-3"}
+    first_response, first = send(client, "POST", CARD, create)
+    again_response, again = send(client, "POST", CARD, create)
+    assert again == first and again_response.headers["x-sandbox-inferred"] == "duplicate-reference-replay"
 
 
 # -- numericStrings -------------------------------------------------------------------------------------------
@@ -251,3 +265,109 @@ def test_strict_casing_refuses_the_other_spelling_clearly(partner):
     assert client.search_cards(*gpr(creds).values(), card)["otbBalance"] == 10  # nothing moved
     response, answer = send(client, "POST", f"{CARD}/search", {**gpr(creds), "enKashCardId": card})
     assert response.status_code == 200 and answer["payload"]["recordsCount"] == 1
+
+
+# -- errorBodies ----------------------------------------------------------------------------------------------
+def test_failures_to_an_encrypted_request_are_sealed_by_default(partner):
+    client, creds = partner()
+    card = client.create_card(**gpr(creds), mobile="9400000113", firstName="Seal", loadAmount=10)["enKashCardId"]
+    # a wrong partnerId header: 401, sealed like every answer to an encrypted request, explained in the header
+    wrong, answer = send(client, "POST", f"{CARD}/search", gpr(creds), headers={"partnerId": "CR0000000"})
+    assert wrong.status_code == 401 and set(wrong.json()) == {"request"} and answer["error"] == "invalid_token"
+    assert "does not match" in wrong.headers["x-sandbox-explain"]
+    # a business failure too
+    body = {**gpr(creds), "enKashCardId": card, "amount": 1, "transactionType": "DR"}
+    refused, answer = send(client, "POST", f"{CARD}/balance", body)
+    assert refused.status_code == 200 and set(refused.json()) == {"request"} and answer["response_code"] == 1
+
+
+def test_failures_can_be_answered_in_plain_json(partner):
+    client, creds = partner(errorBodies="plain")
+    card = client.create_card(**gpr(creds), mobile="9400000114", firstName="Open", loadAmount=10)["enKashCardId"]
+    wrong, _ = send(client, "POST", f"{CARD}/search", gpr(creds), headers={"partnerId": "CR0000000"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_token"
+    assert "does not match" in wrong.headers["x-sandbox-explain"]
+    # a missing header (400), a bad field (422) and a business failure (200, response_code 1): plain, readable
+    missing = client.http.post(
+        f"{client.base_url}{CARD}/search",
+        content=jsonio.dumps(crypto.encrypt_json(gpr(creds), client.client_secret)),
+        headers={"Authorization": f"Bearer {client.access_token()}", "Content-Type": "application/json"},
+    )
+    assert missing.status_code == 400 and missing.json()["response_message"] == "Mandatory header missing: partnerId"
+    bad, _ = send(client, "POST", f"{CARD}/balance", {**gpr(creds), "enKashCardId": card, "amount": -1, "transactionType": "CR"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "amount"
+    refused, _ = send(
+        client, "POST", f"{CARD}/balance", {**gpr(creds), "enKashCardId": card, "amount": 1, "transactionType": "DR"}
+    )
+    assert refused.status_code == 200 and refused.json()["response_message"] == "DR not allowed on this card"
+    # a sealed GET's failure as well; successes stay sealed
+    unknown, _ = coin_balance(client, "EK000000")
+    assert unknown.status_code == 404 and unknown.json()["response_code"] == 1
+    fine, answer = send(
+        client, "POST", f"{CARD}/balance", {**gpr(creds), "enKashCardId": card, "amount": 1, "transactionType": "CR"}
+    )
+    assert fine.status_code == 200 and set(fine.json()) == {"request"} and answer["payload"]["otbBalance"] == 11
+    # an injected fault is a failure like any other
+    faulted, _ = send(client, "POST", f"{CARD}/search", gpr(creds), headers={"X-Sandbox-Fault": "500"})
+    assert faulted.status_code == 500 and faulted.json()["response_code"] == 1
+
+
+# -- requiredFields ---------------------------------------------------------------------------------------------
+def test_required_fields_lenient_takes_the_guides_shorter_bodies(partner):
+    client, creds = partner()
+    card = client.create_card(**gpr(creds), mobile="9400000117", firstName="Short", loadAmount=10)["enKashCardId"]
+    # setPin as its own example sends it: no otpRequired
+    response, answer = send(client, "POST", f"{CARD}/setPin", {**gpr(creds), "enKashCardId": card, "pinBlock": 9078})
+    assert response.status_code == 200 and answer["payload"] == "Success"
+    # a card create that names no holder
+    response, answer = send(client, "POST", CARD, {**gpr(creds), "firstName": "Nobody"})
+    assert response.status_code == 200 and answer["payload"]["mobile"] is None
+    # the guide's top-up: the card id and the amount
+    response, answer = send(client, "POST", f"{CARD}/create-allocate-points", {"enkashCardId": card, "loadAmount": 5})
+    assert response.status_code == 200 and answer["payload"]["otbBalance"] == 15
+
+
+def test_required_fields_strict_wants_every_field_a_page_marks_required(partner):
+    client, creds = partner(requiredFields="strict")
+    card = client.create_card(**gpr(creds), mobile="9400000118", firstName="Strict", loadAmount=10)["enKashCardId"]
+    response, answer = send(client, "POST", f"{CARD}/setPin", {**gpr(creds), "enKashCardId": card, "pinBlock": 9078})
+    assert response.status_code == 400 and answer["errors"] == [{"field": "otpRequired", "message": "is required"}]
+    assert "requiredFields=strict" in answer["response_message"]
+    body = {**gpr(creds), "enKashCardId": card, "pinBlock": 9078, "otpRequired": False}
+    assert send(client, "POST", f"{CARD}/setPin", body)[0].status_code == 200
+    response, answer = send(client, "POST", CARD, {**gpr(creds), "firstName": "Nobody"})
+    assert response.status_code == 400 and answer["errors"][0]["field"] == "userId or mobile or email"
+    # the guide's top-up misses eleven of the allocation page's twelve fields; nothing moves
+    response, answer = send(client, "POST", f"{CARD}/create-allocate-points", {"enkashCardId": card, "loadAmount": 5})
+    assert response.status_code == 400
+    assert [e["field"] for e in answer["errors"]] == [
+        "companyId",
+        "cardAccountId",
+        "transactionCode",
+        "transactionType",
+        "type",
+        "email",
+        "mobile",
+        "title",
+        "firstName",
+        "gender",
+        "uniqueReferenceNumber or uniqueReferenceNum",
+    ]
+    assert client.search_cards(*gpr(creds).values(), card)["otbBalance"] == 10
+    # the page's own example, all twelve: accepted
+    rewards = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["EMPLOYEE_REWARDS"]}
+    full = {
+        **rewards,
+        "transactionCode": "ALLOCATION",
+        "transactionType": "CR",
+        "type": "ALLOCATE_POINT",
+        "email": "xyz2@example.com",
+        "mobile": "9400000119",
+        "title": "Mr",
+        "firstName": "hedfdfg",
+        "gender": "M",
+        "loadAmount": 11,
+        "uniqueReferenceNum": "TEST234236",
+    }
+    response, answer = send(client, "POST", f"{CARD}/create-allocate-points", full)
+    assert response.status_code == 200 and answer["payload"]["otbBalance"] == 11

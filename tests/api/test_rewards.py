@@ -238,11 +238,17 @@ def test_sso_pages_employee_admin_and_errors(sandbox, client, ref):
     page = httpx.get(emp["employeeRewardsUrl"])
     assert page.status_code == 200 and "Priya" in page.text and "₹300.00" in page.text
     assert httpx.get(emp["employeeRewardsUrl"]).status_code == 200  # reusable until it expires
-    denied = httpx.get(f"{sandbox.url}/sso/{emp['token']}/reward_account/hrms")
-    assert denied.status_code == 403
+    # the holder's rewardAccountUrl opens the holder's own reward account: their balance, what was allocated to
+    # them and their movements, never the company's balance or another holder's card
+    other = allocate(client, ref, mobile="9600000041", firstName="Kabir", loadAmount=50)[1]["payload"]
+    own = httpx.get(emp["rewardAccountUrl"])
+    assert own.status_code == 200 and "Priya" in own.text and "Kabir" not in own.text
+    assert 'id="otb-balance">₹300.00' in own.text and 'id="received-total">₹300.00' in own.text
+    assert 'id="redeemed-total">₹0.00' in own.text and other["enKashCardId"] not in own.text
+    assert "99,7" not in own.text and f"/sso/{emp['token']}/employee_rewards/hrms" in own.text
     adm = client.payload(f"{CARD}/sso-token", {**ref, "enKashCardId": admin_card})
     admin_page = httpx.get(f"{sandbox.url}/sso/{adm['token']}/reward_account/hrms")
-    assert admin_page.status_code == 200 and "Priya" in admin_page.text and "99,700.00" in admin_page.text
+    assert admin_page.status_code == 200 and "Priya" in admin_page.text and "99,650.00" in admin_page.text
     bad = httpx.get(f"{sandbox.url}/sso/not-a-token/employee_rewards/hrms")
     assert bad.status_code == 401 and "invalid or has expired" in bad.text
     with httpx.Client(base_url=sandbox.url) as http:

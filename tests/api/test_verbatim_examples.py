@@ -13,6 +13,7 @@ import json
 
 import httpx
 import pytest
+from enkash_sandbox import crypto
 from enkash_sandbox.client import EnKashClient
 
 CARD = "/api/v0/partner/enKashCard"
@@ -320,3 +321,82 @@ def test_the_cart_update_and_coin_allocation_examples(world):
             "response_code": 0,
             "response_message": "Success",
         }
+
+
+# -- issue 18 §3: the guide's short bodies, a card without a holder identifier, the pincode forms --------------
+def card_balance(client: EnKashClient, company: str, account: str, card: str) -> float:
+    return client.search_cards(company, account, card)["otbBalance"]
+
+
+def test_the_reward_guides_short_top_ups_are_accepted(world):
+    """The Reward Allocation guide (doc-1039425) tops a card up with "enkashCardId or cardAccountId (one required
+    if the other is absent), loadAmount": the two smallest bodies its field list allows, as UAT takes them."""
+    sandbox, creds, ids = world
+    company, rewards = creds["companyId"], creds["cardAccounts"]["EMPLOYEE_REWARDS"]
+    with EnKashClient.from_credentials(sandbox.url, creds) as client:
+        holder_card = ids["EKCDM5AVZY"]
+        before = card_balance(client, company, rewards, holder_card)
+        # no companyId, no cardAccountId, no transactionType/type: a CR + ALLOCATE_POINT on the card's own account
+        status, answer = client.request(
+            "POST", f"{CARD}/create-allocate-points", verbatim('{"enkashCardId": "EKCDM5AVZY", "loadAmount": 10}', ids), raw=True
+        )
+        assert status == 200 and code_of(answer) == 0, answer
+        payload = answer["payload"]
+        assert payload["enKashCardId"] == holder_card and payload["cardAccountId"] == rewards
+        assert payload["transactionType"] == "CR" and payload["type"] == "ALLOCATE_POINT"
+        assert card_balance(client, company, rewards, holder_card) == before + 10
+        # the Incentive guide's path, DR named alone: type follows (UNALLOCATE_POINT)
+        status, answer = client.request(
+            "POST",
+            f"{CARD}/points/allocate",
+            verbatim('{"enkashCardId": "EKCDM5AVZY", "loadAmount": 4, "transactionType": "DR"}', ids),
+            raw=True,
+        )
+        assert status == 200 and answer["payload"]["type"] == "UNALLOCATE_POINT"
+        assert card_balance(client, company, rewards, holder_card) == before + 6
+        # no holder identifier at all, the account alone: the account's primary card, and the answer says so
+        primary = client.card_account(company, rewards)["primaryEnKashCard"]["enKashCardId"]
+        was = card_balance(client, company, rewards, primary)
+        body = verbatim('{"cardAccountId": "CAQL8YCV3", "loadAmount": 10}', ids)
+        response = client.http.post(
+            f"{client.base_url}{CARD}/create-allocate-points",
+            content=json.dumps(crypto.encrypt_json(body, client.client_secret)),
+            headers={
+                "Authorization": f"Bearer {client.access_token()}",
+                "partnerId": client.partner_id,
+                "Content-Type": "application/json",
+            },
+        )
+        answer = crypto.decrypt_json(response.json(), client.client_secret)
+        assert response.status_code == 200 and answer["payload"]["enKashCardId"] == primary, answer
+        assert response.headers["x-sandbox-inferred"] == "allocation-primary-card"
+        assert card_balance(client, company, rewards, primary) == was + 10
+        # neither a card nor an account: refused, naming what is missing
+        status, answer = client.request("POST", f"{CARD}/create-allocate-points", {"loadAmount": 10}, raw=True)
+        assert status == 400 and "cardAccountId" in answer["response_message"]
+
+
+def test_a_card_without_holder_identifier_and_the_pincode_forms(world):
+    sandbox, creds, ids = world
+    gift = creds["cardAccounts"]["GIFT"]
+    with EnKashClient.from_credentials(sandbox.url, creds) as client:
+        # G1 marks userId, mobile and email optional: a bearer gift card for a new, unnamed holder
+        body = {**verbatim('{"companyId": "CEKEP5GSGP", "firstName": "Bearer", "loadAmount": 25}', ids), "cardAccountId": gift}
+        status, answer = client.request("POST", CARD, body, raw=True)
+        assert status == 200 and code_of(answer) == 0, answer
+        first = answer["payload"]
+        assert first["mobile"] is None and first["email"] is None and first["otbBalance"] == 25
+        status, answer = client.request("POST", CARD, body, raw=True)
+        assert status == 200 and answer["payload"]["userId"] != first["userId"]  # each one a holder of its own
+        # the seed page types pincode as a string without a pattern (its schema example: "string"); Jackson also
+        # coerces a JSON number into a String field
+        base = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"], "firstName": "Pin"}
+        forms = (("9811100011", "string", "string"), ("9811100012", 323307, 323309), ("9811100013", "323307", "323309"))
+        for mobile, pin, delivery in forms:
+            body = {**base, "mobile": mobile, "pincode": pin, "physicalDeliveryAddressFlag": True, "deliveryPincode": delivery}
+            status, answer = client.request("POST", CARD, body, raw=True)
+            assert status == 200 and answer["payload"]["pincode"] == str(pin), (pin, answer)
+            assert answer["payload"]["deliveryPincode"] == str(delivery)
+        # an object or a list is no pincode
+        status, answer = client.request("POST", CARD, {**base, "mobile": "9811100014", "pincode": {"code": 1}}, raw=True)
+        assert status == 422 and answer["errors"][0]["field"] == "pincode"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
 
-from tests.conftest import IN_CI
+from tests.conftest import BACKENDS, IN_CI, postgres_database
 
 CHROMIUM = os.environ.get("ENKASH_SANDBOX_CHROMIUM", "/usr/bin/chromium")
 # screenshots go to a temporary folder unless ENKASH_SANDBOX_SCREENSHOTS names one (docs/screenshots for the README)
@@ -54,6 +54,22 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sandbox(request, tmp_path_factory):
+    """A sandbox of this module's own, on the default seed (42): the screenshots show the ids and names the README
+    and the start banner show (the session's sandbox runs on seed 7)."""
+    from enkash_sandbox.config import Settings
+    from enkash_sandbox.testing.live import LiveSandbox
+
+    if request.param == "postgresql":
+        settings = Settings(database_url=postgres_database("browser"), seed=42)
+    else:
+        settings = Settings(db=str(tmp_path_factory.mktemp("browser") / "s.db"), seed=42)
+    with LiveSandbox(settings) as live:
+        live.backend = request.param
+        yield live
 
 
 def shot(page, name: str) -> None:
@@ -144,6 +160,20 @@ def test_journal_faults_pages(sandbox, page, client, tenant):
     page.wait_for_function("document.getElementById('live').textContent.startsWith('live ·')", timeout=10_000)
     assert "cardAccount/get" in page.inner_text("#journal-rows")
     assert "TIME (UTC)" in page.inner_text("#journal thead").upper()
+    # an entry's bodies, opened, are as wide as the journal table (not squeezed into a cell), and stay open
+    # across the live redraw
+    bodies = page.locator("#journal-rows tr.bodies details").first
+    bodies.locator("summary").click()
+    request_body = bodies.locator("pre.journal-body").first
+    assert "cardAccountId" in request_body.inner_text()
+    box, table = request_body.bounding_box(), page.locator("#journal").bounding_box()
+    cell = bodies.evaluate(
+        "d => { const td = d.closest('td'), st = getComputedStyle(td);"
+        " return td.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight); }"
+    )
+    assert box and table and abs(box["width"] - cell) <= 1 and box["width"] >= 0.95 * table["width"]
+    page.wait_for_function("t => document.getElementById('live').textContent !== t", arg=page.inner_text("#live"))
+    assert page.locator("#journal-rows tr.bodies details[open]").count() >= 1
     shot(page, "journal")
     page.goto(f"{sandbox.url}/_sandbox/ui/faults")
     # every placeholder of the fault form is readable whole in its box

@@ -27,6 +27,10 @@ class PartnerContext:
         self.product_catalog_id = catalog.product_catalog_id
         self.product_config_id = catalog.denominations[0].product_config_id
         self.coin_config_id = self.partner.create_coin_event(c["companyId"], "CONTRACT_EVENT", 5)["coinConfigId"]
+        # payouts: the tenant's fund source, its seeded bank beneficiary and one transfer, so that generated
+        # requests sometimes pay from, to and about real things (and hit the documented 409s)
+        self.fund_source_id = c["payoutFundSourceId"]
+        self.transaction_id = self.partner.transfer("CONTRACT-T1", 10, beneficiary_id="BENBANK001")["transactionId"]
         self.ids = {
             "companyId": c["companyId"],
             "cardAccountId": ref[1],
@@ -36,6 +40,9 @@ class PartnerContext:
             "productCatalogId": self.product_catalog_id,
             "coinConfigId": self.coin_config_id,
             "ekUserId": self.user_id,
+            "fundSourceId": self.fund_source_id,
+            "beneficiaryId": "BENBANK001",
+            "transactionId": self.transaction_id,
         }
 
 

@@ -1,4 +1,5 @@
-"""Sending a schemathesis case the way a partner does: token, partnerId, AES envelope both ways."""
+"""Sending a schemathesis case the way a partner does: token, partnerId (User-Agent on the payout APIs), AES
+envelope both ways."""
 
 from __future__ import annotations
 
@@ -60,8 +61,17 @@ def send(case, ctx, http: httpx.Client, *, positive: bool) -> httpx.Response:
     elif body is not None and isinstance(body, dict):
         content = httpx.QueryParams(body).__str__().encode()
         headers["Content-Type"] = case.media_type
-    raw = http.request(case.method, path, params=query, content=content, headers=headers)
+    request = http.build_request(case.method, path, params=query, content=content, headers=headers)
+    if not positive and "user-agent" not in generated and _declares(case, "User-Agent"):
+        # a negative case that leaves out a required User-Agent (the payout APIs') must go without one: httpx
+        # would otherwise add its own and the rejection under test would never be sent
+        del request.headers["User-Agent"]
+    raw = http.send(request)
     return _decrypted(raw, ctx.creds["clientSecret"])
+
+
+def _declares(case, header: str) -> bool:
+    return any(p.name.lower() == header.lower() and p.location == "header" for p in case.operation.headers)
 
 
 def _decrypted(response: httpx.Response, secret: str) -> httpx.Response:

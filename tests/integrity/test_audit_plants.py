@@ -135,3 +135,127 @@ def test_two_live_cards_for_one_holder_are_flagged(tmp_path):
             s.execute(Card.__table__.insert(), [core.cards.card_row(s, account, card["userId"])])
         found = audit(live, tenant["partnerId"])
         assert "duplicate_live_cards" in checks(found), found
+
+
+# -- payouts: each kind of corruption of a fund source, a transfer or the payout ledger is flagged -------------------
+def payout_transfer(sandbox, tenant, transaction_id: str, amount: str = "25.00", to: str | None = None) -> dict:
+    from tests.payouts.conftest import Payouts
+
+    caller = Payouts(sandbox.url, tenant)
+    try:
+        sent = caller.transfer(transaction_id, amount, transferRemark="PENDING")
+    finally:
+        caller.close()
+    if to is not None:
+        answer = httpx.post(
+            f"{sandbox.url}/_sandbox/payouts/transfers/{sent['enkashTransactionId']}/advance", json={"to": to}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+    assert audit(sandbox, tenant["partnerId"])["ok"]
+    return sent
+
+
+def test_a_fund_source_balance_changed_outside_the_ledger_is_flagged(sandbox, tenant):
+    payout_transfer(sandbox, tenant, "PLANT-PO-1")
+    with sandbox.container.db.write() as s:
+        s.execute(
+            text("UPDATE payout_account SET balance_minor = -balance_minor - 1 WHERE fund_source_id = :id"),
+            {"id": tenant["payoutFundSourceId"]},
+        )
+    found = checks(audit(sandbox, tenant["partnerId"]))
+    assert {"payout_balance_equals_ledger", "payout_negative_balance", "payout_conservation"} <= found, found
+
+
+def test_money_in_flight_changed_outside_the_ledger_is_flagged(sandbox, tenant):
+    sent = payout_transfer(sandbox, tenant, "PLANT-PO-2")
+    with sandbox.container.db.write() as s:
+        s.execute(
+            text("UPDATE payout_transfer SET in_flight_minor = in_flight_minor - 100 WHERE enkash_transaction_id = :id"),
+            {"id": sent["enkashTransactionId"]},
+        )
+    found = checks(audit(sandbox, tenant["partnerId"]))
+    assert {"payout_in_flight_equals_ledger", "payout_status_rows", "payout_conservation"} <= found, found
+
+
+def test_a_status_without_its_ledger_rows_is_flagged(sandbox, tenant):
+    """A transfer marked SUCCESS (money gone from transit) with no settlement row: what a lost write would leave."""
+    sent = payout_transfer(sandbox, tenant, "PLANT-PO-3")
+    with sandbox.container.db.write() as s:
+        s.execute(
+            text("UPDATE payout_transfer SET status = 'SUCCESS' WHERE enkash_transaction_id = :id"),
+            {"id": sent["enkashTransactionId"]},
+        )
+    found = audit(sandbox, tenant["partnerId"])
+    assert any(p["check"] == "payout_status_rows" and p["payoutStatus"] == "SUCCESS" for p in found["discrepancies"]), found
+
+
+def test_a_broken_payout_ledger_chain_is_flagged(sandbox, tenant):
+    payout_transfer(sandbox, tenant, "PLANT-PO-4")
+    with sandbox.container.db.write() as s:
+        s.execute(
+            text(
+                "UPDATE payout_ledger_entry SET balance_after_minor = balance_after_minor + 7 WHERE id = "
+                "(SELECT MIN(id) FROM payout_ledger_entry WHERE holder_id = :id)"
+            ),
+            {"id": tenant["payoutFundSourceId"]},
+        )
+    assert "payout_ledger_chain" in checks(audit(sandbox, tenant["partnerId"]))
+
+
+def test_money_from_nowhere_breaks_payout_conservation(sandbox, tenant):
+    """A credit to a fund source with a ledger row that chains and matches the balance, but no fund-in, transfer,
+    refund or reversal behind it: only conservation can see it."""
+    payout_transfer(sandbox, tenant, "PLANT-PO-5")
+    fund = tenant["payoutFundSourceId"]
+    with sandbox.container.db.write() as s:
+        balance = s.execute(
+            text("SELECT balance_minor FROM payout_account WHERE fund_source_id = :id"), {"id": fund}
+        ).scalar_one()
+        s.execute(text("UPDATE payout_account SET balance_minor = balance_minor + 500 WHERE fund_source_id = :id"), {"id": fund})
+        s.execute(
+            text(
+                "INSERT INTO payout_ledger_entry (partner_id, movement_id, type, holder_kind, holder_id, transfer_id, "
+                "amount_minor, balance_after_minor, remarks, created_at) VALUES (:p, 'EKPMPLANT', 'PAYOUT_DEBIT', "
+                "'PAYOUT_ACCOUNT', :id, NULL, 500, :after, 'planted', CURRENT_TIMESTAMP)"
+            ),
+            {"p": tenant["partnerId"], "id": fund, "after": balance + 500},
+        )
+    assert checks(audit(sandbox, tenant["partnerId"])) == {"payout_conservation"}
+
+
+def test_a_second_payout_settlement_is_flagged(tmp_path):
+    """The unique index refuses a second settlement row of one transfer; the plant drops it first, in a store of
+    its own, and writes the twin through the payout ledger as a double settle would."""
+    with LiveSandbox(Settings(db=str(tmp_path / "plant.db"), seed_demo=False)) as live:
+        tenant = live.provision()
+        sent = payout_transfer(live, tenant, "PLANT-PO-6", to="SUCCESS")
+        core = live.container
+        with core.db.write() as s:
+            s.execute(text("DROP INDEX uq_payout_ledger_once"))
+            core.payouts.ledger.settled(
+                core.db.tx_of(s),
+                partner_id=tenant["partnerId"],
+                transfer_id=sent["enkashTransactionId"],
+                amount_minor=2500,
+                remarks="twin",
+                at=core.clock.now(),
+            )
+        found = audit(live, tenant["partnerId"])
+        assert any(p["check"] == "payout_status_rows" and p["rows"].get("PAYOUT_SETTLED") == 2 for p in found["discrepancies"]), (
+            found
+        )
+        assert {"payout_in_flight_equals_ledger", "payout_conservation"} <= checks(found)
+
+
+def test_payout_rows_of_no_transfer_are_flagged(sandbox, tenant):
+    payout_transfer(sandbox, tenant, "PLANT-PO-7")
+    with sandbox.container.db.write() as s:
+        s.execute(
+            text(
+                "INSERT INTO payout_ledger_entry (partner_id, movement_id, type, holder_kind, holder_id, transfer_id, "
+                "amount_minor, balance_after_minor, remarks, created_at) VALUES (:p, 'EKPMPLANT2', 'PAYOUT_SETTLED', "
+                "'PAYOUT_TRANSIT', 'EKPTGHOST', 'EKPTGHOST', 0, 0, 'planted', CURRENT_TIMESTAMP)"
+            ),
+            {"p": tenant["partnerId"]},
+        )
+    assert "payout_rows_without_transfer" in checks(audit(sandbox, tenant["partnerId"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from enkash_sandbox import profile as profiles
 from enkash_sandbox.envelopes import json_response
 from enkash_sandbox.errors import AuthError
 from enkash_sandbox.products.auth.service import AuthService
@@ -49,7 +50,20 @@ async def token(request: Request, auth: Auth) -> Response:
         raise AuthError(400, "invalid_request", "Missing grant type")
     else:
         raise AuthError(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
+    if profiles.resolve(auth.settings, partner.profile).token_casing == "camel":
+        result = camel_token(result)
     return json_response(result, headers=NO_STORE)
+
+
+def camel_token(result: dict[str, Any]) -> dict[str, Any]:
+    """The V3 payout token page's keys (profile tokenCasing=camel): accessToken, tokenType, expiresIn,
+    refreshToken — and no scope, which that page does not list."""
+    return {
+        "accessToken": result["access_token"],
+        "tokenType": result["token_type"],
+        "expiresIn": result["expires_in"],
+        "refreshToken": result["refresh_token"],
+    }
 
 
 async def _threaded(request: Request, fn: Any, *args: Any) -> Any:

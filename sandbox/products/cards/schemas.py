@@ -15,6 +15,7 @@ from enkash_sandbox.products.fields import (
     Mobile,
     Name,
     OptionalAmountBound,
+    Pincode,
     Reference,
     Text,
     Title,
@@ -61,11 +62,14 @@ class HolderFields(VendorModel):
     city: Name | None = None
     state: Name | None = None
     country: Name | None = None
-    pincode: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    pincode: Pincode | None = None
     documents: list[Document] | None = Field(default=None, max_length=10)
 
 
 class CreateCard(HolderFields):
+    # G1 marks all three optional; the wallet pages require mobile and email (profile requiredFields)
+    STRICT_REQUIRED = (("userId", "mobile", "email"),)
+
     userId: Id | None = None
     companyId: Id
     cardAccountId: Id
@@ -80,7 +84,7 @@ class CreateCard(HolderFields):
     deliveryCity: Name | None = None
     deliveryState: Name | None = None
     deliveryCountry: Name | None = None
-    deliveryPincode: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    deliveryPincode: Pincode | None = None
     transactionCode: Name | None = None
     transactionType: Direction | None = None
     type: TxnType | None = None

@@ -8,7 +8,7 @@ from enkash_sandbox import ids
 from enkash_sandbox import profile as profiles
 from enkash_sandbox.errors import AccountNotFound, BusinessFailure, CardNotFound, FieldError
 from enkash_sandbox.faults.magic import kyc_for_mobile
-from enkash_sandbox.ledger.movements import ACCOUNT, CARD, Leg, Movement, replay_duplicates
+from enkash_sandbox.ledger.movements import ACCOUNT, CARD, DuplicateReference, Leg, Movement, replay_duplicates
 from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.products import records, scope
 from enkash_sandbox.products.auth.passwords import hash_password
@@ -17,9 +17,9 @@ from enkash_sandbox.products.cards.views import card_view
 from enkash_sandbox.products.spend.velocity import usage_of
 from enkash_sandbox.products.webhooks import outbox, payloads
 from enkash_sandbox.store.sql import Sql
-from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation, Direction
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 # the load page's two documented (type, transactionCode) pairs: its text (LOAD_MONEY + PRINCIPLE) and the G2 and
 # wallet examples (ALLOCATE_FUND + ALLOCATION). UAT validates enums server-side; a code it does not know fails.
@@ -129,11 +129,10 @@ class CardService:
         if user_id:
             return scope.get_holder(s, company.id, user_id)
         if not fields.mobile and not fields.email:
-            raise FieldError(
-                "mobile",
-                "one of userId, mobile or email is required",
-                summary="One of userId, mobile or email is required to identify the card holder",
-            )
+            # G1 marks userId, mobile and email all optional: a card for a holder the company does not identify
+            # (a bearer gift card) goes to a new user without contact details (profile requiredFields=strict
+            # refuses the body instead, before it gets here)
+            return self.new_holder(s, company, fields, first_name=first_name)
         found = scope.find_holder(s, company.id, mobile=fields.mobile, email=fields.email)
         return found or self.new_holder(s, company, fields, first_name=first_name)
 
@@ -163,7 +162,7 @@ class CardService:
             "account_id": account.id,
             "user_id": user_id,
             "token": ids.hex_token(seed, "card-token", n),
-            "masked_number": "XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4),
+            "masked_number": masked_number(seed, n, mobile=mobile, primary=primary),
             "expiry_month": f"{now.month:02d}",
             "expiry_year": str(now.year + years),
             "balance_minor": 0,
@@ -245,6 +244,10 @@ class CardService:
             assert company is not None  # company_id is a foreign key
             holder = self.resolve_holder(s, company, req, req.userId)
             existing = scope.card_of_holder(s, account.id, holder.id)
+            if existing is not None and req.reference and self._reference_used(s, account.id, req.reference):
+                # the same create sent again (a retry): a repeated reference, answered as every repeat is
+                # (refused, or replayed under duplicateReference=replay), not as a second card for the holder
+                raise DuplicateReference(req.reference, account.id)
             if existing is not None:
                 raise FieldError(
                     "userId",
@@ -275,6 +278,13 @@ class CardService:
             if txn is not None:
                 self.ledger.set_response(self.db.tx_of(s, flush=False), txn.id, view)
             return view
+
+    @staticmethod
+    def _reference_used(s: Session, account_id: str, reference: str) -> bool:
+        used = s.exec(
+            select(Transaction.id).where(Transaction.account_id == account_id, Transaction.pg_reference_number == reference)
+        ).first()
+        return used is not None
 
     # -- balance (a hot path: prebuilt SQL) -----------------------------------------------------------------
     def load(self, partner_id: str, req: LoadBalance, profile: Profile | None = None) -> dict[str, Any]:
@@ -405,6 +415,18 @@ class CardService:
             rows = records.cards_of_account(tx, account.id, limit=req.limit, offset=req.offset)
             data = [card_view(card, holder, account, company) for card, holder in rows]
             return "list", {"recordsCount": len(data), "data": data}
+
+
+def masked_number(seed: int, n: int, *, mobile: str | None, primary: bool) -> str:
+    """The card number as the docs mask it. Their examples show two forms: the account's primary card as its
+    issued number's first six and last two digits (`2004 01XX XXXX XX87`, Get Card Account Details), and a holder's
+    card as its last four, which are the holder mobile's last four in both examples (`XXXX XXXX XXXX 8867` for
+    9600098867, `XXXX XXXX XXXX 3211` for 6876543211). A card with neither gets four seeded digits."""
+    if primary:
+        return "2004 01XX XXXX XX" + ids.digits(seed, "card-last4", n, 2)
+    if mobile and len(mobile) >= 4 and mobile[-4:].isdigit():
+        return "XXXX XXXX XXXX " + mobile[-4:]
+    return "XXXX XXXX XXXX " + ids.digits(seed, "card-last4", n, 4)
 
 
 class _MovableCard(NamedTuple):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from enkash_sandbox.envelopes import A
 from enkash_sandbox.errors import BadRequest
-from enkash_sandbox.products.deps import PartnerDep, WorkDep, body, ok, service
+from enkash_sandbox.products.deps import PartnerDep, WorkDep, body, ok, public_base, service
 from enkash_sandbox.products.lifecycle.otp import OtpService
 from enkash_sandbox.products.lifecycle.schemas import (
     BlockCard,
@@ -97,7 +97,7 @@ async def vkyc_link(request: Request, p: PartnerDep, work: WorkDep, lifecycle: L
     card_id = params.get("enKashCardId") or params.get("enkashCardId")
     if not card_id:
         raise BadRequest("Mandatory parameter missing: enKashCardId")
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     return ok(
         request,
         await work.write(lifecycle.vkyc_link, p.partner_id, params.get("companyId"), params.get("cardAccountId"), card_id, base),

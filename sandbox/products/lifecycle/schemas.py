@@ -54,6 +54,9 @@ class OtpProof(VendorModel):
 
 
 class SetPin(CardRef, OtpProof):
+    # the field table marks otpRequired required; the page's own example leaves it out (profile requiredFields)
+    STRICT_REQUIRED = ("otpRequired",)
+
     cardAccountId: Id
     pinBlock: Annotated[str, BeforeValidator(_pin)]
     otpRequired: bool = False

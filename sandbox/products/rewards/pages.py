@@ -107,7 +107,9 @@ def reward_account(token: str, partner: str, request: Request, portal: Portal) -
     except PortalError as exc:
         return _error(request, exc, partner)
     request.state.journal_partner_id = data["partner_id"]
-    return HTMLResponse(render("portal_admin.html", partner=partner, **data))
+    # the account's primary (HR admin) card sees the company's account; any other holder their own
+    template = "portal_admin.html" if data["view"] == "admin" else "portal_account_holder.html"
+    return HTMLResponse(render(template, partner=partner, **data))
 
 
 def _error(request: Request, exc: PortalError, partner: str) -> HTMLResponse:

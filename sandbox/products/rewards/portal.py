@@ -11,7 +11,8 @@ from enkash_sandbox.money import from_minor
 from enkash_sandbox.products.cards.views import txn_view
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
 from enkash_sandbox.timefmt import java_medium
-from sqlmodel import col, select
+from enkash_sandbox.vocabulary import TxnType
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from enkash_sandbox.products.auth.service import AuthService, Principal
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
     from enkash_sandbox.products.marketplace.catalog import CatalogSource
     from enkash_sandbox.products.marketplace.service import RedemptionService
     from enkash_sandbox.store.engine import Database
+
+
+# credits to a card that are not allocations (as the account's totals count them: AccountService.stats)
+NOT_ALLOCATIONS = frozenset({TxnType.CARD_REPLACEMENT, TxnType.REFUND, TxnType.AUTH_RELEASE, TxnType.REVERSAL})
 
 
 class PortalError(Exception):
@@ -91,11 +96,8 @@ class PortalService:
             account = s.get(CardAccount, card.account_id)
             assert account is not None  # account_id is a foreign key
             if account.primary_card_id != card.id:
-                raise PortalError(
-                    403,
-                    "This SSO token belongs to a card holder. The HR admin view needs a token "
-                    "issued for the account's primary (company admin) card.",
-                )
+                # a card holder's own reward account: what the SSO answer's rewardAccountUrl opens for a holder
+                return self._holder_account(s, p, token, card, account)
             view = self.accounts.view(s, account)
             rows = s.exec(
                 select(Card, CardHolder)
@@ -133,6 +135,40 @@ class PortalService:
             "cards": cards,
             "allocations": allocations,
             "admin": _name(holders.get(card.user_id)),
+            "expires": java_medium(p.expires_at),
+            "view": "admin",
+        }
+
+    def _holder_account(self, s: Session, p: Principal, token: str, card: Card, account: CardAccount) -> dict:
+        """The reward account as one card holder sees it: their card's balance, what was allocated to it and
+        what they redeemed, and their own movements — never the company's balance or other holders' cards (the
+        docs give the HR admin's page only; a holder's token is answered with their own account, not refused)."""
+        holder = s.get(CardHolder, card.user_id)
+        assert holder is not None  # user_id is a foreign key
+        company = s.get(Company, account.company_id)
+        rows = s.exec(
+            select(Transaction)
+            .where(Transaction.account_id == account.id, Transaction.card_id == card.id)
+            .order_by(col(Transaction.created_at).desc(), col(Transaction.seq).desc())
+        ).all()
+        history = [txn_view(t, card, holder, account) for t in rows]
+        settled = [t for t in rows if t.status == "SUCCESS"]
+        received = sum((t.amount_minor for t in settled if t.direction == "CR" and t.type not in NOT_ALLOCATIONS), 0)
+        redeemed = sum((t.amount_minor for t in settled if t.direction == "DR" and t.type == TxnType.REDEMPTION), 0)
+        # a failed order's refund gives the points back
+        refunded = sum((t.amount_minor for t in rows if t.type == TxnType.REFUND and t.order_id is not None), 0)
+        return {
+            "token": token,
+            "partner_id": p.partner_id,
+            "view": "holder",
+            "name": _name(holder),
+            "card": card,
+            "account": account,
+            "company": company,
+            "otb": from_minor(card.balance_minor),
+            "received": from_minor(received),
+            "redeemed": from_minor(max(redeemed - refunded, 0)),
+            "history": history[:50],
             "expires": java_medium(p.expires_at),
         }
 

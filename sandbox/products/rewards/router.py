@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from enkash_sandbox.envelopes import A
 from enkash_sandbox.errors import BadRequest, FieldError
-from enkash_sandbox.products.deps import PartnerDep, RouteNeeds, WorkDep, body, declare, list_body, ok, service
+from enkash_sandbox.products.deps import PartnerDep, RouteNeeds, WorkDep, body, declare, list_body, ok, public_base, service
 from enkash_sandbox.products.rewards.schemas import AllocatePoints, SsoRequest
 from enkash_sandbox.products.rewards.service import RewardService
 from fastapi import APIRouter, Depends, Request, Response
@@ -53,4 +53,4 @@ async def bulk_create_allocate(
 async def sso_token(
     request: Request, p: PartnerDep, work: WorkDep, rewards: Rewards, req: Annotated[SsoRequest, Depends(body(SsoRequest))]
 ) -> Response:
-    return ok(request, await work.write(rewards.sso_token, p.partner_id, req, str(request.base_url).rstrip("/")), A)
+    return ok(request, await work.write(rewards.sso_token, p.partner_id, req, public_base(request)), A)

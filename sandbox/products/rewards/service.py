@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from enkash_sandbox.envelopes import Inferred
 from enkash_sandbox.errors import BadRequest, BusinessFailure, FieldError, InsufficientBalance, NotFound, VendorError
 from enkash_sandbox.ledger.movements import BulkItem, DuplicatePolicy, DuplicateReference, Movement, replay_duplicates
 from enkash_sandbox.money import from_minor, to_minor
@@ -70,32 +71,45 @@ class RewardService:
 
     # -- one allocation --------------------------------------------------------------------
     def allocate(self, partner_id: str, req: AllocatePoints, profile: DuplicatePolicy | None = None) -> dict:
-        if (req.transactionType, req.type) not in (("CR", "ALLOCATE_POINT"), ("DR", "UNALLOCATE_POINT")):
+        direction, kind = req.direction
+        if (direction, kind) not in (("CR", "ALLOCATE_POINT"), ("DR", "UNALLOCATE_POINT")):
             raise FieldError(
                 "transactionType",
-                f"{req.transactionType} does not go with {req.type}",
-                ("type", f"{req.type} does not go with {req.transactionType}"),
-                summary=f"transactionType {req.transactionType} cannot be used with type {req.type}: use "
+                f"{direction} does not go with {kind}",
+                ("type", f"{kind} does not go with {direction}"),
+                summary=f"transactionType {direction} cannot be used with type {kind}: use "
                 "CR with ALLOCATE_POINT or DR with UNALLOCATE_POINT",
             )
         # the tenant's profile says how a repeated reference is answered (the settings' default without one)
         policy = profile or self.settings
-        return replay_duplicates(policy, lambda: self._allocate(partner_id, req), self.ledger.first_response)
+        return replay_duplicates(policy, lambda: self._allocate(partner_id, req, direction, kind), self.ledger.first_response)
 
-    def _allocate(self, partner_id: str, req: AllocatePoints) -> dict:
+    def _account(self, s: Session, partner_id: str, req: AllocatePoints) -> CardAccount:
+        """The account named, or (the guide's top-up by `enkashCardId` alone) the card's own."""
+        if req.cardAccountId:
+            return scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+        if not req.card_id:
+            raise BadRequest(
+                "Mandatory parameter missing: cardAccountId (or enkashCardId)",
+                errors=[{"field": "cardAccountId", "message": "is required when enkashCardId is not sent"}],
+            )
+        card = scope.get_card_of_partner(s, partner_id, req.card_id)
+        return scope.get_account(s, partner_id, req.companyId, card.account_id)
+
+    def _allocate(self, partner_id: str, req: AllocatePoints, direction: str, kind: str) -> dict:
         cards = self.cards
         with self.db.write() as s:
-            account = scope.get_account(s, partner_id, req.companyId, req.cardAccountId)
+            account = self._account(s, partner_id, req)
             company = s.get(Company, account.company_id)
-            card, holder = self._target(s, account, req)
+            card, holder, inference = self._target(s, account, req)
             minor = to_minor(req.loadAmount)
             common = {
                 "transaction_code": req.transactionCode or "ALLOCATION",
                 "reference": req.reference,
                 "remarks": req.remarks,
-                "type": req.type,
+                "type": kind,
             }
-            if req.transactionType == "DR":
+            if direction == "DR":
                 if card is None:
                     raise NotFound(
                         f"No EnKash card found in cardAccountId: {account.id} for the given enkashCardId / email / mobile"
@@ -139,10 +153,11 @@ class RewardService:
                 assert holder is not None  # user_id is a foreign key
             payload = allocation_payload(card, holder, account, txn)
             self.ledger.set_response(self.db.tx_of(s, flush=False), txn.id, payload)
-            return payload
+            return Inferred(payload, inference) if inference else payload
 
-    def _target(self, s: Session, account: CardAccount, req: AllocatePoints) -> tuple[Card | None, CardHolder | None]:
-        """The card to credit/debit: by id, else by the holder's mobile/email within the company."""
+    def _target(self, s: Session, account: CardAccount, req: AllocatePoints) -> tuple[Card | None, CardHolder | None, str | None]:
+        """The card to credit/debit: by id, else by the holder's mobile/email within the company, else (the guide's
+        top-up by `cardAccountId` alone) the account's primary card; the last names its inference."""
         card: Card | None
         holder: CardHolder | None
         if req.card_id:
@@ -154,14 +169,21 @@ class RewardService:
                     raise FieldError(
                         field, "does not match the card holder", summary=f"{field} does not match the holder of card {card.id}"
                     )
-            return card, holder
+            return card, holder, None
         if not req.mobile and not req.email:
-            raise FieldError(
-                "enkashCardId", "or mobile or email is required", summary="One of enkashCardId, mobile or email is required"
-            )
+            if account.primary_card_id is None:
+                raise FieldError(
+                    "enkashCardId",
+                    "or mobile or email is required",
+                    summary="One of enkashCardId, mobile or email is required (the account has no primary card to top up)",
+                )
+            # the guide: "enkashCardId or cardAccountId (one required if the other is absent)"; with the account
+            # alone, the card it owns (the primary card, made at onboarding) is the one the sandbox credits
+            card = scope.get_card(s, account, account.primary_card_id)
+            return card, s.get(CardHolder, card.user_id), "allocation-primary-card"
         holder = scope.find_holder(s, account.company_id, mobile=req.mobile, email=req.email)
         card = scope.card_of_holder(s, account.id, holder.id) if holder else None
-        return card, holder
+        return card, holder, None
 
     # -- bulk ------------------------------------------------------------------------------
     def bulk_validate(

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from enkash_sandbox.store.engine import Database
 
 
+# person: first_name/last_name; address: city/state; company: company (seed.py, tenants/service.py)
+PROVIDERS = ["faker.providers.person", "faker.providers.address", "faker.providers.company"]
+
+
 class Names:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -23,6 +27,8 @@ class Names:
             if self._faker is None:
                 from faker import Faker
 
-                self._faker = Faker("en_IN")
+                # only the providers the sandbox asks for (the same names for the same seed as with all of
+                # them: the random stream is the seeded instance's own), which saves loading the rest
+                self._faker = Faker("en_IN", providers=PROVIDERS)
             self._faker.seed_instance(f"{self.db.seed}:{salt}")
             return self._faker

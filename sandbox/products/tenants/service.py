@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from enkash_sandbox.ledger.movements import Ledger
     from enkash_sandbox.products.cards.accounts import AccountService
     from enkash_sandbox.products.cards.service import CardService
+    from enkash_sandbox.products.payouts.service import PayoutService
     from enkash_sandbox.products.tenants.names import Names
     from enkash_sandbox.store.control import ControlStore
     from enkash_sandbox.store.engine import Database
@@ -39,6 +40,7 @@ class TenantService:
         control: ControlStore,
         state: StateStore,
         names: Names,
+        payouts: PayoutService | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -49,6 +51,8 @@ class TenantService:
         self.control = control
         self.state = state
         self.names = names
+        # every tenant gets a payout fund source and two beneficiaries (products/payouts)
+        self.payouts = payouts
 
     def provision(
         self,
@@ -183,6 +187,11 @@ class TenantService:
             if fund > 0:
                 self.ledger.fund_account(s, account, to_minor(fund), remarks="Sandbox prefunding", at=funded_at)
             accounts[account_type] = account.id
+        fund_source_id = None
+        if self.payouts is not None:
+            fund_source_id = self.payouts.provision(
+                db.tx_of(s), partner_id=partner_id, company_id=company_id, n=n, at=funded_at or now
+            )
         return {
             "partnerId": partner_id,
             "clientId": company_id,
@@ -192,6 +201,7 @@ class TenantService:
             "companyId": company_id,
             "companyName": company_name,
             "cardAccounts": accounts,
+            "payoutFundSourceId": fund_source_id,
             "encryption": mode,
             "profile": profiles.resolve(settings, profile).public(),
         }

@@ -34,9 +34,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from enkash_sandbox import __version__
 from enkash_sandbox.clock import Clock, utcnow_real
 from enkash_sandbox.config import Settings
@@ -45,6 +44,9 @@ from enkash_sandbox.products.webhooks import outbox
 from enkash_sandbox.store.control import ControlStore
 from enkash_sandbox.store.engine import Database
 from enkash_sandbox.store.sql import Sql, Tx, as_json
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("enkash_sandbox.webhooks")
 
@@ -142,7 +144,10 @@ class Deliverer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._senders: ThreadPoolExecutor | None = None
+        # made on the first send (httpx and its dependencies cost a tenth of a second of start-up, and most
+        # sandboxes never deliver a webhook)
         self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         self._inflight = 0
         self._inflight_lock = threading.Lock()
         self._last_error_logged = 0.0
@@ -153,10 +158,8 @@ class Deliverer:
         if self._thread is not None or not self.settings.webhook_deliverer:
             return
         self._stop.clear()
-        # trust_env=False: a proxy configured for the outside world must not intercept deliveries to localhost
-        self._http = httpx.Client(
-            timeout=self.settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False, headers={"Accept": "*/*"}
-        )
+        with self._http_lock:
+            self._http = None  # the last stop closed it
         self._senders = ThreadPoolExecutor(SENDERS, thread_name_prefix="enkash-webhook-send")
         self._thread = threading.Thread(target=self._run, name="enkash-webhooks", daemon=True)
         self._thread.start()
@@ -174,9 +177,27 @@ class Deliverer:
             # a send in flight keeps its claim until the lease runs out; another process (or the next start)
             # picks the row up then
             self._senders.shutdown(wait=False, cancel_futures=True)
-        if self._http is not None:
-            self._http.close()
+        with self._http_lock:
+            # closed but kept: a send still in flight fails on it rather than opening a client nobody closes
+            if self._http is not None:
+                self._http.close()
         self._thread = None
+
+    def _client(self) -> httpx.Client:
+        """This process's HTTP client for deliveries, made on the first send."""
+        with self._http_lock:
+            if self._http is None:
+                import httpx
+
+                # trust_env=False: a proxy configured for the outside world must not intercept deliveries to
+                # localhost
+                self._http = httpx.Client(
+                    timeout=self.settings.webhook_timeout_seconds,
+                    follow_redirects=False,
+                    trust_env=False,
+                    headers={"Accept": "*/*"},
+                )
+            return self._http
 
     @property
     def running(self) -> bool:
@@ -294,10 +315,12 @@ class Deliverer:
         if claim.sign:
             # real time, not the sandbox clock: the receiver checks it against its own clock
             headers[SIGNATURE_HEADER] = signature(claim.secret, claim.body, int(time.time()))
-        assert self._http is not None
+        import httpx
+
+        http = self._client()
         started = time.perf_counter()
         try:
-            with self._http.stream("POST", claim.url, content=claim.body, headers=headers) as response:
+            with http.stream("POST", claim.url, content=claim.body, headers=headers) as response:
                 excerpt = bytearray()
                 for chunk in response.iter_bytes():
                     excerpt += chunk

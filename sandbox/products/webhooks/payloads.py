@@ -86,3 +86,37 @@ def documented_sample(event_type: str, partner_id: str, company_id: str | None, 
         "status": status,
         "createdOn": java_medium(now),
     }
+
+
+def payout_event(
+    *,
+    event: str,
+    transaction_id: str,
+    enkash_transaction_id: str,
+    batch_transaction_id: str | None,
+    payout_status: str,
+    transfer_amount: Decimal | None,
+    transfer_mode: str | None,
+    beneficiary_id: str | None,
+    fund_source_id: str | None,
+    utr: str | None,
+    reason_code: str | None,
+    event_time: str | None,
+) -> dict[str, Any]:
+    """PAYOUT_PENDING / PAYOUT_SUCCESS / PAYOUT_FAILED for a real transfer. EnKash's payload was not retrieved: the
+    fields are the transfer response's, plus what the status page describes (utr, reason), inferred and marked
+    so in docs/FIDELITY.md."""
+    return {
+        "event": event,
+        "transactionId": transaction_id,
+        "enkashTransactionId": enkash_transaction_id,
+        "batchTransactionId": batch_transaction_id,
+        "payoutStatus": payout_status,
+        "transferAmount": transfer_amount,
+        "transferMode": transfer_mode,
+        "beneficiaryId": beneficiary_id,
+        "fundSourceId": fund_source_id,
+        "utr": utr,
+        "reasonCode": reason_code,
+        "eventTime": event_time,
+    }
