@@ -322,8 +322,8 @@ def test_webhooks_for_each_state_change(sandbox, payouts: Payouts, control):
         bad = payouts.transfer(tid(), "1.11")
         pending = receiver.wait_for("PAYOUT_PENDING", timeout=10, count=2)
         assert pending["payoutStatus"] == "PROCESSING"
+        # nobody reads: the background sweeper settles them (and the outbox delivers)
         advance(control, 5)
-        control.post("/payouts/settle")
         success = receiver.wait_for("PAYOUT_SUCCESS", timeout=10)
         failed = receiver.wait_for("PAYOUT_FAILED", timeout=10)
         assert success["transactionId"] == ok["transactionId"] and dec(success["transferAmount"]) == Decimal("77.00")
@@ -383,3 +383,21 @@ def test_a_tenant_reset_puts_payouts_back(sandbox, payouts: Payouts, control, te
     assert payouts.ok("POST", f"{TRANSFER}/search", {})["totalElements"] == 0
     assert payouts.ok("POST", f"{BENEFICIARY}/search", {"beneficiaryId": "BENRESET1"})["totalElements"] == 0
     audit_ok(sandbox, tenant["partnerId"])
+
+
+def test_a_magic_value_says_so(sandbox, payouts: Payouts):
+    from enkash_sandbox import crypto
+
+    token = payouts.client.access_token()
+    secret = payouts.creds["clientSecret"]
+
+    def send(**fields) -> httpx.Response:
+        body = {"transactionId": tid(), "beneficiaryId": "BENBANK001", "transferAmount": "10.00", **fields}
+        return httpx.post(
+            f"{sandbox.url}{TRANSFER}", json=crypto.encrypt_json(body, secret), headers={"Authorization": f"Bearer {token}"}
+        )
+
+    assert send(transferAmount="1.11").headers["x-sandbox-magic"] == "transferAmount=1.11"
+    assert send(transferRemark="REVERSE this").headers["x-sandbox-magic"] == "transferRemark=REVERSE"
+    ordinary = send(transferRemark="Rent December")
+    assert ordinary.status_code == 200 and "x-sandbox-magic" not in ordinary.headers

@@ -199,6 +199,7 @@ def test_payout_webhooks_registered_by_the_partner_match_the_contracts_payload(s
     PAYOUT_* events of a real transfer, each body valid against openapi/enkash.yaml's PayoutWebhookPayload."""
     from enkash_sandbox import contract
     from enkash_sandbox.testing.webhooks import WebhookReceiver
+
     # schemathesis' own JSON Schema engine (installed with it), the one the contract suite validates answers with
     from jsonschema_rs import Draft202012Validator
 

@@ -84,7 +84,9 @@ async def delete_beneficiary(beneficiaryId: str, p: PayoutPartner, work: WorkDep
 async def create_transfer(request: Request, p: PayoutPartner, work: WorkDep, payouts: Payouts) -> Response:
     data = await _body(request)
     # a short prebuilt-SQL write: on SQLite it runs on the loop when the store is free (work.py)
-    return json_response(await work.write_now(payouts.transfer, p.partner_id, data, options(request, p)))
+    view, magic = await work.write_now(payouts.transfer, p.partner_id, data, options(request, p))
+    # a magic value that chose the outcome says so, as every magic value does (docs/MAGIC_VALUES.md)
+    return json_response(view, headers={"X-Sandbox-Magic": magic} if magic else None)
 
 
 @router.post("/payout-transaction/batch")

@@ -187,6 +187,15 @@ def transfer_view(row: dict[str, Any], in_flight: str = "PROCESSING") -> dict[st
     }
 
 
+def _amount_text(amount: Decimal | None) -> str | None:
+    """The amount as sent, in plain digits (a "1E+2" is rendered back as 100), exactly; None when it is too large or
+    too finely divided to echo (it was rejected anyway)."""
+    if amount is None or abs(amount) >= Decimal("1e15"):
+        return None
+    text = format(amount, "f")
+    return text if len(text) <= 40 else None
+
+
 def _row(values: tuple[Any, ...]) -> dict[str, Any]:
     row = dict(zip(_NAMES, values, strict=True))
     for key in ("settle_at", "reverse_at", "created_at", "modified_at"):
@@ -194,17 +203,19 @@ def _row(values: tuple[Any, ...]) -> dict[str, Any]:
     return row
 
 
-def magic_outcome(req: TransferRequest, beneficiary_name: str | None, amount: Decimal) -> str:
+def magic_outcome(req: TransferRequest, beneficiary_name: str | None, amount: Decimal) -> tuple[str, str | None]:
     """docs/MAGIC_VALUES.md: the upper-case words PENDING / FAIL / REVERSE in the beneficiary's name or the
-    transfer remark, or the amounts 1.11 and 2.22, choose what the bank will do."""
-    words = f"{beneficiary_name or ''} {req.remark if isinstance(req.remark, str) else ''}"
-    if "PENDING" in words:
-        return "HOLD"
-    if "FAIL" in words or amount == Decimal("1.11"):
-        return "FAILED"
-    if "REVERSE" in words or amount == Decimal("2.22"):
-        return "REVERSED"
-    return "SUCCESS"
+    transfer remark, or the amounts 1.11 and 2.22, choose what the bank will do. (outcome, what triggered it)."""
+    remark = req.remark if isinstance(req.remark, str) else ""
+    for word, outcome in (("PENDING", "HOLD"), ("FAIL", "FAILED"), ("REVERSE", "REVERSED")):
+        if word in remark:
+            return outcome, f"transferRemark={word}"
+        if beneficiary_name and word in beneficiary_name:
+            return outcome, f"beneficiaryName={word}"
+        amount_trigger = {"FAILED": Decimal("1.11"), "REVERSED": Decimal("2.22")}.get(outcome)
+        if amount == amount_trigger:
+            return outcome, f"transferAmount={amount}"
+    return "SUCCESS", None
 
 
 class PayoutService:
@@ -363,7 +374,8 @@ class PayoutService:
         return {"beneficiaryId": beneficiary_id, "status": "DELETED"}
 
     # -- transfers -----------------------------------------------------------------------------------------------
-    def transfer(self, partner_id: str, data: dict[str, Any], opts: Options) -> dict[str, Any]:
+    def transfer(self, partner_id: str, data: dict[str, Any], opts: Options) -> tuple[dict[str, Any], str | None]:
+        """The transfer's response, and the magic value that chose its outcome (if one did)."""
         req = transfer_request(data, opts.default_mode)
         try:
             with self.db.tx(write=True) as tx:
@@ -374,7 +386,7 @@ class PayoutService:
         except IntegrityError:
             # a twin of this transactionId committed between the look-up and the insert (the unique index)
             raise e.conflict(e.TRANSACTION_EXISTS) from None
-        return transfer_view(row, opts.in_flight)
+        return transfer_view(row, opts.in_flight), row.get("magic")
 
     def _resolve(self, tx: Tx, partner_id: str, req: TransferRequest) -> tuple[str | None, dict[str, Any], str | None]:
         """(reason code or None, the beneficiary's facts, the fund source's company)."""
@@ -451,6 +463,7 @@ class PayoutService:
         amount = req.amount if valid_amount(req.amount) else None
         minor = to_minor(amount) if amount is not None else 0
         status, outcome, settle_at = "REJECTED", None, None
+        magic: str | None = None
         if reason is None:
             assert amount is not None
             try:
@@ -466,7 +479,7 @@ class PayoutService:
             except PayoutInsufficient:
                 reason = INSUFFICIENT_BALANCE
             else:
-                outcome = magic_outcome(req, facts["name"], amount) if opts.magic else "SUCCESS"
+                outcome, magic = magic_outcome(req, facts["name"], amount) if opts.magic else ("SUCCESS", None)
                 if batch_id is not None:
                     status, settle_at = "PENDING", now + lifecycle.BATCH_QUEUE
                 else:
@@ -487,7 +500,7 @@ class PayoutService:
             "status": status,
             "outcome": outcome,
             "amount_minor": minor if status != "REJECTED" else 0,
-            "amount_text": str(req.amount) if req.amount is not None and abs(req.amount) < Decimal("1e15") else None,
+            "amount_text": _amount_text(req.amount),
             "transfer_mode": req.mode if isinstance(req.mode, str) and len(req.mode) <= 20 else None,
             "remark": req.remark if isinstance(req.remark, str) else None,
             "reference": req.reference,
@@ -500,6 +513,8 @@ class PayoutService:
             "modified_at": now,
         }
         params = dict(row)
+        # the magic value that chose the outcome, for the X-Sandbox-Magic answer header (not a column)
+        row["magic"] = magic
         for key in ("settle_at", "reverse_at", "created_at", "modified_at"):
             params[key] = tx.ts(params[key])
         tx.run(_INSERT_TRANSFER, params)
