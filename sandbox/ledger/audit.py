@@ -11,7 +11,7 @@ Discrepancies (any one means the store is corrupt; `ok` is false):
 - no replaced card holds money (a replacement moves the balance; later credits follow the holder);
 - no holder has two live cards in one account;
 - the webhook outbox: no delivery queued twice for one (event, subscription), no event without a delivery, no
-  delivery left DELIVERING long after its lease ran out (its process died);
+  delivery left DELIVERING long after its lease ran out (its process died), no deleted subscription enabled;
 - payouts (ledger/payouts.py): every fund source's balance equals its payout ledger and chains, every transfer's
   money in flight equals its transit rows and its status has exactly the rows it implies, and per tenant
   fund-ins = fund-source balances + in flight + settled - reversed;
@@ -45,6 +45,7 @@ from enkash_sandbox.store.tables import (
     Voucher,
     WebhookDelivery,
     WebhookEvent,
+    WebhookSubscription,
 )
 from enkash_sandbox.timefmt import iso_utc, velocity_periods
 from sqlalchemy import func
@@ -351,8 +352,8 @@ class AuditService:
 def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datetime | None = None) -> list[dict[str, Any]]:
     """What the integrity audit reports about the outbox: a delivery queued twice for one (event, subscription)
     (the unique index forbids it, so only a damaged store shows one), an event with no delivery at all (emit
-    writes none without one), and a DELIVERING row whose lease ran out more than `stale_after_seconds` ago (its
-    process died and no live process picked it up)."""
+    writes none without one), a DELIVERING row whose lease ran out more than `stale_after_seconds` ago (its
+    process died and no live process picked it up), and a deleted subscription that is enabled again."""
     findings: list[dict[str, Any]] = []
     twins = s.execute(
         select(col(WebhookDelivery.event_id), col(WebhookDelivery.subscription_id), func.count())
@@ -371,6 +372,23 @@ def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datet
     for event_id, partner_id in orphans:
         findings.append(
             {"check": "webhook_event_delivered", "eventId": event_id, "partnerId": partner_id, "detail": "no delivery"}
+        )
+    # a delete disables the subscription in the same statement that marks it deleted, and emit picks
+    # subscriptions by `enabled`: one enabled after its delete (an update that lost the race to it) is sent
+    # events nobody subscribed to any more
+    revived = s.execute(
+        select(col(WebhookSubscription.id), col(WebhookSubscription.partner_id)).where(
+            col(WebhookSubscription.deleted_at).is_not(None), col(WebhookSubscription.enabled)
+        )
+    ).all()
+    for sub_id, partner_id in revived:
+        findings.append(
+            {
+                "check": "webhook_deleted_subscription",
+                "subscriptionId": sub_id,
+                "partnerId": partner_id,
+                "detail": "deleted but still enabled: it is sent events",
+            }
         )
     cutoff = (now or utcnow_real()) - timedelta(seconds=stale_after_seconds)
     stale = s.execute(

@@ -31,6 +31,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 # the control columns in adopt_row's order (the first is PostgreSQL's store lock; nothing on SQLite)
+_NEW_CONTROL_ROW = Sql(
+    "INSERT INTO control_state (id, epoch, seed, faults_version, clock_offset_us) VALUES (1, :epoch, :seed, 0, 0)"
+)
 _CONTROL_ROW = Sql("SELECT NULL, epoch, seed, faults_version, clock_offset_us, clock_frozen_at FROM control_state WHERE id = 1")
 
 
@@ -65,13 +68,15 @@ class ControlStore:
 
     # -- reading -----------------------------------------------------------------------------
     def ensure_row(self, seed: int) -> None:
-        with Session(self.db.engine) as s:
-            if s.get(ControlState, 1) is None:
-                s.add(ControlState(id=1, epoch=new_epoch(), seed=seed))
-                try:
-                    s.commit()
-                except IntegrityError:  # another process made it first
-                    s.rollback()
+        # prebuilt SQL, like every store access of a start on an existing store (no ORM mapper set-up)
+        with self.db.tx(write=False) as tx:
+            present = tx.one(_CONTROL_ROW) is not None
+        if not present:
+            try:
+                with self.db.tx(write=True) as tx:
+                    tx.run(_NEW_CONTROL_ROW, {"epoch": new_epoch(), "seed": seed})
+            except IntegrityError:  # another process made it first
+                pass
         self.refresh(force=True)
 
     def _changed_elsewhere(self) -> bool:

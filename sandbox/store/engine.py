@@ -31,11 +31,11 @@ from typing import Any
 from enkash_sandbox import ids
 from enkash_sandbox.store import tables  # also registers every table on SQLModel.metadata
 from enkash_sandbox.store.sql import Sql, Tx
-from enkash_sandbox.store.tables import IdSequence, Meta
+from enkash_sandbox.store.tables import Meta
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, create_engine
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 _nonblocking: contextvars.ContextVar[bool] = contextvars.ContextVar("nonblocking", default=False)
@@ -58,6 +58,8 @@ class WouldBlock(Exception):
 # the PostgreSQL advisory lock key of "the store's state" (any 64-bit number, fixed for the project)
 STORE_LOCK_KEY = 0x454E4B534258  # "ENKSBX"
 _META = Sql("SELECT value FROM meta WHERE key = :key")
+_SEQUENCE_KINDS = Sql("SELECT kind FROM id_sequence")
+_NEW_SEQUENCE = Sql("INSERT INTO id_sequence (kind, next_value) VALUES (:kind, 0)")
 _MINT = Sql("UPDATE id_sequence SET next_value = next_value + :count WHERE kind = :kind RETURNING next_value")
 
 
@@ -144,16 +146,18 @@ class Database:
         self._ensure_sequences()
 
     def _ensure_sequences(self) -> None:
-        """One counter row per kind, made up front so that concurrent first uses only ever UPDATE it."""
-        kinds = sequence_kinds()
-        with Session(self.engine) as s:
-            present = set(s.exec(select(IdSequence.kind)))
-            for kind in sorted(kinds - present):
-                s.add(IdSequence(kind=kind, next_value=0))
-            try:
-                s.commit()
-            except IntegrityError:  # another process made them first
-                s.rollback()
+        """One counter row per kind, made up front so that concurrent first uses only ever UPDATE it. Prebuilt
+        SQL: on an existing store this was the start's first use of the ORM, which configures every mapper
+        (tens of milliseconds that the first request needing the ORM now pays instead)."""
+        with self.tx(write=False) as tx:
+            missing = sorted(sequence_kinds() - {row[0] for row in tx.all(_SEQUENCE_KINDS)})
+        if not missing:
+            return
+        try:
+            with self.tx(write=True) as tx:
+                tx.many(_NEW_SEQUENCE, [{"kind": kind} for kind in missing])
+        except IntegrityError:  # another process made them first
+            pass
 
     def dispose(self) -> None:
         if self._lock_file_fd is not None and self._lock_file_pid == os.getpid():

@@ -259,3 +259,22 @@ def test_payout_rows_of_no_transfer_are_flagged(sandbox, tenant):
             {"p": tenant["partnerId"]},
         )
     assert "payout_rows_without_transfer" in checks(audit(sandbox, tenant["partnerId"]))
+
+
+def test_a_deleted_webhook_subscription_enabled_again_is_flagged(sandbox, tenant):
+    """What an update racing a delete did on PostgreSQL before both locked the row: the deleted subscription
+    enabled again, so emit kept sending it events."""
+    with EnKashClient.from_credentials(sandbox.url, tenant) as c:
+        sub = c.subscribe_webhook("http://127.0.0.1:9/plant", ["PAYOUT_SUCCESS"])
+        c.delete_webhook(sub["id"])
+    assert "webhook_deleted_subscription" not in checks(audit(sandbox, tenant["partnerId"]))
+    with sandbox.container.db.write() as s:
+        s.execute(text("UPDATE webhook_subscription SET enabled = true WHERE id = :id"), {"id": sub["id"]})
+    try:
+        found = audit(sandbox, tenant["partnerId"])
+        assert [p["subscriptionId"] for p in found["discrepancies"] if p["check"] == "webhook_deleted_subscription"] == [
+            sub["id"]
+        ], found
+    finally:
+        with sandbox.container.db.write() as s:
+            s.execute(text("UPDATE webhook_subscription SET enabled = false WHERE id = :id"), {"id": sub["id"]})

@@ -161,63 +161,101 @@ def test_each_transfer_settles_exactly_once_whoever_triggers_it(server):
 
 
 def test_a_thousand_transfer_batch_does_not_stall_other_requests(server):
+    """Single transfers sent from three threads while a 1,000-transfer batch is placed: some are answered between
+    the batch's chunks (a batch written in one transaction, or on the event loop, would hold every one of them
+    until it finished — tried: this test then fails). The clock is frozen so nothing settles meanwhile."""
     creds = server.provision()
     fund = creds["payoutFundSourceId"]
-    with partner(server, creds) as client:
-        transfers = [
-            {"transactionId": f"BULK{i:04d}", "beneficiaryId": "BENBANK001", "transferAmount": "10.00"} for i in range(1000)
-        ]
-        done = threading.Event()
-        result: dict = {}
+    server.control("POST", "/clock", json={"action": "freeze"})
+    try:
+        with partner(server, creds) as client:
+            transfers = [
+                {"transactionId": f"BULK{i:04d}", "beneficiaryId": "BENBANK001", "transferAmount": "10.00"} for i in range(1000)
+            ]
+            done = threading.Event()
+            placing = threading.Event()
+            result: dict = {}
+            counts = {"sent": 0, "meanwhile": 0}
+            failures: list = []  # a thread's assert would not fail the test: its failures are checked after
+            lock = threading.Lock()
 
-        def run_batch() -> None:
-            try:
-                result["answer"] = client.request(
-                    "POST", BATCH, {"batchTransactionId": "BULK1000", "transfers": transfers}, raw=True
-                )
-            finally:
-                done.set()
+            def run_batch() -> None:
+                try:
+                    result["answer"] = client.request(
+                        "POST", BATCH, {"batchTransactionId": "BULK1000", "transfers": transfers}, raw=True
+                    )
+                finally:
+                    done.set()
 
-        worker = threading.Thread(target=run_batch)
-        worker.start()
-        answered_meanwhile = 0
-        others_sent = 0
-        placing = False
-        others = httpx.Client(timeout=60)
-        try:
-            while not done.is_set():
-                # count only once the batch's first chunk is committed (a transfer answered before the batch reached
-                # the server proves nothing)
-                newest = others.get(
-                    f"{server.url}/_sandbox/payouts/transfers", params={"partner": creds["partnerId"], "limit": 1}
-                ).json()
-                placing = placing or any(t["transactionId"].startswith("BULK") for t in newest)
-                # a single transfer (a write: it must get in between the batch's chunks) and a control-plane read
-                others_sent += 1
-                status, sent = client.request(
-                    "POST",
-                    TRANSFER,
-                    {"transactionId": f"OTHER{others_sent:04d}", "beneficiaryId": "BENBANK001", "transferAmount": "1.00"},
-                    raw=True,
-                )
-                health = others.get(f"{server.url}/_sandbox/health")
-                assert status == 200 and sent["payoutStatus"] == "PROCESSING" and health.status_code == 200, sent
-                if placing and not done.is_set():
-                    answered_meanwhile += 1
-                time.sleep(0.01)
-        finally:
-            worker.join()
-            others.close()
-        status, answer = result["answer"]
-        assert status == 200
-        assert (
-            len(answer["successfulPayoutTransactionCreateResponses"]) == 1000
-            and answer["failedPayoutTransactionCreateResponses"] == []
-        )
-        # the batch is written in many short transactions: single transfers got in between them (a batch written
-        # in one transaction, or on the event loop, would hold every one of them until it finished)
-        assert answered_meanwhile >= 2, answered_meanwhile
-        status, balance = client.request("GET", BALANCE, params={"fundSourceId": fund}, raw=True)
-        assert Decimal(str(balance["totalBalance"])) == Decimal("1000000.00") - Decimal("10000.00") - others_sent
+            def watch() -> None:
+                # the batch's first chunk is committed: from now on an answered transfer got in between chunks
+                with httpx.Client(timeout=60) as others:
+                    while not done.is_set() and not placing.is_set():
+                        # batch items are the partner's only PENDING transfers (single transfers start PROCESSING)
+                        newest = others.get(
+                            f"{server.url}/_sandbox/payouts/transfers",
+                            params={"partner": creds["partnerId"], "status": "PENDING", "limit": 1},
+                        ).json()
+                        if any(t["transactionId"].startswith("BULK") for t in newest):
+                            placing.set()
+                        time.sleep(0.005)
+
+            def send(lane: int) -> None:
+                n = 0
+                while not done.is_set():
+                    n += 1
+                    with lock:
+                        counts["sent"] += 1
+                    was_placing = placing.is_set()
+                    status, sent = client.request(
+                        "POST",
+                        TRANSFER,
+                        {"transactionId": f"OTHER{lane}-{n:04d}", "beneficiaryId": "BENBANK001", "transferAmount": "1.00"},
+                        raw=True,
+                    )
+                    if status != 200 or sent.get("payoutStatus") != "PROCESSING":
+                        failures.append((status, sent))
+                    if (was_placing or placing.is_set()) and not done.is_set():
+                        with lock:
+                            counts["meanwhile"] += 1
+
+            threads = [threading.Thread(target=run_batch), threading.Thread(target=watch)]
+            threads += [threading.Thread(target=send, args=(lane,)) for lane in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert failures == []
+            status, answer = result["answer"]
+            assert status == 200
+            assert (
+                len(answer["successfulPayoutTransactionCreateResponses"]) == 1000
+                and answer["failedPayoutTransactionCreateResponses"] == []
+            )
+            assert counts["meanwhile"] >= 2, counts
+            status, balance = client.request("GET", BALANCE, params={"fundSourceId": fund}, raw=True)
+            assert Decimal(str(balance["totalBalance"])) == Decimal("1000000.00") - Decimal("10000.00") - counts["sent"]
+    finally:
+        server.control("POST", "/clock", json={"action": "reset"})
     assert server.audit(creds["partnerId"])["discrepancies"] == []
-    report("1,000 batch, others served", server, trials=1, detail=f"{answered_meanwhile} transfers answered meanwhile")
+    report("1,000 batch, others served", server, trials=1, detail=f"{counts['meanwhile']} transfers answered meanwhile")
+
+
+def test_concurrent_whitelists_leave_one_active_source_account(server):
+    creds = server.provision()
+    with partner(server, creds) as client:
+        answers = together(
+            [
+                lambda i=i: client.request(
+                    "POST", "/api/v0/bankDetail/whitelist", {"accountNumber": f"9000000{i:05d}", "ifsc": "SBIN0000001"}, raw=True
+                )
+                for i in range(20)
+            ],
+            parties=20,
+        )
+        assert {status for status, _ in answers} == {200}, [a for a in answers if a[0] != 200][:2]
+        status, details = client.request("GET", "/api/v0/bankDetail", raw=True)
+        history = details["payload"]["history"]
+        assert len(history) == 20 and [h["status"] for h in history].count("ACTIVE") == 1
+        assert details["payload"]["active"] == next(h for h in history if h["status"] == "ACTIVE")
+    report("20 whitelists at once", server, trials=1, detail="one active source account")

@@ -17,7 +17,7 @@ from enkash_sandbox.products.deps import RouteNeeds, WorkDep, declare, partner_t
 from enkash_sandbox.products.payouts import errors as e
 from enkash_sandbox.products.payouts.errors import PayoutError
 from enkash_sandbox.products.payouts.schemas import json_object
-from enkash_sandbox.products.payouts.service import BATCH_CHUNK, Options, PayoutService
+from enkash_sandbox.products.payouts.service import BATCH_CHUNK, LAZY_LIMIT, Options, PayoutService
 from enkash_sandbox.work import Work
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -46,10 +46,13 @@ def options(request: Request, p: Principal) -> Options:
     return Options.of(p.profile, magic)
 
 
-async def settle_lazily(work: Work, payouts: PayoutService, partner_id: str) -> None:
+async def settle_lazily(work: Work, payouts: PayoutService, partner_id: str, transaction_id: str | None = None) -> None:
     """A read first takes the partner's due transfers their steps (the sweeper would, within a fraction of a
-    second; a partner polling right after a clock advance must not see the old state)."""
-    due = await work.read(payouts.due, partner_id)
+    second; a partner polling right after a clock advance must not see the old state): the oldest LAZY_LIMIT of
+    them, and the transfer it reads."""
+    due = await work.read(payouts.due, partner_id, LAZY_LIMIT)
+    if transaction_id is not None:
+        due += await work.read(payouts.due_attempt, partner_id, transaction_id)
     if due:
         await work.write(payouts.settle, due)
 
@@ -120,7 +123,7 @@ async def search_transfers(request: Request, p: PayoutPartner, work: WorkDep, pa
 
 @router.get("/payout-transaction/{transactionId}")
 async def get_transfer(transactionId: str, request: Request, p: PayoutPartner, work: WorkDep, payouts: Payouts) -> Response:  # noqa: N803
-    await settle_lazily(work, payouts, p.partner_id)
+    await settle_lazily(work, payouts, p.partner_id, transactionId[:200])
     return json_response(await work.read(payouts.get_transfer, p.partner_id, transactionId[:200], options(request, p)))
 
 

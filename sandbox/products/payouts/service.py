@@ -70,8 +70,12 @@ INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
 BANK_DECLINED = "BENEFICIARY_BANK_DECLINED"
 RETURNED = "RETURNED_BY_BENEFICIARY_BANK"
 SEED_FUND = Decimal("1000000.00")
-# how many due transfers one sweep (or one read's lazy settle) looks at
+# how many due transfers one sweep looks at, and how many it settles per transaction
 SWEEP_LIMIT = 500
+SWEEP_CHUNK = 50
+# a read settles at most this many of its partner's due transfers itself (the sweeper does the rest within a
+# fraction of a second), so a backlog never makes one read slow
+LAZY_LIMIT = 100
 # batch items are written this many per transaction, so a 1,000-item batch never holds the store for long
 BATCH_CHUNK = 50
 SWEEP_SECONDS = 0.25
@@ -138,6 +142,7 @@ _TO_REVERSED = Sql(
     "WHERE enkash_transaction_id = :id AND status = 'SUCCESS' AND (:forced OR reverse_at <= :now)"
 )
 _PROFILE_OF = Sql("SELECT profile FROM partner WHERE id = :p")
+_LOCK_PAYOUT_PARTNER = Sql("SELECT partner_id FROM payout_partner WHERE partner_id = :p FOR UPDATE")
 
 
 class PayoutsDisabled(Exception):
@@ -287,6 +292,12 @@ class PayoutService:
         return fund_source_id
 
     def set_enabled(self, partner_id: str, enabled: bool) -> bool:
+        try:
+            return self._set_enabled(partner_id, enabled)
+        except IntegrityError:  # a concurrent first switch made the row: now it is an update
+            return self._set_enabled(partner_id, enabled)
+
+    def _set_enabled(self, partner_id: str, enabled: bool) -> bool:
         with self.db.tx(write=True) as tx:
             if tx.one(Sql("SELECT id FROM partner WHERE id = :p"), {"p": partner_id}) is None:
                 return False
@@ -712,7 +723,22 @@ class PayoutService:
         if ifsc is None or not IFSC.match(ifsc):
             raise e.invalid(hint="ifsc must match ^[A-Za-z]{4}0[A-Z0-9a-z]{6}$")
         now = self.clock.now()
+        self._whitelist(partner_id, account, ifsc, company, now)
+        view = {
+            "accountNumber": account,
+            "ifsc": ifsc.upper(),
+            "companyId": company,
+            "status": "ACTIVE",
+            "whitelistedOn": iso_ist(now),
+        }
+        return {"response_code": 0, "response_message": "Success", "payload": view}
+
+    def _whitelist(self, partner_id: str, account: str, ifsc: str, company: str | None, now: datetime) -> None:
         with self.db.tx(write=True) as tx:
+            if tx.postgres:
+                # whitelists of one partner take turns (SQLite runs one writer at a time anyway): two at once would
+                # each deactivate the old row and then collide on the one-active index
+                tx.one(_LOCK_PAYOUT_PARTNER, {"p": partner_id})
             self._check_enabled(tx, partner_id)
             self._check_company(tx, partner_id, company)
             # one active source account: the previous one is deactivated in the same transaction (and the partial
@@ -728,14 +754,6 @@ class PayoutService:
                 ),
                 {"p": partner_id, "a": account, "i": ifsc.upper(), "c": company, "on": True, "at": tx.ts(now)},
             )
-        view = {
-            "accountNumber": account,
-            "ifsc": ifsc.upper(),
-            "companyId": company,
-            "status": "ACTIVE",
-            "whitelistedOn": iso_ist(now),
-        }
-        return {"response_code": 0, "response_message": "Success", "payload": view}
 
     def bank_details(self, partner_id: str) -> dict[str, Any]:
         with self.db.tx(write=False) as tx:
@@ -820,22 +838,48 @@ class PayoutService:
             found += [r[0] for r in tx.all(sql, {**params, "now": tx.ts(now), "n": limit})]
         return found[:limit]
 
-    def settle(self, transfer_ids: list[str]) -> int:
-        """Take each due transfer one step (and on, while its next step is due too); how many steps were taken here
-        (a step another worker took first is not counted).
+    def due_attempt(self, partner_id: str, transaction_id: str) -> list[str]:
+        """The partner's latest attempt of a transactionId, if its next step is due (what a read of it settles even
+        when the partner's backlog is longer than a read settles)."""
+        if not TRANSACTION_ID.match(transaction_id):
+            return []
+        now = self.clock.now()
+        with self.db.tx(write=False) as tx:
+            found = tx.one(_LATEST_ATTEMPT, {"p": partner_id, "t": transaction_id})
+        if found is None:
+            return []
+        row = _row(found)
+        at = row["settle_at"] if row["status"] in IN_FLIGHT else row["reverse_at"] if row["status"] == "SUCCESS" else None
+        return [row["enkash_transaction_id"]] if at is not None and at <= now else []
 
-        One short transaction per transfer: a transaction that held one transfer's row and the movement counter
-        while it waited for another transfer's row could deadlock with a sweep in another worker taking them the
-        other way round (PostgreSQL); alone, every transaction takes its locks in one order (transfer, fund
-        source, counters), the order a new transfer's transaction takes them in too."""
+    def settle(self, transfer_ids: list[str]) -> int:
+        """Take each due transfer one step (and on, while its next step is due too), SWEEP_CHUNK transfers per
+        transaction; how many steps were taken here (a step another worker took first is not counted).
+
+        On PostgreSQL a chunk first locks its transfers' rows, in id order, before anything else: a transaction that
+        held the movement counter while it waited for a transfer row could otherwise deadlock with a sweep in
+        another worker holding that row and waiting for the counter. Locked up front, every sweep takes transfer
+        rows (in one order), then fund sources, then counters — the order a new transfer takes the last two in."""
         steps = 0
         profiles_seen: dict[str, str] = {}
-        for transfer_id in transfer_ids:
+        ordered = sorted(set(transfer_ids))
+        for start in range(0, len(ordered), SWEEP_CHUNK):
+            chunk = ordered[start : start + SWEEP_CHUNK]
             with self.db.tx(write=True) as tx:
-                for _ in range(4):  # PENDING -> PROCESSING -> SUCCESS -> REVERSED at most
-                    if not self._step(tx, transfer_id, None, None, profiles_seen):
-                        break
-                    steps += 1
+                if tx.postgres:
+                    names = ", ".join(f":t{i}" for i in range(len(chunk)))
+                    tx.all(
+                        Sql(
+                            f"SELECT enkash_transaction_id FROM payout_transfer WHERE enkash_transaction_id IN ({names}) "
+                            "ORDER BY enkash_transaction_id FOR UPDATE"
+                        ),
+                        {f"t{i}": transfer_id for i, transfer_id in enumerate(chunk)},
+                    )
+                for transfer_id in chunk:
+                    for _ in range(4):  # PENDING -> PROCESSING -> SUCCESS -> REVERSED at most
+                        if not self._step(tx, transfer_id, None, None, profiles_seen):
+                            break
+                        steps += 1
         return steps
 
     def settle_due(self, partner_id: str | None = None) -> int:

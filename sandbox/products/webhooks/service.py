@@ -25,13 +25,17 @@ if TYPE_CHECKING:
     from enkash_sandbox.clock import Clock
     from enkash_sandbox.store.engine import Database
 
-# deliveries that may be sent again: not while a process is sending one
-REDELIVERABLE = ("PENDING", "DELIVERED", "FAILED", "CANCELLED")
 STATUSES = ("PENDING", "DELIVERING", "DELIVERED", "FAILED", "CANCELLED")
+# A redelivery is one more attempt, so it acts only on a delivery that is not already queued for one: done
+# (DELIVERED, FAILED, CANCELLED) or waiting for a retry (PENDING after an attempt). It queues a fresh round
+# (attempts = 0), so of several redeliveries racing, one changes the row and the rest find it queued: each
+# accepted redelivery is exactly one attempt, on SQLite and PostgreSQL alike (no clock comparison involved).
 _REDELIVER = Sql(
     "UPDATE webhook_delivery SET status = 'PENDING', attempts = 0, next_attempt_at = :now, claimed_until = NULL, "
-    "claim_token = NULL WHERE id = :id AND status IN ('PENDING', 'DELIVERED', 'FAILED', 'CANCELLED')"
+    "claim_token = NULL WHERE id = :id AND (status IN ('DELIVERED', 'FAILED', 'CANCELLED') "
+    "OR (status = 'PENDING' AND attempts > 0))"
 )
+_STATUS = Sql("SELECT status FROM webhook_delivery WHERE id = :id")
 
 
 class WebhookControlError(Exception):
@@ -204,9 +208,19 @@ class WebhookService:
                 raise WebhookControlError(404, f"no webhook subscription {subscription_id}")
             return subscription_view(sub)
 
+    @staticmethod
+    def _locked(s: Session, subscription_id: str, *, share: bool = False) -> WebhookSubscription | None:
+        """The subscription, read under its row lock on PostgreSQL (SQLite: the write lock is held already), so
+        what the caller checks (not deleted) stays true until it commits. Updates and deletes lock it
+        exclusively; a redelivery shares it, so redeliveries run side by side but never across a delete."""
+        query = select(WebhookSubscription).where(WebhookSubscription.id == subscription_id)
+        return s.exec(query.with_for_update(read=share)).first()
+
     def update(self, subscription_id: str, *, enabled: bool | None, sign: bool | None) -> dict[str, Any]:
         with self.db.write() as s:
-            sub = s.get(WebhookSubscription, subscription_id)
+            # locked: read without it, an update racing a delete on PostgreSQL wrote enabled = true over the
+            # delete's false, and the deleted subscription was sent events again
+            sub = self._locked(s, subscription_id)
             if sub is None or sub.deleted_at is not None:
                 raise WebhookControlError(404, f"no webhook subscription {subscription_id}")
             if enabled is not None:
@@ -221,7 +235,9 @@ class WebhookService:
         """Disable the registration for good and cancel what it still had queued; its deliveries keep their
         history (the delivery log and the audit still see them)."""
         with self.db.write() as s:
-            sub = s.get(WebhookSubscription, subscription_id)
+            # locked: of racing deletes exactly one finds it live (the rest answer 404), and a redelivery waits
+            # for the cancellation below rather than queueing a delivery of a deleted subscription after it
+            sub = self._locked(s, subscription_id)
             if sub is None or sub.deleted_at is not None:
                 raise WebhookControlError(404, f"no webhook subscription {subscription_id}")
             now = self.clock.now()
@@ -305,17 +321,22 @@ class WebhookService:
             return delivery_view(d, e, sub, self._payload_texts(s, [e.id]).get(e.id))
 
     def redeliver(self, delivery_id: int) -> dict[str, Any]:
-        """Queue a delivery again now, whatever became of it (a fresh set of attempts); refused while a process
-        is sending it."""
+        """Queue a delivery again now, with a fresh set of attempts: one more attempt per accepted call. Refused
+        while a process is sending it or it is already queued and not yet attempted."""
         with self.db.write() as s:
             d = s.get(WebhookDelivery, delivery_id)
             if d is None:
                 raise WebhookControlError(404, f"no webhook delivery {delivery_id}")
-            sub = s.get(WebhookSubscription, d.subscription_id)
+            sub = self._locked(s, d.subscription_id, share=True)
             if sub is None or sub.deleted_at is not None:
                 raise WebhookControlError(409, f"the subscription of delivery {delivery_id} was deleted")
             tx = self.db.tx_of(s)
             if tx.run(_REDELIVER, {"id": delivery_id, "now": tx.ts(self.clock.now())}) != 1:
+                status = tx.one(_STATUS, {"id": delivery_id})
+                if status is not None and status[0] == "PENDING":
+                    raise WebhookControlError(
+                        409, f"delivery {delivery_id} is already queued and not yet attempted; it is sent as soon as it is due"
+                    )
                 raise WebhookControlError(409, f"delivery {delivery_id} is being sent right now; try again when it is done")
         return {"redelivered": delivery_id, "status": "PENDING"}
 
