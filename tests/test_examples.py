@@ -38,6 +38,7 @@ def readme_block(marker: str) -> str:
 def test_the_readme_blocks_are_the_examples():
     assert readme_block("examples/quickstart.py") == (EXAMPLES / "quickstart.py").read_text()
     assert readme_block("examples/test_partner_app.py") == (EXAMPLES / "test_partner_app.py").read_text()
+    assert readme_block("examples/payouts.py") == (EXAMPLES / "payouts.py").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,25 @@ def test_the_quickstart_runs_as_printed(live):
     assert lines[0] == "500"
     assert lines[1].startswith("Duplicate uniqueReferenceNumber: ORDER-42 was already used on card account CA")
     assert lines[2] == "[]"
+
+
+def test_the_payouts_example_runs_as_printed(live):
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / "payouts.py")],
+        env=clean_env(ENKASH_SANDBOX_URL=live.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    # what the comments in the example promise, line by line
+    assert run.stdout.splitlines() == [
+        "PROCESSING",
+        "SUCCESS",
+        "BENEFICIARY_BANK_DECLINED",
+        "997500",
+        "CREDIT 100 997500",
+    ]
 
 
 @pytest.fixture
