@@ -253,13 +253,8 @@ class PayoutCalls:
         raw: bool = False,
     ) -> Any:
         """One payout call as a partner makes it; returns the decrypted answer (or `(status, answer)` with raw)."""
-        hdrs = {"Authorization": f"Bearer {self.access_token()}", "User-Agent": self.user_agent}
-        hdrs.update(headers or {})
-        content = None
-        if body is not None:
-            content = _dumps(crypto.encrypt_json(body, self.client_secret) if self.encrypt else body)
-            hdrs["Content-Type"] = "application/json"
-        response = self.http.request(method, f"{self.base_url}{path}", content=content, params=params, headers=hdrs)
+        hdrs = {"Authorization": f"Bearer {self.access_token()}", "User-Agent": self.user_agent, **(headers or {})}
+        response = _send(self, method, path, body, params, hdrs)
         data = _exact_json(response.text)
         if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
             data = _exact_json(crypto.decrypt(data["request"], self.client_secret).decode("utf-8"))
@@ -529,14 +524,8 @@ class EnKashClient(PartnerCalls, PayoutCalls):
         raw: bool = False,
     ) -> Any:
         """Send one call the way a partner does and return the decrypted JSON envelope."""
-        hdrs = {"Authorization": f"Bearer {self.access_token()}", "partnerId": self.partner_id}
-        hdrs.update(headers or {})
-        content = None
-        if body is not None:
-            payload = crypto.encrypt_json(body, self.client_secret) if self.encrypt else body
-            content = _dumps(payload)
-            hdrs["Content-Type"] = "application/json"
-        response = self.http.request(method, f"{self.base_url}{path}", content=content, params=params, headers=hdrs)
+        hdrs = {"Authorization": f"Bearer {self.access_token()}", "partnerId": self.partner_id, **(headers or {})}
+        response = _send(self, method, path, body, params, hdrs)
         data = _json(response)
         if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
             data = crypto.decrypt_json(data, self.client_secret)
@@ -715,6 +704,16 @@ def _json(response: httpx.Response) -> Any:
 
 def _dumps(obj: Any) -> bytes:
     return jsonio.dumps(obj)
+
+
+def _send(calls: Any, method: str, path: str, body: Any, params: dict | None, headers: dict[str, str]) -> httpx.Response:
+    """One HTTP exchange of a card or payout call: the body sealed in the `{"request": …}` envelope when the
+    tenant encrypts (the card and payout APIs share the envelope and the key)."""
+    content = None
+    if body is not None:
+        content = _dumps(crypto.encrypt_json(body, calls.client_secret) if calls.encrypt else body)
+        headers = {**headers, "Content-Type": "application/json"}
+    return calls.http.request(method, f"{calls.base_url}{path}", content=content, params=params, headers=headers)
 
 
 def verify_signature(body: bytes, header: str, secret: str, tolerance: int = 300, now: float | None = None) -> bool:

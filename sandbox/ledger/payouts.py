@@ -109,11 +109,8 @@ class PayoutLedger:
     def fund_in(
         self, tx: Tx, *, partner_id: str, fund_source_id: str, amount_minor: int, remarks: str | None, at: datetime
     ) -> PayoutMove:
-        row = tx.one(_CREDIT_ACCOUNT, {"id": fund_source_id, "amount": amount_minor, "ceiling": MAX_BALANCE_MINOR - amount_minor})
-        if row is None:
-            raise PayoutLimit()
+        after = self._credit_fund_source(tx, fund_source_id, amount_minor)
         movement = self._movement_id(tx)
-        after = int(row[0])
         stamp = tx.ts(at)
         self._entries(
             tx,
@@ -186,41 +183,16 @@ class PayoutLedger:
         at: datetime,
     ) -> PayoutMove:
         """Transit -> fund source (a FAILED transfer). The caller's guarded status UPDATE zeroed in_flight_minor."""
-        row = tx.one(_CREDIT_ACCOUNT, {"id": fund_source_id, "amount": amount_minor, "ceiling": MAX_BALANCE_MINOR - amount_minor})
-        if row is None:
-            raise PayoutLimit()
+        after = self._credit_fund_source(tx, fund_source_id, amount_minor)
         movement = self._movement_id(tx)
-        after = int(row[0])
         stamp = tx.ts(at)
-        self._entries(
-            tx,
-            [
-                self._row(
-                    partner_id,
-                    movement,
-                    FAILURE_REFUND,
-                    PAYOUT_TRANSIT,
-                    transfer_id,
-                    transfer_id,
-                    -amount_minor,
-                    0,
-                    remarks,
-                    stamp,
-                ),
-                self._row(
-                    partner_id,
-                    movement,
-                    FAILURE_REFUND,
-                    PAYOUT_ACCOUNT,
-                    fund_source_id,
-                    transfer_id,
-                    amount_minor,
-                    after,
-                    remarks,
-                    stamp,
-                ),
-            ],
+        out_of_transit = self._row(
+            partner_id, movement, FAILURE_REFUND, PAYOUT_TRANSIT, transfer_id, transfer_id, -amount_minor, 0, remarks, stamp
         )
+        back = self._row(
+            partner_id, movement, FAILURE_REFUND, PAYOUT_ACCOUNT, fund_source_id, transfer_id, amount_minor, after, remarks, stamp
+        )
+        self._entries(tx, [out_of_transit, back])
         return PayoutMove(movement, after)
 
     def reversal(
@@ -235,16 +207,21 @@ class PayoutLedger:
         at: datetime,
     ) -> PayoutMove:
         """The beneficiary's bank returns a settled transfer: outside -> fund source."""
+        after = self._credit_fund_source(tx, fund_source_id, amount_minor)
+        movement = self._movement_id(tx)
+        back = self._row(
+            partner_id, movement, REVERSAL, PAYOUT_ACCOUNT, fund_source_id, transfer_id, amount_minor, after, remarks, tx.ts(at)
+        )
+        self._entries(tx, [back])
+        return PayoutMove(movement, after)
+
+    @staticmethod
+    def _credit_fund_source(tx: Tx, fund_source_id: str, amount_minor: int) -> int:
+        """The guarded credit (the balance stays under the sandbox's ceiling); the balance after it."""
         row = tx.one(_CREDIT_ACCOUNT, {"id": fund_source_id, "amount": amount_minor, "ceiling": MAX_BALANCE_MINOR - amount_minor})
         if row is None:
             raise PayoutLimit()
-        movement = self._movement_id(tx)
-        after = int(row[0])
-        row_ = self._row(
-            partner_id, movement, REVERSAL, PAYOUT_ACCOUNT, fund_source_id, transfer_id, amount_minor, after, remarks, tx.ts(at)
-        )
-        self._entries(tx, [row_])
-        return PayoutMove(movement, after)
+        return int(row[0])
 
 
 # -- the audit's payout checks ------------------------------------------------------------------------------------
