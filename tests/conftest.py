@@ -27,6 +27,23 @@ def backend_settings(backend: str, tmp_path_factory, **overrides) -> Settings:
     return Settings(db=str(tmp_path_factory.mktemp("store") / "enkash_sandbox.db"), **overrides)
 
 
+def module_settings(request, tmp_path_factory, prefix: str, **overrides) -> Settings:
+    """Settings for a module's own sandbox on the backend `request.param` names: a PostgreSQL database of its own
+    (the session sandbox's must not be dropped from under it) or a fresh SQLite file."""
+    if request.param == "postgresql":
+        name = prefix + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+        return Settings(database_url=postgres_database(name), **overrides)
+    return Settings(db=str(tmp_path_factory.mktemp(prefix) / "enkash_sandbox.db"), **overrides)
+
+
+def control_client(sandbox: LiveSandbox, timeout: float = 30) -> Iterator[httpx.Client]:
+    """The control plane of `sandbox`; the clock goes back to real time afterwards, so a test that moved it does
+    not leave it moved for the next one."""
+    with httpx.Client(base_url=f"{sandbox.url}/_sandbox", timeout=timeout) as c:
+        yield c
+        c.post("/clock", json={"action": "reset"})
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def sandbox(request, tmp_path_factory) -> Iterator[LiveSandbox]:
     with LiveSandbox(backend_settings(request.param, tmp_path_factory, seed=7)) as live:

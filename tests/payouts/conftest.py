@@ -9,10 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
-from enkash_sandbox.config import Settings
 from enkash_sandbox.testing.live import LiveSandbox
 
-from tests.conftest import BACKENDS, postgres_database
+from tests.conftest import BACKENDS, control_client, module_settings
 
 BENEFICIARY = "/api/v0/beneficiary-detail"
 TRANSFER = "/api/v0/payout-transaction"
@@ -67,22 +66,14 @@ class Payouts:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request, tmp_path_factory) -> Iterator[LiveSandbox]:
-    if request.param == "postgresql":
-        name = "po_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-        settings = Settings(database_url=postgres_database(name), seed=20, seed_demo=False)
-    else:
-        settings = Settings(db=str(tmp_path_factory.mktemp("payouts") / "enkash_sandbox.db"), seed=20, seed_demo=False)
-    with LiveSandbox(settings) as live:
+    with LiveSandbox(module_settings(request, tmp_path_factory, "po_", seed=20, seed_demo=False)) as live:
         live.backend = request.param  # type: ignore[attr-defined]
         yield live
 
 
 @pytest.fixture
 def control(sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{sandbox.url}/_sandbox", timeout=60) as c:
-        yield c
-        # a test that moved the clock must not leave it moved for the next one
-        c.post("/clock", json={"action": "reset"})
+    yield from control_client(sandbox, timeout=60)
 
 
 @pytest.fixture

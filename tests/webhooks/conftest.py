@@ -8,11 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
-from enkash_sandbox.config import Settings
 from enkash_sandbox.testing.live import LiveSandbox
 from enkash_sandbox.testing.webhooks import WebhookReceiver
 
-from tests.conftest import BACKENDS, postgres_database
+from tests.conftest import BACKENDS, control_client, module_settings
 
 # a receiver that hangs is given up on after this long (the default is 5 s)
 TIMEOUT_SECONDS = 1.0
@@ -20,27 +19,14 @@ TIMEOUT_SECONDS = 1.0
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request, tmp_path_factory) -> Iterator[LiveSandbox]:
-    # a database of its own on PostgreSQL (the session sandbox's must not be dropped from under it)
-    if request.param == "postgresql":
-        settings = Settings(
-            database_url=postgres_database("wh_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")),
-            seed=11,
-            webhook_timeout_seconds=TIMEOUT_SECONDS,
-        )
-    else:
-        store = tmp_path_factory.mktemp("webhooks") / "enkash_sandbox.db"
-        settings = Settings(db=str(store), seed=11, webhook_timeout_seconds=TIMEOUT_SECONDS)
-    with LiveSandbox(settings) as live:
+    with LiveSandbox(module_settings(request, tmp_path_factory, "wh_", seed=11, webhook_timeout_seconds=TIMEOUT_SECONDS)) as live:
         live.backend = request.param  # type: ignore[attr-defined]
         yield live
 
 
 @pytest.fixture
 def control(sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{sandbox.url}/_sandbox", timeout=30) as c:
-        yield c
-        # a test that moved the clock must not leave it moved for the next one
-        c.post("/clock", json={"action": "reset"})
+    yield from control_client(sandbox)
 
 
 @pytest.fixture
