@@ -1,5 +1,4 @@
 import os
-from datetime import datetime, timezone
 
 import httpx
 from enkash_sandbox.client import EnKashClient
@@ -17,6 +16,6 @@ with EnKashClient.from_credentials(URL, creds) as enkash:
     httpx.post(f"{URL}/_sandbox/clock", json={"action": "advance", "seconds": 10})
     print(enkash.transfer_status("INV-2026-002")["reasonCode"])  # BENEFICIARY_BANK_DECLINED, money refunded
     print(enkash.payout_balance(fund_source))  # 997500 (exact Decimal: ₹10,00,000 − 2,500; the failed 100 came back)
-    rows = enkash.statement(fund_source, "2000-01-01T00:00:00Z", datetime.now(timezone.utc).replace(year=2099))
+    rows = enkash.statement(fund_source, "2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z")
     last = rows["data"][-1]  # every fund-in, payout, failure refund and reversal, with its running balance
     print(last["transactionType"], last["transactionAmount"], last["runningBalance"])  # CREDIT 100 997500
