@@ -731,7 +731,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.duration, args.connections, args.sizes = 1, 1.0, 8, "1000"
+        args.rounds, args.duration, args.connections, args.sizes = 1, 0.5, 8, "1000"
     tools = find_tools()
     if args.no_postgres:
         tools["postgres_url"] = None

@@ -27,11 +27,11 @@ def backend_settings(backend: str, tmp_path_factory, **overrides) -> Settings:
     return Settings(db=str(tmp_path_factory.mktemp("store") / "enkash_sandbox.db"), **overrides)
 
 
-def module_settings(request, tmp_path_factory, prefix: str, **overrides) -> Settings:
-    """Settings for a module's own sandbox on the backend `request.param` names: a PostgreSQL database of its own
-    (the session sandbox's must not be dropped from under it) or a fresh SQLite file."""
+def module_settings(request, tmp_path_factory, prefix: str, *, shared: bool = False, **overrides) -> Settings:
+    """Settings for a module's own sandbox (or, `shared`, a package's) on the backend `request.param` names: a
+    PostgreSQL database of its own (the session sandbox's must not be dropped from under it) or a fresh SQLite file."""
     if request.param == "postgresql":
-        name = prefix + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+        name = prefix + ("package" if shared else request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_"))
         return Settings(database_url=postgres_database(name), **overrides)
     return Settings(db=str(tmp_path_factory.mktemp(prefix) / "enkash_sandbox.db"), **overrides)
 

@@ -139,10 +139,21 @@ PLUGIN_TEST = textwrap.dedent("""
 """)
 
 
-def test_pytest_plugin_under_xdist(tmp_path):
+def test_pytest_plugin_fixtures_in_a_partner_suite(tmp_path):
+    # one process: running under xdist is what tests/test_examples.py's plugin example does (-n 2)
     (tmp_path / "test_partner_suite.py").write_text(PLUGIN_TEST)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_partner_suite.py")],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:xdist",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path / "test_partner_suite.py"),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

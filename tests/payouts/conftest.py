@@ -64,9 +64,11 @@ class Payouts:
         self.client.close()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def sandbox(request, tmp_path_factory) -> Iterator[LiveSandbox]:
-    with LiveSandbox(module_settings(request, tmp_path_factory, "po_", seed=20, seed_demo=False)) as live:
+    # one per store for the whole package: every test takes a fresh tenant, and the control fixture puts the clock
+    # back after each test
+    with LiveSandbox(module_settings(request, tmp_path_factory, "po_", shared=True, seed=20, seed_demo=False)) as live:
         live.backend = request.param  # type: ignore[attr-defined]
         yield live
 

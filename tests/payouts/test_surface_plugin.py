@@ -1,5 +1,5 @@
 """The pytest plugin's payout support (`enkash_payouts`), as a partner's own test suite uses it: a test file run
-in a fresh pytest process with the plugin as installed, against this module's sandbox."""
+in a fresh pytest process with the plugin as installed, against the payout tests' sandbox."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 PARTNER_TESTS = """
 from decimal import Decimal
@@ -55,6 +57,8 @@ def test_success_then_reversal_and_the_payouts_switch(enkash_client, enkash_payo
 """
 
 
+# the plugin is the partner's side of the wire: one store is enough (the store paths run on both elsewhere)
+@pytest.mark.parametrize("sandbox", ["sqlite"], indirect=True)
 def test_a_partner_suite_drives_payouts_through_the_plugin(sandbox, tmp_path):
     (tmp_path / "test_partner_payouts.py").write_text(textwrap.dedent(PARTNER_TESTS))
     run = subprocess.run(
