@@ -12,6 +12,9 @@ from enkash_sandbox.client import EnKashHTTPError
 
 from tests.browser import test_dashboard as dashboard_tests
 
+# pages on SQLite only, as tests/browser/test_dashboard.py explains
+pytestmark = pytest.mark.parametrize("sandbox", ["sqlite"], indirect=True)
+
 # the dashboard tests' Chromium fixtures (and, by the import, their rule: skip locally without it, fail in CI)
 browser = dashboard_tests.browser
 page = dashboard_tests.page

@@ -3,8 +3,14 @@ dashboard tests): subscribe from the form, fire an event, watch the delivery and
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser import test_dashboard as dashboard_tests
 from tests.webhooks.test_delivery import wait_until
+
+# pages on SQLite only, as tests/browser/test_dashboard.py explains
+pytestmark = pytest.mark.parametrize("sandbox", ["sqlite"], indirect=True)
+
 
 # the dashboard tests' Chromium fixtures (and, by the import, their rule: skip locally without it, fail in CI)
 browser = dashboard_tests.browser
