@@ -20,7 +20,7 @@ def victim(sandbox):
     ref = (creds["companyId"], creds["cardAccounts"]["EMPLOYEE_REWARDS"])
     with EnKashClient.from_credentials(sandbox.url, creds) as c:
         alloc = c.allocate_points(
-            *ref, 777, reference="VICTIM-1", mobile="9444400001", firstName="Vasudha", email="vasudha@example.com"
+            *ref, "777.77", reference="VICTIM-1", mobile="9444400001", firstName="Vasudha", email="vasudha@example.com"
         )
         coin = c.create_coin_event(creds["companyId"], "VICTIM_EVENT", 3)
         user = c.as_user("9444400001", sandbox.container.settings.holder_password)
@@ -39,7 +39,8 @@ def victim(sandbox):
         "id": "VICTIM-ORDER",
         "product_catalog_id": sandbox.container.catalog.products[0].product_catalog_id,
     }
-    secrets = ["Vasudha", "9444400001", "vasudha@example.com", "777", "VICTIM-1"]
+    # the amount has paise so that it cannot match a port in the absolute asset URLs (http://127.0.0.1:56777/...)
+    secrets = ["Vasudha", "9444400001", "vasudha@example.com", "777.77", "VICTIM-1"]
     return creds, ids, secrets
 
 
