@@ -384,3 +384,93 @@ def test_an_audit_taken_while_money_moves_sees_one_moment(server):
     for c in pool:
         c.close()
     report("audit during loads", server, trials=6, detail=f"{len(loaded)} loads meanwhile")
+
+
+def test_account_only_allocations_all_reach_the_primary_card(server):
+    """The guide's top-up by cardAccountId alone credits the account's primary card: 16 at once, each counted once."""
+    creds = server.provision(fundBalance=10_000)
+    ref = rewards_ref(creds)
+    pool = clients(server, creds, 16)
+    amounts = [Decimal(f"{n + 1}.25") for n in range(16)]
+    answers: list[dict] = []
+    results = in_parallel(
+        [
+            lambda c=c, a=a, n=n: answers.append(
+                c.payload(
+                    f"{CARD}/create-allocate-points",
+                    {"companyId": ref[0], "cardAccountId": ref[1], "loadAmount": a, "uniqueReferenceNumber": f"TOPUP-{n}"},
+                )
+            )
+            for n, (c, a) in enumerate(zip(pool, amounts, strict=True))
+        ]
+    )
+    assert results == ["ok"] * 16, results
+    cards = {answer["enKashCardId"] for answer in answers}
+    assert len(cards) == 1, cards  # every one went to the primary card
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        assert Decimal(str(partner.card_account(*ref)["availableBalance"])) == 10_000 - sum(amounts)
+        primary = partner.search_cards(*ref, cards.pop())
+        assert Decimal(str(primary["otbBalance"])) == sum(amounts)
+    assert server.audit(creds["partnerId"])["discrepancies"] == []
+    for c in pool:
+        c.close()
+    report("account-only top-up x16", server, trials=1, detail="16 allocations to the primary card at once")
+
+
+def test_creates_without_a_holder_identifier_each_make_their_own_card(server):
+    """G1's create with no userId, mobile or email: every one a new holder and card, each load debited once."""
+    creds = server.provision(fundBalance=1_000)
+    ref = gpr_ref(creds)
+    pool = clients(server, creds, 10)
+    made: list[dict] = []
+    results = in_parallel(
+        [
+            lambda c=c: made.append(c.create_card(companyId=ref[0], cardAccountId=ref[1], firstName="Bearer", loadAmount=10))
+            for c in pool
+        ]
+    )
+    assert results == ["ok"] * 10, results
+    assert len({card["enKashCardId"] for card in made}) == 10
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        assert Decimal(str(partner.card_account(*ref)["availableBalance"])) == 1_000 - 10 * 10
+    assert server.audit(creds["partnerId"])["discrepancies"] == []
+    for c in pool:
+        c.close()
+    report("create-card, no holder x10", server, trials=1, detail="10 anonymous creates at once")
+
+
+def test_a_create_retried_with_its_reference_makes_one_card_and_one_load(server):
+    """The same create (holder, reference, load) sent 8 times at once: one card, its load debited once; the
+    others are refused as a repeated reference or as the holder's existing card, and move nothing."""
+    creds = server.provision(fundBalance=1_000)
+    ref = gpr_ref(creds)
+    pool = clients(server, creds, 8)
+    body = {"companyId": ref[0], "cardAccountId": ref[1], "mobile": "9333300007", "firstName": "Retry", "loadAmount": 50}
+    results = in_parallel([lambda c=c: c.create_card(**body, uniqueReferenceNumber="CREATE-1") for c in pool])
+    assert results.count("ok") == 1, results
+    for refused in (r for r in results if r != "ok"):
+        assert refused == 422 or str(refused).startswith("Duplicate uniqueReferenceNumber: CREATE-1"), results
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        assert Decimal(str(partner.card_account(*ref)["availableBalance"])) == 1_000 - 50
+        assert len([c for c in partner.search_cards(*ref)["data"] if c["mobile"] == body["mobile"]]) == 1
+    assert server.audit(creds["partnerId"])["discrepancies"] == []
+    for c in pool:
+        c.close()
+    report("create-card retry x8", server, trials=1, detail="one create with one reference sent 8 times at once")
+
+
+def test_concurrent_provisioning_gives_each_tenant_one_funded_fund_source(server):
+    """Provisioning writes a payout fund source and its prefunding in the tenant's transaction: 8 at once, each
+    tenant with its own source holding exactly ₹10,00,000, and the payout ledger agreeing."""
+    results: list[dict] = []
+    outcome = in_parallel([lambda: results.append(server.provision()) for _ in range(8)], workers=8)
+    assert outcome == ["ok"] * 8, outcome
+    sources = [tenant["payoutFundSourceId"] for tenant in results]
+    assert len(set(sources)) == 8, sources
+    accounts = {a["fundSourceId"]: a for a in server.control("GET", "/payouts/accounts")}
+    for tenant in results:
+        account = accounts[tenant["payoutFundSourceId"]]
+        assert account["partnerId"] == tenant["partnerId"]
+        assert Decimal(str(account["balance"])) == Decimal("1000000")
+        assert server.audit(tenant["partnerId"])["discrepancies"] == []
+    report("provision x8", server, trials=1, detail="8 tenants provisioned at once, fund sources checked")
