@@ -336,6 +336,10 @@ class Ledger:
         )
         return movement
 
+    def reference_used(self, tx: Tx, account_id: str, reference: str) -> bool:
+        """Whether a movement on the account already carries the reference (inside the caller's transaction)."""
+        return tx.one(_FIRST_RESPONSE, {"account_id": account_id, "ref": reference}) is not None
+
     def first_response(self, dup: DuplicateReference) -> Any:
         """What the first request with a reference was answered (for duplicate_reference=replay)."""
         with self.db.tx(write=False) as tx:

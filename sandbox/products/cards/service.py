@@ -17,9 +17,9 @@ from enkash_sandbox.products.cards.views import card_view
 from enkash_sandbox.products.spend.velocity import usage_of
 from enkash_sandbox.products.webhooks import outbox, payloads
 from enkash_sandbox.store.sql import Sql
-from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company, Transaction
+from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
 from enkash_sandbox.vocabulary import NON_RELOADABLE, CardOperation, Direction
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 # the load page's two documented (type, transactionCode) pairs: its text (LOAD_MONEY + PRINCIPLE) and the G2 and
 # wallet examples (ALLOCATE_FUND + ALLOCATION). UAT validates enums server-side; a code it does not know fails.
@@ -244,7 +244,11 @@ class CardService:
             assert company is not None  # company_id is a foreign key
             holder = self.resolve_holder(s, company, req, req.userId)
             existing = scope.card_of_holder(s, account.id, holder.id)
-            if existing is not None and req.reference and self._reference_used(s, account.id, req.reference):
+            if (
+                existing is not None
+                and req.reference
+                and self.ledger.reference_used(self.db.tx_of(s, flush=False), account.id, req.reference)
+            ):
                 # the same create sent again (a retry): a repeated reference, answered as every repeat is
                 # (refused, or replayed under duplicateReference=replay), not as a second card for the holder
                 raise DuplicateReference(req.reference, account.id)
@@ -278,13 +282,6 @@ class CardService:
             if txn is not None:
                 self.ledger.set_response(self.db.tx_of(s, flush=False), txn.id, view)
             return view
-
-    @staticmethod
-    def _reference_used(s: Session, account_id: str, reference: str) -> bool:
-        used = s.exec(
-            select(Transaction.id).where(Transaction.account_id == account_id, Transaction.pg_reference_number == reference)
-        ).first()
-        return used is not None
 
     # -- balance (a hot path: prebuilt SQL) -----------------------------------------------------------------
     def load(self, partner_id: str, req: LoadBalance, profile: Profile | None = None) -> dict[str, Any]:
