@@ -939,9 +939,8 @@ class PayoutService:
             if forced not in (None, "PROCESSING"):
                 return False
             entered = now if is_forced or row["settle_at"] is None else row["settle_at"]
-            next_at = None if outcome == "HOLD" and not is_forced else lifecycle.settle_at(str(row["transfer_mode"]), entered)
-            if is_forced and outcome == "HOLD":
-                next_at = None
+            # a magic PENDING transfer stays PROCESSING until it is forced on, however it got there
+            next_at = None if outcome == "HOLD" else lifecycle.settle_at(str(row["transfer_mode"]), entered)
             if not tx.run(_TO_PROCESSING, {**base, "next": tx.ts(next_at)}):
                 return False
             row.update(status="PROCESSING", settle_at=next_at)
