@@ -107,6 +107,8 @@ _INSERT_EVENT = Sql(
 _SELECT_TRANSFER = f"SELECT {_TRANSFER_COLUMNS} FROM payout_transfer"
 _TRANSFER_BY_ID = Sql(_SELECT_TRANSFER + " WHERE enkash_transaction_id = :id")
 _LATEST_ATTEMPT = Sql(_SELECT_TRANSFER + " WHERE partner_id = :p AND transaction_id = :t ORDER BY seq DESC LIMIT 1")
+# a tenant's payouts switch (POST /_sandbox/partners/{id}/payouts; on at provisioning)
+_INSERT_PAYOUT_PARTNER = Sql("INSERT INTO payout_partner (partner_id, enabled) VALUES (:p, :on)")
 _DUE = Sql(
     "SELECT enkash_transaction_id FROM payout_transfer WHERE status = :status AND settle_at <= :now "
     "ORDER BY settle_at, enkash_transaction_id LIMIT :n"
@@ -245,7 +247,7 @@ class PayoutService:
         seed = self.db.seed
         fund_source_id = ids.format_id(seed, "fund_source", self.db.mint(tx, "fund_source"))
         stamp = tx.ts(at)
-        tx.run(Sql("INSERT INTO payout_partner (partner_id, enabled) VALUES (:p, :on)"), {"p": partner_id, "on": True})
+        tx.run(_INSERT_PAYOUT_PARTNER, {"p": partner_id, "on": True})
         tx.run(
             Sql(
                 "INSERT INTO payout_account (fund_source_id, partner_id, company_id, debit_account_number, balance_minor, "
@@ -302,7 +304,7 @@ class PayoutService:
             if tx.one(Sql("SELECT id FROM partner WHERE id = :p"), {"p": partner_id}) is None:
                 return False
             if not tx.run(Sql("UPDATE payout_partner SET enabled = :on WHERE partner_id = :p"), {"p": partner_id, "on": enabled}):
-                tx.run(Sql("INSERT INTO payout_partner (partner_id, enabled) VALUES (:p, :on)"), {"p": partner_id, "on": enabled})
+                tx.run(_INSERT_PAYOUT_PARTNER, {"p": partner_id, "on": enabled})
         return True
 
     def enabled(self, partner_id: str) -> bool:
