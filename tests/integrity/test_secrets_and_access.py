@@ -60,9 +60,10 @@ def test_every_representation_of_a_secret_is_redacted(sandbox, http, tenant):
     secrets["sso"] = sso["token"]
     httpx.get(sso["employeeRewardsUrl"])
     # 4. PIN and MFA code inside a body that is not valid JSON (encrypted, so it reaches the journal decrypted)
-    broken = '{"pinBlock": "8642", "mfaCode": "975310", "otp": "112233", '
+    # (six digits each: the pages now carry absolute URLs, and a four-digit value can sit inside their random port)
+    broken = '{"pinBlock": "864213", "mfaCode": "975310", "otp": "112233", '
     http.post(f"{CARD}/setPin", headers=headers, content=json.dumps({"request": crypto.encrypt(broken, creds["clientSecret"])}))
-    secrets.update(pin="8642", mfa="975310", otp="112233")
+    secrets.update(pin="864213", mfa="975310", otp="112233")
     # 5. a secret in the query string
     http.get(
         f"/api/v0/coins/balance?userId=EK1&access_token={token['access_token']}",
