@@ -91,6 +91,8 @@ def redact_header(name: str, value: str) -> str:
 
 
 def redact_path(path: str) -> str:
+    if "/sso/" not in path and "/vkyc/" not in path:  # every path but two kinds: no regex per request
+        return path
     return TOKEN_IN_PATH.sub(lambda m: m.group(1) + MASK, path)
 
 

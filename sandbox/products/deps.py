@@ -47,10 +47,27 @@ SettingsDep = Annotated[Settings, Depends(service("settings"))]
 _ASSET_PATH = re.compile(rb'"(/_sandbox/(?:static|catalog/images)/)')
 
 
+# request base URLs by (scheme, server, root path, Host header): building one through Starlette's URL parser
+# was ~2 % of a card search; bounded, as the Host header is the caller's
+_BASES: dict[tuple[Any, ...], str] = {}
+_BASES_MAX = 256
+
+
 def public_base(request: Request) -> str:
     """The base of the absolute URLs in answers: ENKASH_SANDBOX_PUBLIC_BASE_URL, else the request's own base URL."""
     configured = request.app.state.container.settings.public_base_url
-    return (configured or str(request.base_url)).rstrip("/")
+    if configured:
+        return str(configured).rstrip("/")
+    scope = request.scope
+    host = next((value for name, value in scope.get("headers", ()) if name == b"host"), None)
+    server = scope.get("server")  # a (host, port) pair; some ASGI callers give a list
+    key = (scope.get("scheme"), tuple(server) if server else None, scope.get("root_path", ""), scope.get("app_root_path"), host)
+    base = _BASES.get(key)
+    if base is None:
+        if len(_BASES) >= _BASES_MAX:
+            _BASES.clear()
+        base = _BASES[key] = str(request.base_url).rstrip("/")
+    return base
 
 
 def ok(request: Request, payload: Any, style: EnvelopeStyle = EnvelopeStyle.A) -> Response:
@@ -82,8 +99,11 @@ def declare(method: str, path: str, needs: RouteNeeds) -> None:
     DECLARED[(method.upper(), path)] = needs
 
 
+_NO_NEEDS = RouteNeeds()
+
+
 def needs_of(method: str, path: str) -> RouteNeeds:
-    return DECLARED.get((method.upper(), path), RouteNeeds())
+    return DECLARED.get((method.upper(), path), _NO_NEEDS)
 
 
 # -- bodies -------------------------------------------------------------------------------------------------

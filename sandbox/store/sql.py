@@ -22,7 +22,6 @@ from enkash_sandbox import jsonio
 from sqlalchemy.exc import IntegrityError
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class Sql:
@@ -90,7 +89,9 @@ class Tx:
         """A naive-UTC datetime as the ORM stores it."""
         if value is None or self.postgres:
             return value
-        return value.strftime(SQLITE_DATETIME)
+        # the text SQLAlchemy writes for a DATETIME on SQLite (YYYY-MM-DD HH:MM:SS.ffffff, the year padded to
+        # four digits), made without strftime's format parsing (which would not pad a year before 1000)
+        return value.isoformat(" ", "microseconds")
 
     def json(self, value: Any) -> Any:
         """A JSON column's value, rendered by the sandbox's encoder (amounts exact)."""
