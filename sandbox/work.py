@@ -42,8 +42,9 @@ class Work:
         takes no lock and never waits for a writer, so a lookup of a few rows is a few hundred microseconds of
         CPU — less than handing it to a thread and back (measured: ~230 us a hop). On PostgreSQL it is a
         network round trip, so it goes to the read pool like every other read."""
-        if self.inline_lookups:
-            return fn(*args, **kwargs)
+        if self._store is not None:
+            with self._store.on_loop():
+                return fn(*args, **kwargs)
         return await self.read(fn, *args, **kwargs)
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -61,7 +61,8 @@ def test_tx_ts_on_sqlite_is_the_text_the_orm_writes():
 
     orm_bind = sqlite.DATETIME().bind_processor(sqlite.dialect())
     tx = Tx(cursor=None, postgres=False)
-    for value in (datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, 3, 4, 5, 123)):
+    # a year before 1000 too: the ORM pads it to four digits (strftime would not)
+    for value in (datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, 3, 4, 5, 123), datetime(999, 1, 2)):
         assert tx.ts(value) == orm_bind(value)
     assert tx.ts(datetime(2024, 1, 2, 3, 4, 5, 7)) == "2024-01-02 03:04:05.000007"
     assert tx.ts(None) is None
@@ -156,3 +157,35 @@ def test_a_timestamp_written_through_tx_reads_back_through_sqlalchemy():
     with engine.connect() as conn:
         assert conn.execute(select(table.c.at)).scalar_one() == value
     engine.dispose()
+
+
+# -- the event loop's reader connection (Work.lookup on SQLite) ---------------------------------------------
+def test_reads_the_loop_runs_itself_share_one_connection_and_a_nested_read_takes_another(tmp_path):
+    from enkash_sandbox.store.engine import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.create_all()
+    try:
+        with db.tx(write=True) as tx:
+            tx.run(Sql("INSERT INTO meta (key, value) VALUES ('k', 'one')"))
+        seen = []
+        with db.on_loop():
+            for _ in range(3):
+                with db.tx(write=False) as outer:
+                    seen.append(id(outer.cursor.connection))
+                    assert outer.one(Sql("SELECT value FROM meta WHERE key = 'k'")) == ("one",)
+                    # a read inside a read (the clock, say) must not BEGIN on the connection already in use
+                    with db.tx(write=False) as inner:
+                        assert inner.cursor.connection is not outer.cursor.connection
+                        assert inner.one(Sql("SELECT value FROM meta WHERE key = 'k'")) == ("one",)
+        assert len(set(seen)) == 1
+        # a write committed elsewhere is what the loop's next read sees (no transaction is left open on it)
+        with db.tx(write=True) as tx:
+            tx.run(Sql("UPDATE meta SET value = 'two' WHERE key = 'k'"))
+        with db.on_loop(), db.tx(write=False) as tx:
+            assert tx.one(Sql("SELECT value FROM meta WHERE key = 'k'")) == ("two",)
+        # outside on_loop() reads take pooled connections, never the loop's
+        with db.tx(write=False) as tx:
+            assert id(tx.cursor.connection) not in seen
+    finally:
+        db.dispose()
