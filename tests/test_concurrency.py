@@ -71,3 +71,23 @@ def test_same_reference_fifty_times_at_once_moves_money_once(sandbox):
     assert all(r.startswith("Duplicate uniqueReferenceNumber") for r in results if r != "ok")
     with sandbox.container.db.read() as s:
         assert s.get(Card, card["enKashCardId"]).balance_minor == 700
+
+
+def test_same_reference_at_once_with_replay_answers_every_caller_with_the_first_answer(sandbox):
+    # the loads arrive together and are written in one group (one transaction, a savepoint each): the repeats
+    # must find the first one's answer inside that group's transaction, before it commits
+    creds = sandbox.provision(profile={"duplicateReference": "replay"})
+    ref = {"companyId": creds["companyId"], "cardAccountId": creds["cardAccounts"]["RELOADABLE_GPR"]}
+    with EnKashClient.from_credentials(sandbox.url, creds) as c:
+        card = c.create_card(**ref, mobile="9000044444", firstName="Replay")
+    answers = []
+
+    def load(cl):
+        answers.append(cl.load(ref["companyId"], ref["cardAccountId"], card["enKashCardId"], 9, reference="REPLAYED"))
+
+    results = fire(sandbox.url, creds, [load] * 40, workers=20)
+    assert results == ["ok"] * 40
+    assert len({a["enkashCardTxnId"] for a in answers}) == 1
+    with sandbox.container.db.read() as s:
+        assert s.get(Card, card["enKashCardId"]).balance_minor == 900
+    assert ledger_sum(sandbox.container, "CARD", card["enKashCardId"]) == 900

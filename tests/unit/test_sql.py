@@ -189,3 +189,80 @@ def test_reads_the_loop_runs_itself_share_one_connection_and_a_nested_read_takes
             assert id(tx.cursor.connection) not in seen
     finally:
         db.dispose()
+
+
+# -- a group of short writes in one transaction (Work.write_now on SQLite) -------------------------------------
+def _group_store(tmp_path):
+    from enkash_sandbox.store.engine import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.create_all()
+    return db
+
+
+def _meta(db, key):
+    with db.tx(write=False) as tx:
+        row = tx.one(Sql("SELECT value FROM meta WHERE key = :key"), {"key": key})
+    return row[0] if row else None
+
+
+def test_a_group_commits_once_each_call_in_its_savepoint_and_a_failure_undoes_only_its_own(tmp_path):
+    db = _group_store(tmp_path)
+    insert = Sql("INSERT INTO meta (key, value) VALUES (:key, :value)")
+
+    def put(key, value, then_fail=False):
+        def call():
+            with db.tx(write=True) as tx:
+                tx.run(insert, {"key": key, "value": value})
+                if then_fail:
+                    raise ValueError(f"{key} failed after writing")
+            return key
+
+        return call
+
+    def read_back():
+        # a later call of the group sees what the earlier ones wrote, as if they had committed
+        with db.tx(write=False) as tx:
+            return tx.one(Sql("SELECT value FROM meta WHERE key = 'a'"))[0]
+
+    try:
+        outcomes = db.run_group([put("a", "1"), put("b", "2", then_fail=True), put("a", "dup"), read_back, put("c", "3")])
+        assert [ok for ok, _ in outcomes] == [True, False, False, True, True]
+        assert outcomes[0][1] == "a" and outcomes[3][1] == "1" and outcomes[4][1] == "c"
+        assert isinstance(outcomes[1][1], ValueError)
+        assert isinstance(outcomes[2][1], IntegrityError)  # the unique key, surfaced as for any write
+        assert (_meta(db, "a"), _meta(db, "b"), _meta(db, "c")) == ("1", None, "3")
+        # nothing is left open: the next group and an ordinary write both go through
+        assert db.run_group([put("d", "4")]) == [(True, "d")]
+        with db.tx(write=True) as tx:
+            tx.run(insert, {"key": "e", "value": "5"})
+        assert (_meta(db, "d"), _meta(db, "e")) == ("4", "5")
+    finally:
+        db.dispose()
+
+
+def test_a_group_never_waits_for_a_writer_it_finds_busy(tmp_path):
+    import threading
+
+    from enkash_sandbox.store.engine import WouldBlock
+
+    db = _group_store(tmp_path)
+    holding, release = threading.Event(), threading.Event()
+
+    def writer_thread():
+        with db.tx(write=True):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer_thread)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        ran = []
+        with pytest.raises(WouldBlock):
+            db.run_group([lambda: ran.append(1)])
+        assert ran == []  # nothing of the group ran
+    finally:
+        release.set()
+        thread.join(10)
+        db.dispose()
