@@ -38,7 +38,6 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
-_nonblocking: contextvars.ContextVar[bool] = contextvars.ContextVar("nonblocking", default=False)
 _on_loop: contextvars.ContextVar[bool] = contextvars.ContextVar("on_loop", default=False)
 _NO_LOCK = contextlib.nullcontext()
 BUSY_TIMEOUT_MS = 30000
@@ -273,23 +272,17 @@ class Database:
         write()/read(): the process's write lock and BEGIN IMMEDIATE on SQLite for a write, the store lock in
         shared mode on PostgreSQL for either.
 
-        Inside `nonblocking()` a SQLite write never waits: if the process's write lock or the database's is
-        taken, it raises WouldBlock before doing anything (the caller then hands the work to the writer
-        thread). That is how a short write runs on the event loop without ever blocking it (work.py)."""
+        Inside `run_group` (the short writes the event loop runs itself, work.py) it is a savepoint of the
+        group's transaction instead; inside `on_loop()` a read uses the loop's reader connection."""
         if self._group_thread is not None and self._group_thread == threading.get_ident():
             with self._savepoint(write=write) as tx:
                 yield tx
             return
-        nonblocking = write and _nonblocking.get()
         # a point read the loop runs itself uses the loop's reader connection: a pool checkout and check-in
         # cost about as much as the read (measured: 9 % of a card search)
         loop_read = not write and _on_loop.get() and not self._loop_reader_busy
-        with self._writer(blocking=not nonblocking) if write else _NO_LOCK:
-            # a non-blocking write uses the loop's own connection (busy_timeout 0, kept open): no pool
-            # checkout, no PRAGMA round trips
-            if nonblocking:
-                fairy = self._loop_connection()
-            elif loop_read:
+        with self._writer(blocking=True) if write else _NO_LOCK:
+            if loop_read:
                 fairy = self._loop_reader_connection()
                 self._loop_reader_busy = True
             else:
@@ -301,10 +294,7 @@ class Database:
                 self._local.depth = getattr(self._local, "depth", 0) + 1
             try:
                 if self.is_sqlite:
-                    if nonblocking:
-                        self._begin_now(cursor)
-                    else:
-                        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 else:
                     cursor.execute(_LOCK_AND_CONTROL, (STORE_LOCK_KEY,))
                     self._adopt(cursor.fetchone())
@@ -322,8 +312,6 @@ class Database:
                         conn.rollback()
                 except Exception:  # the connection died with the error: the pool discards it
                     fairy.invalidate()
-                    if nonblocking:
-                        self._loop_fairy = None
                     if loop_read:
                         self._loop_reader = None
                 raise
@@ -333,7 +321,7 @@ class Database:
                 cursor.close()
                 if loop_read:
                     self._loop_reader_busy = False
-                elif not nonblocking:
+                else:
                     fairy.close()
 
     def _loop_connection(self) -> Any:
@@ -432,15 +420,6 @@ class Database:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise WouldBlock() from None
             raise
-
-    @staticmethod
-    @contextmanager
-    def nonblocking() -> Iterator[None]:
-        token = _nonblocking.set(True)
-        try:
-            yield
-        finally:
-            _nonblocking.reset(token)
 
     def tx_of(self, session: Session, *, flush: bool = True) -> Tx:
         """Prebuilt SQL inside an ORM session's transaction (pending ORM changes are flushed first)."""
