@@ -528,7 +528,7 @@ class EnKashClient(PartnerCalls, PayoutCalls):
         response = _send(self, method, path, body, params, hdrs)
         data = _json(response)
         if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
-            data = crypto.decrypt_json(data, self.client_secret)
+            data = _exact_json(crypto.decrypt(data["request"], self.client_secret).decode("utf-8"))
         if raw:
             return response.status_code, data
         if response.status_code >= 400:
@@ -696,10 +696,8 @@ def _exact_json(text: str) -> Any:
 
 
 def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
+    """The answer's JSON with money exact (Decimal, never through float), or its text when it is not JSON."""
+    return _exact_json(response.text)
 
 
 def _dumps(obj: Any) -> bytes:

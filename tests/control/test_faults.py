@@ -1,6 +1,7 @@
 """Fault injection seen from a partner's HTTP client: header, admin rules, magic values."""
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -219,7 +220,7 @@ def test_magic_slow_amount_and_reference_prefixes(sandbox, setup):
     sandbox.container.settings.magic_slow_seconds = 0.3
     try:
         started = time.perf_counter()
-        assert client.load(*ref.values(), card["enKashCardId"], "9.99")["otbBalance"] == 109.99
+        assert client.load(*ref.values(), card["enKashCardId"], "9.99")["otbBalance"] == Decimal("109.99")
         assert time.perf_counter() - started >= 0.3
     finally:
         sandbox.container.settings.magic_slow_seconds = 3.0
