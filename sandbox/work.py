@@ -36,6 +36,8 @@ class Work:
         # SQLite: the short writes waiting for the next group (write_now), and the task that runs them
         self._queued: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # queued writes handed to the writer thread after waiting too long (their tasks, until they finish)
+        self._handed: set[asyncio.Task[None]] = set()
         # SQLite only: point reads and short writes may run on the loop (lookup, write_now)
         self._store = store if store is not None and store.is_sqlite else None
         self.inline_lookups = self._store is not None
@@ -109,7 +111,10 @@ class Work:
                 if loop.time() > give_up:
                     waiting, self._queued = self._queued, []
                     for call, answer in waiting:
-                        loop.create_task(self._via_writer(call, answer))
+                        # kept until done: the loop holds only weak references to tasks
+                        handed = loop.create_task(self._via_writer(call, answer))
+                        self._handed.add(handed)
+                        handed.add_done_callback(self._handed.discard)
                     break
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.0005)
