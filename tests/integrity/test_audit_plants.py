@@ -106,6 +106,27 @@ def test_a_refund_without_a_failed_order_is_flagged(sandbox, tenant, holder_card
     assert any(p["check"] == "order_settlement" and p["orderId"] == order["enkashOrderId"] for p in found["discrepancies"]), found
 
 
+# what a grouped write (one transaction, a savepoint per load: store/engine.py run_group) would leave if a failed
+# load's savepoint were rolled back only in part, or a load's ledger rows were lost while its balances stayed
+def test_a_card_balance_changed_outside_the_ledger_is_flagged(sandbox, tenant, holder_card):
+    with sandbox.container.db.write() as s:
+        s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(balance_minor=Card.balance_minor + 700))
+    found = audit(sandbox, tenant["partnerId"])
+    assert any(
+        p["check"] == "balance_equals_ledger" and p.get("holderId") == holder_card["enKashCardId"] for p in found["discrepancies"]
+    ), found
+
+
+def test_a_load_whose_ledger_rows_were_lost_is_flagged(sandbox, tenant, holder_card):
+    ref = (tenant["companyId"], tenant["cardAccounts"]["EMPLOYEE_REWARDS"])
+    with EnKashClient.from_credentials(sandbox.url, tenant) as c:
+        loaded = c.allocate_points(*ref, 40, reference="PLANT-LOST-LEGS", mobile=HOLDER_MOBILE, firstName="Plant")
+    assert audit(sandbox, tenant["partnerId"])["ok"]
+    with sandbox.container.db.write() as s:
+        s.execute(text("DELETE FROM ledger_entry WHERE txn_id = :t"), {"t": loaded["enkashCardTxnId"]})
+    assert {"balance_equals_ledger"} <= checks(audit(sandbox, tenant["partnerId"]))
+
+
 def test_money_on_a_replaced_card_is_flagged(sandbox, tenant, holder_card):
     with sandbox.container.db.write() as s:  # a replacement that left the balance behind
         s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(replaced_by="EKCNOWHERE", status="BL"))
