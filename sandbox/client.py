@@ -255,9 +255,7 @@ class PayoutCalls:
         """One payout call as a partner makes it; returns the decrypted answer (or `(status, answer)` with raw)."""
         hdrs = {"Authorization": f"Bearer {self.access_token()}", "User-Agent": self.user_agent, **(headers or {})}
         response = _send(self, method, path, body, params, hdrs)
-        data = _exact_json(response.text)
-        if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
-            data = _exact_json(crypto.decrypt(data["request"], self.client_secret).decode("utf-8"))
+        data = _opened(_exact_json(response.text), self.client_secret)
         if raw:
             return response.status_code, data
         if response.status_code >= 400:
@@ -526,9 +524,7 @@ class EnKashClient(PartnerCalls, PayoutCalls):
         """Send one call the way a partner does and return the decrypted JSON envelope."""
         hdrs = {"Authorization": f"Bearer {self.access_token()}", "partnerId": self.partner_id, **(headers or {})}
         response = _send(self, method, path, body, params, hdrs)
-        data = _json(response)
-        if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
-            data = _exact_json(crypto.decrypt(data["request"], self.client_secret).decode("utf-8"))
+        data = _opened(_json(response), self.client_secret)
         if raw:
             return response.status_code, data
         if response.status_code >= 400:
@@ -595,10 +591,7 @@ class EnKashClient(PartnerCalls, PayoutCalls):
         if content is not None:
             headers["Content-Type"] = "application/json"
         response = self.http.request(method, f"{self.base_url}/_sandbox{path}", content=content, headers=headers)
-        try:
-            data = json.loads(response.text, parse_float=Decimal)
-        except ValueError:
-            data = response.text
+        data = _exact_json(response.text)
         if response.status_code >= 400:
             raise EnKashHTTPError(response.status_code, data)
         return data
@@ -693,6 +686,13 @@ def _exact_json(text: str) -> Any:
         return json.loads(text, parse_float=Decimal)
     except ValueError:
         return text
+
+
+def _opened(data: Any, secret: str) -> Any:
+    """A sealed answer ({"request": "<base64>"}) decrypted, its money exact; any other answer as it is."""
+    if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
+        return _exact_json(crypto.decrypt(data["request"], secret).decode("utf-8"))
+    return data
 
 
 def _json(response: httpx.Response) -> Any:

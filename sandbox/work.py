@@ -40,7 +40,6 @@ class Work:
         self._handed: set[asyncio.Task[None]] = set()
         # SQLite only: point reads and short writes may run on the loop (lookup, write_now)
         self._store = store if store is not None and store.is_sqlite else None
-        self.inline_lookups = self._store is not None
 
     async def lookup(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A point read (one card, one account, a token). On SQLite it runs right here: in WAL mode a reader
