@@ -474,3 +474,32 @@ def test_concurrent_provisioning_gives_each_tenant_one_funded_fund_source(server
         assert Decimal(str(account["balance"])) == Decimal("1000000")
         assert server.audit(tenant["partnerId"])["discrepancies"] == []
     report("provision x8", server, trials=1, detail="8 tenants provisioned at once, fund sources checked")
+
+
+def test_one_reference_at_once_under_replay_moves_money_once_and_answers_alike(server):
+    """Loads arriving together are written as one group per worker (one transaction, a savepoint each; on
+    PostgreSQL side by side): 24 loads with one reference under duplicateReference=replay, spread over both
+    workers, move the money once and all answer with the first load's transaction."""
+    creds = server.provision(fundBalance=1_000, profile={"duplicateReference": "replay"})
+    ref = gpr_ref(creds)
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        card = partner.create_card(companyId=ref[0], cardAccountId=ref[1], mobile="9333300011", firstName="Replay")
+    pool = clients(server, creds, 12)
+    answers: list[dict] = []
+    lock = threading.Lock()
+
+    def load(c):
+        answer = c.load(*ref, card["enKashCardId"], "12.34", reference="REPLAY-1")
+        with lock:
+            answers.append(answer)
+
+    results = in_parallel([lambda c=c: load(c) for c in pool * 2], workers=12)
+    assert results == ["ok"] * 24, results
+    assert len({a["enkashCardTxnId"] for a in answers}) == 1
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        assert Decimal(str(partner.card_account(*ref)["availableBalance"])) == Decimal("1000") - Decimal("12.34")
+        assert Decimal(str(partner.search_cards(*ref, card["enKashCardId"])["otbBalance"])) == Decimal("12.34")
+    assert server.audit(creds["partnerId"])["discrepancies"] == []
+    for c in pool:
+        c.close()
+    report("replay one reference x24", server, trials=1, detail="one reference under replay, 24 loads at once")
