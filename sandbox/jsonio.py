@@ -13,14 +13,26 @@ def decimal_text(value: Decimal) -> str:
     however large (money never passes through a float, not even on its way out)."""
     if value == value.to_integral_value():
         return str(int(value))
-    return format(value.normalize(), "f")
+    # the exact digits, trailing zeros dropped (normalize() would round to the context's 28 digits)
+    return format(value, "f").rstrip("0")
+
+
+# the JSON text of amounts already written, by value (equal values print alike: 11.00 and 11.0 are both "11"):
+# a card answer holds seven amounts and most are the same few values; bounded, as the values are callers'
+_FRAGMENTS: dict[Decimal, orjson.Fragment] = {}
+_FRAGMENTS_MAX = 4096
 
 
 def _default(obj):
     if isinstance(obj, Decimal):
         if not obj.is_finite():
             raise TypeError("cannot serialise a non-finite Decimal")
-        return orjson.Fragment(decimal_text(obj).encode())
+        fragment = _FRAGMENTS.get(obj)
+        if fragment is None:
+            if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
+                _FRAGMENTS.clear()
+            fragment = _FRAGMENTS[obj] = orjson.Fragment(decimal_text(obj).encode())
+        return fragment
     if isinstance(obj, datetime):
         return obj.isoformat()
     raise TypeError(f"cannot serialise {type(obj).__name__}")

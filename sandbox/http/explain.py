@@ -25,6 +25,7 @@ MAX_CHARS = 900
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 # cheap byte checks first: most answers are successes and must not be parsed twice
 _FAILURE_MARKS = (b'"response_code":1', b'"code":1', b'"response_code": 1', b'"code": 1')
+_HEAD_BYTES = 32
 
 TOKEN_HELP = (
     "get a token with POST /oauth/token (Basic clientId:clientSecret, grant_type=password, username, password) "
@@ -52,7 +53,10 @@ def _message(body: bytes) -> str | None:
 
 
 def _is_business_failure(body: bytes) -> bool:
-    if not any(mark in body for mark in _FAILURE_MARKS):
+    # a failure envelope (envelopes.failure_body) starts with its code, so only the head is searched: scanning
+    # a whole card answer (2.6 KB) for every mark was 7 us of every successful request
+    head = body[:_HEAD_BYTES]
+    if not any(mark in head for mark in _FAILURE_MARKS):
         return False
     try:
         data = jsonio.loads(body)

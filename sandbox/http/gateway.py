@@ -221,10 +221,14 @@ class GatewayMiddleware:
             if sealed and principal is not None
             else send
         )
+        # parsed once: the fault rules match on it and the route's body dependency reads it (products/deps.py)
+        state["plain_body"] = plain
         try:
             parsed = jsonio.loads(plain) if plain.strip() else None
         except jsonio.JSONDecodeError:
             parsed = None
+        else:
+            state["parsed_body"] = parsed
         try:
             fault = await self._decide(scope, headers, principal, parsed)
         except VendorError as exc:

@@ -17,6 +17,14 @@ def test_a_success_has_none_and_a_failure_has_one():
     assert text.endswith(" Journal: /_sandbox/requests/7")
 
 
+def test_a_failure_is_read_from_the_envelopes_head_in_either_style_and_a_nested_code_is_not_one():
+    # only the head is searched (the envelope's code comes first), so a long success stays cheap to check
+    long_success = b'{"code":0,"message":"Success","payload":{"rows":[' + b'{"code":1},' * 500 + b'{"code":1}]}}'
+    assert explain(200, long_success) is None
+    assert explain(200, b'{"code":1,"message":"Card is blocked","payload":"Card is blocked"}') is not None
+    assert explain(200, b'{"response_code": 1, "response_message": "No", "payload": "No"}') is not None
+
+
 def test_the_raise_sites_hint_wins_and_a_fault_names_its_trigger():
     body = b'{"error":"invalid_token","error_description":"Invalid access token"}'
     assert explain(401, body, hint="do this").startswith("401 invalid_token: Invalid access token. What to do: do this.")

@@ -34,3 +34,20 @@ def test_ids_are_deterministic_per_seed_and_never_collide():
     assert first == [ids.format_id(42, "user", n) for n in range(20000)]
     assert len(set(first)) == len(first)
     assert first[:5] != [ids.format_id(43, "user", n) for n in range(5)]
+
+
+def test_amounts_print_exactly_and_alike_for_equal_values_however_many_are_written(monkeypatch):
+    from enkash_sandbox import jsonio
+
+    monkeypatch.setattr(jsonio, "_FRAGMENTS_MAX", 8)
+    assert jsonio.dumps([Decimal("11.00"), Decimal("11.0"), Decimal("11")]) == b"[11,11,11]"
+    assert jsonio.dumps({"a": Decimal("10.50"), "b": Decimal("10.5")}) == b'{"a":10.5,"b":10.5}'
+    big = Decimal("123456789012345678901234567.89")
+    assert jsonio.dumps(big) == b"123456789012345678901234567.89"
+    for minor in range(100):  # more values than the cache holds: it starts again, never grows past its bound
+        assert jsonio.dumps(Decimal(minor) / 100) == (f"{minor / 100:g}".encode() if minor % 100 else b"0")
+    assert len(jsonio._FRAGMENTS) <= 8
+    with pytest.raises(TypeError):
+        jsonio.dumps(Decimal("NaN"))
+    with pytest.raises(TypeError):
+        jsonio.dumps(Decimal("sNaN"))
