@@ -163,10 +163,8 @@ class VendorModel(BaseModel):
         account): it is read as the documented one, or, under the profile's idKeyCasing=strict, refused."""
         if not isinstance(data, dict):
             return data
-        for documented, other in CARD_ID_SPELLINGS:
-            for wanted, sent in ((documented, other), (other, documented)):
-                if wanted not in cls.model_fields or sent in cls.model_fields or sent not in data:
-                    continue
+        for wanted, sent in _spelling_pairs(cls):
+            if sent in data:
                 if (info.context or {}).get("id_key_casing") == "strict":
                     raise FieldError(sent, f"is not a field of this request: spell it {wanted}")
                 if wanted in data and data[wanted] != data[sent]:
@@ -174,3 +172,21 @@ class VendorModel(BaseModel):
                 data = {**data, wanted: data[sent]}
                 del data[sent]
         return data
+
+
+# per request model: the (field it has, other spelling it lacks) pairs; read once, as pydantic's model_fields
+# is a property that builds its answer on every access (three of them per request, every request)
+_SPELLING_PAIRS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _spelling_pairs(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    pairs = _SPELLING_PAIRS.get(model)
+    if pairs is None:
+        fields = model.model_fields
+        pairs = _SPELLING_PAIRS[model] = tuple(
+            (wanted, sent)
+            for documented, other in CARD_ID_SPELLINGS
+            for wanted, sent in ((documented, other), (other, documented))
+            if wanted in fields and sent not in fields
+        )
+    return pairs

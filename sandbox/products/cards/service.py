@@ -73,6 +73,8 @@ class CardService:
         self.clock = clock
         self.settings = settings
         self.ledger = ledger
+        # the single-card search's rendered views, by the row they came from (records.RowViews)
+        self.searched_views = records.RowViews(lambda row: card_view(*records.context_of(row)))
 
     # -- holders ---------------------------------------------------------------------------
     def holder_row(
@@ -382,12 +384,12 @@ class CardService:
         """('one', card view) when enKashCardId is given, else ('list', {recordsCount, data})."""
         with self.db.tx(write=False) as tx:
             if req.enKashCardId:
-                found = records.card_with_context(tx, req.enKashCardId)
+                found = records.card_row_with_context(tx, req.enKashCardId)
                 if (
                     found is None
-                    or found[2].id != req.cardAccountId
-                    or found[2].partner_id != partner_id
-                    or (req.companyId and found[2].company_id != req.companyId)
+                    or found[records.ACCOUNT_ID] != req.cardAccountId
+                    or found[records.ACCOUNT_PARTNER] != partner_id
+                    or (req.companyId and found[records.ACCOUNT_COMPANY] != req.companyId)
                 ):
                     # unknown, foreign or mismatched ids answer exactly like the separate look-ups would:
                     # the account's own 404 first, then the card's
@@ -399,7 +401,7 @@ class CardService:
                     ):
                         raise AccountNotFound(req.companyId, req.cardAccountId)
                     raise CardNotFound(req.enKashCardId, req.cardAccountId)
-                view = card_view(*found)
+                view = self.searched_views.view(found)
                 used = usage_of(tx, req.enKashCardId, self.clock.now(), None)
                 view.update(
                     usedDtd=from_minor(used.day_minor), usedMtd=from_minor(used.month_minor), usedYtd=from_minor(used.year_minor)
