@@ -48,7 +48,8 @@ def _token_lookup(dialect) -> str:
 
 
 STATEMENTS = {
-    "card with its holder, account and company (search, load)": records._CARD_WITH_CONTEXT,
+    "card with its holder, account and company": records._CARD_WITH_CONTEXT,
+    "one card's search: card, context and its usage in the day, month and year": card_service._SEARCHED_CARD,
     "cards of an account, by page": records._CARDS_OF_ACCOUNT,
     "account with its company": records._ACCOUNT_WITH_COMPANY,
     "card for a money movement": card_service._CARD_FOR_MOVE,
@@ -75,6 +76,9 @@ PARAMS = {
     "month": "M:2026-01",
     "year": "Y:2026",
     "channel": "C:2026-01-01:POS",
+    "used_day": "D:2026-01-01",
+    "used_month": "M:2026-01",
+    "used_year": "Y:2026",
 }
 
 

@@ -78,11 +78,19 @@ HOLDER_COLUMNS = (
 ACCOUNT_COLUMNS = "a.id, a.partner_id, a.company_id, a.account_type, a.balance_minor"
 COMPANY_COLUMNS = "co.id, co.name"
 
-_CARD_WITH_CONTEXT = Sql(
-    f"SELECT {CARD_COLUMNS}, {HOLDER_COLUMNS}, {ACCOUNT_COLUMNS}, {COMPANY_COLUMNS} FROM card c "
-    "JOIN card_holder h ON h.id = c.user_id JOIN card_account a ON a.id = c.account_id "
-    "JOIN company co ON co.id = a.company_id WHERE c.id = :card_id"
-)
+
+def card_context_query(extra_columns: str = "") -> Sql:
+    """The card (`c`), its holder, account and company in one row (`context_of` reads its first N_CONTEXT
+    values), followed by `extra_columns`, SQL over the card's columns."""
+    return Sql(
+        f"SELECT {CARD_COLUMNS}, {HOLDER_COLUMNS}, {ACCOUNT_COLUMNS}, {COMPANY_COLUMNS}"
+        + (f", {extra_columns}" if extra_columns else "")
+        + " FROM card c JOIN card_holder h ON h.id = c.user_id JOIN card_account a ON a.id = c.account_id "
+        "JOIN company co ON co.id = a.company_id WHERE c.id = :card_id"
+    )
+
+
+_CARD_WITH_CONTEXT = card_context_query()
 _CARDS_OF_ACCOUNT = Sql(
     f"SELECT {CARD_COLUMNS}, {HOLDER_COLUMNS} FROM card c JOIN card_holder h ON h.id = c.user_id "
     "WHERE c.account_id = :account_id ORDER BY c.seq LIMIT :limit OFFSET :offset"
@@ -92,6 +100,7 @@ _ACCOUNT_WITH_COMPANY = Sql(
     "WHERE a.id = :account_id"
 )
 N_CARD, N_HOLDER, N_ACCOUNT = 22, 11, 5
+N_CONTEXT = N_CARD + N_HOLDER + N_ACCOUNT + 2
 
 
 def card_of(row: tuple[Any, ...], at: int = 0) -> CardRecord:
@@ -137,9 +146,12 @@ AT_ACCOUNT = N_CARD + N_HOLDER
 ACCOUNT_ID, ACCOUNT_PARTNER, ACCOUNT_COMPANY = AT_ACCOUNT, AT_ACCOUNT + 1, AT_ACCOUNT + 2
 
 
-def card_row_with_context(tx: Tx, card_id: str) -> tuple[Any, ...] | None:
-    """The card, its holder, account and company in one row (read by `context_of`)."""
-    return tx.one(_CARD_WITH_CONTEXT, {"card_id": card_id})
+def card_row_with_context(
+    tx: Tx, card_id: str, query: Sql = _CARD_WITH_CONTEXT, params: dict[str, Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The card, its holder, account and company in one row (read by `context_of`); a `query` made by
+    `card_context_query` adds its own columns after them (and takes `params` for them)."""
+    return tx.one(query, {"card_id": card_id, **(params or {})})
 
 
 def context_of(row: tuple[Any, ...]) -> tuple[CardRecord, HolderRecord, AccountRecord, CompanyRecord]:

@@ -267,13 +267,17 @@ class Database:
             fairy.close()
 
     @contextmanager
-    def tx(self, *, write: bool) -> Iterator[Tx]:
+    def tx(self, *, write: bool, one_statement: bool = False) -> Iterator[Tx]:
         """A transaction on a pooled DBAPI connection for prebuilt SQL (store/sql.py), under the same locks as
         write()/read(): the process's write lock and BEGIN IMMEDIATE on SQLite for a write, the store lock in
         shared mode on PostgreSQL for either.
 
         Inside `run_group` (the short writes the event loop runs itself, work.py) it is a savepoint of the
-        group's transaction instead; inside `on_loop()` a read uses the loop's reader connection."""
+        group's transaction instead; inside `on_loop()` a read uses the loop's reader connection.
+
+        one_statement=True is for a read whose answer is one statement (anything after it, on a failure path,
+        need not agree with it): on SQLite it runs without BEGIN and COMMIT, as a statement is a snapshot of
+        its own; they were half of the statements of a card search."""
         if self._group_thread is not None and self._group_thread == threading.get_ident():
             with self._savepoint(write=write) as tx:
                 yield tx
@@ -292,14 +296,19 @@ class Database:
             cursor = conn.cursor()
             if write:
                 self._local.depth = getattr(self._local, "depth", 0) + 1
+            bare = one_statement and not write and self.is_sqlite
             try:
-                if self.is_sqlite:
+                if bare:
+                    pass
+                elif self.is_sqlite:
                     cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 else:
                     cursor.execute(_LOCK_AND_CONTROL, (STORE_LOCK_KEY,))
                     self._adopt(cursor.fetchone())
                 yield Tx(cursor, self.is_postgres)
-                if self.is_sqlite:
+                if bare:
+                    pass
+                elif self.is_sqlite:
                     cursor.execute("COMMIT")
                 else:
                     conn.commit()

@@ -14,7 +14,7 @@ from enkash_sandbox.products import records, scope
 from enkash_sandbox.products.auth.passwords import hash_password
 from enkash_sandbox.products.cards.schemas import CardSearch, CreateCard, HolderFields, LoadBalance
 from enkash_sandbox.products.cards.views import card_view
-from enkash_sandbox.products.spend.velocity import usage_of
+from enkash_sandbox.products.spend.velocity import used_columns, used_params
 from enkash_sandbox.products.webhooks import outbox, payloads
 from enkash_sandbox.store.sql import Sql
 from enkash_sandbox.store.tables import Card, CardAccount, CardHolder, Company
@@ -65,6 +65,10 @@ DEFAULT_CONTROLS = {
     "internationalAllowed": False,
     "internationalAllowedAdmin": False,
 }
+
+
+# the single-card search: the card, its context and its usage in the day, month and year, in one statement
+_SEARCHED_CARD = records.card_context_query(used_columns("c.id"))
 
 
 class CardService:
@@ -382,9 +386,10 @@ class CardService:
     # -- search (a hot path: prebuilt SQL) ------------------------------------------------------------------
     def search(self, partner_id: str, req: CardSearch) -> tuple[str, dict[str, Any]]:
         """('one', card view) when enKashCardId is given, else ('list', {recordsCount, data})."""
-        with self.db.tx(write=False) as tx:
+        # one card is one statement (a statement is its own snapshot): no BEGIN and COMMIT on SQLite
+        with self.db.tx(write=False, one_statement=bool(req.enKashCardId)) as tx:
             if req.enKashCardId:
-                found = records.card_row_with_context(tx, req.enKashCardId)
+                found = records.card_row_with_context(tx, req.enKashCardId, _SEARCHED_CARD, used_params(self.clock.now()))
                 if (
                     found is None
                     or found[records.ACCOUNT_ID] != req.cardAccountId
@@ -401,11 +406,9 @@ class CardService:
                     ):
                         raise AccountNotFound(req.companyId, req.cardAccountId)
                     raise CardNotFound(req.enKashCardId, req.cardAccountId)
-                view = self.searched_views.view(found)
-                used = usage_of(tx, req.enKashCardId, self.clock.now(), None)
-                view.update(
-                    usedDtd=from_minor(used.day_minor), usedMtd=from_minor(used.month_minor), usedYtd=from_minor(used.year_minor)
-                )
+                view = self.searched_views.view(found[: records.N_CONTEXT])
+                day, month, year = found[records.N_CONTEXT :]
+                view.update(usedDtd=from_minor(day or 0), usedMtd=from_minor(month or 0), usedYtd=from_minor(year or 0))
                 return "one", view
             owner = records.account_with_company(tx, req.cardAccountId)
             if owner is None or owner[0].partner_id != partner_id or (req.companyId and owner[0].company_id != req.companyId):

@@ -51,6 +51,21 @@ class Usage:
         }
 
 
+def used_columns(card_id: str) -> str:
+    """SQL for the amounts a card used in the current day, month and year, as three columns of another query
+    (`card_id` is that query's SQL for the card's id; parameters from `used_params`): the card search reads the
+    card and its usage in one statement."""
+    return ", ".join(
+        f"(SELECT amount_minor FROM card_usage WHERE card_id = {card_id} AND period = :used_{name})"
+        for name in ("day", "month", "year")
+    )
+
+
+def used_params(now: datetime) -> dict[str, str]:
+    day, month, year, _ = velocity_periods(now, None)
+    return {"used_day": day, "used_month": month, "used_year": year}
+
+
 def usage_of(tx: Tx, card_id: str, now: datetime, channel: str | None) -> Usage:
     day, month, year, channel_day = velocity_periods(now, channel)
     found = {
