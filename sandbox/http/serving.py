@@ -3,9 +3,9 @@ TCP_NODELAY on every connection (see connection_made).
 
 uvicorn re-arms nothing while a request's headers trickle in: its keep-alive timer is cancelled by every byte
 received, and nothing is armed when a connection opens. A client sending one header byte a second would
-keep its connection (and a slot of the concurrency limit) for ever. The protocol below arms a timer when a
-connection opens and when a request begins, and closes the connection if the headers are not complete by
-then. Bodies are bounded separately (the gateway and the control plane's body guard: 408 / 413).
+keep its connection (and a slot of the concurrency limit) for ever. The protocol below notes when a
+connection opens and when a request begins, and a sweep closes the connections whose headers are not
+complete within the timeout. Bodies are bounded separately (the gateway and the control plane's body guard: 408 / 413).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import asyncio
 import logging
 import os
 import socket
+import time
+import weakref
 
 from enkash_sandbox.http.journal import redact_path, redact_query
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -26,7 +28,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     header_timeout = HEADER_TIMEOUT_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._header_timer: asyncio.TimerHandle | None = None
+        # when the current request's headers began arriving (None once they are complete)
+        self._headers_since: float | None = None
         super().connection_made(transport)
         # asyncio sets TCP_NODELAY only on sockets whose `proto` is IPPROTO_TCP; a listening socket handed to
         # worker processes (serve --workers N) reports proto 0, so its connections kept Nagle's algorithm and
@@ -37,34 +40,69 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        self._arm_header_timer()
+        self._headers_since = time.monotonic()
+        _watch_of(self.loop).add(self)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm_header_timer()
+        if self._headers_since is None:
+            self._headers_since = time.monotonic()
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
+        self._headers_since = None
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
+        self._headers_since = None
+        _watch_of(self.loop).connections.discard(self)
         super().connection_lost(exc)
 
-    def _arm_header_timer(self) -> None:
-        if getattr(self, "_header_timer", None) is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
-
-    def _cancel_header_timer(self) -> None:
-        timer = getattr(self, "_header_timer", None)
-        if timer is not None:
-            timer.cancel()
-            self._header_timer = None
+    def headers_overdue(self, now: float) -> bool:
+        since = getattr(self, "_headers_since", None)
+        return since is not None and now - since >= self.header_timeout
 
     def _headers_too_slow(self) -> None:
-        self._header_timer = None
+        self._headers_since = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+class _HeaderWatch:
+    """One loop's open connections, swept for overdue headers every SWEEP_SECONDS while any are open. A timer
+    per request (armed when it began, cancelled when its headers were complete) cost a timer-heap push and a
+    cancellation on every request; this costs one clock read. A slow client is closed between its timeout
+    and its timeout plus one sweep."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.connections: set[GuardedHttpToolsProtocol] = set()
+        self._sweep: asyncio.TimerHandle | None = None
+
+    def add(self, connection: GuardedHttpToolsProtocol) -> None:
+        self.connections.add(connection)
+        if self._sweep is None:
+            self._sweep = self.loop.call_later(SWEEP_SECONDS, self.sweep)
+
+    def sweep(self) -> None:
+        self._sweep = None
+        now = time.monotonic()
+        for connection in [c for c in self.connections if c.headers_overdue(now)]:
+            self.connections.discard(connection)
+            connection._headers_too_slow()
+        if self.connections:
+            self._sweep = self.loop.call_later(SWEEP_SECONDS, self.sweep)
+
+
+SWEEP_SECONDS = 0.5
+# per event loop (a process serves on one; tests may run several servers, each on its own loop in a thread)
+_WATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _HeaderWatch] = weakref.WeakKeyDictionary()
+
+
+def _watch_of(loop: asyncio.AbstractEventLoop) -> _HeaderWatch:
+    watch = _WATCHES.get(loop)
+    if watch is None:
+        watch = _WATCHES[loop] = _HeaderWatch(loop)
+    return watch
 
 
 def protocol_with_timeout(seconds: float) -> type[GuardedHttpToolsProtocol]:
