@@ -101,8 +101,19 @@ def _freeze_start_up_objects() -> None:
     """Leave what start-up built (modules, routes, models, validators: ~150,000 objects) out of the garbage
     collector's full collections. Each full collection walked them all: measured 140-220 ms on this project's
     machine, a pause every few seconds under load, which was the p99 of every write benchmark. No collection
-    first: at this point it freed nothing and cost 126 ms before the first answer."""
+    first: at this point it freed nothing and cost 126 ms before the first answer.
+
+    Full collections are then made ten times rarer (after 100 collections of the middle generation instead of
+    10). What a running sandbox keeps (journal, caches: ~20,000 objects) took 13-20 ms to walk, every 2 s under
+    load, and each walk held up every request in flight. The request path's garbage is freed by reference
+    counting; the few cycles it makes are caught young (measured: 0-281 objects found per full collection)."""
     gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+
+
+# middle-generation collections between two full collections (CPython's default: 10)
+FULL_COLLECTION_EVERY = 100
 
 
 def app_from_env() -> FastAPI:
