@@ -110,6 +110,7 @@ def _freeze_start_up_objects() -> None:
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+    gc.enable()  # `serve` turns collection off while it starts
 
 
 # middle-generation collections between two full collections (CPython's default: 10)

@@ -16,11 +16,14 @@ def test_the_last_start_up_step_freezes_what_start_up_built(tmp_path):
         assert app.router.on_startup[-1] is _freeze_start_up_objects
         before = gc.get_threshold()
         gc.unfreeze()
+        gc.disable()  # as `serve` starts
         _freeze_start_up_objects()
+        assert gc.isenabled()
         assert gc.get_freeze_count() > 10_000
         young, middle, full = gc.get_threshold()
         assert (young, middle) == before[:2] and full == FULL_COLLECTION_EVERY == 100
     finally:
+        gc.enable()
         gc.unfreeze()
         gc.set_threshold(*before)
         app.state.container.close()
