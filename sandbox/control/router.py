@@ -5,6 +5,7 @@ with exact JSON (money stays Decimal text, never a float)."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from enkash_sandbox import __version__
@@ -72,7 +73,15 @@ def build_control_app(container: Container) -> FastAPI:
         running.db.ping()
         # seed: the one ids follow now; resetSeed: the one a plain reset returns to (they differ after
         # `reset --seed N` without --keep-seed)
-        return {"status": "UP", "version": __version__, "seed": running.db.seed, "resetSeed": running.home_seed()}
+        # pid: the process that answered (one of several under `serve --workers N`: a caller waiting for every
+        # worker to be up, like bench/run.py, counts the distinct pids)
+        return {
+            "status": "UP",
+            "version": __version__,
+            "seed": running.db.seed,
+            "resetSeed": running.home_seed(),
+            "pid": os.getpid(),
+        }
 
     @app.post("/partners", status_code=201, tags=["tenants"])
     def provision_partner(request: Request, body: ProvisionSpec | None = None):

@@ -23,6 +23,8 @@ class ServerProcess:
         self.workers = workers
         self.log_file = log_file
         self.proc: subprocess.Popen | None = None
+        # the worker processes that have answered the health check (pid in its answer)
+        self.pids: set[int] = set()
 
     def start(self, timeout: float = 30) -> ServerProcess:
         cmd = [
@@ -42,16 +44,22 @@ class ServerProcess:
             with open(self.log_file, "ab") as log:  # the child keeps its own copy of the descriptor
                 env = {**self.env, "PYTHONUNBUFFERED": "1"}
                 self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pids = set()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.output()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/_sandbox/health", timeout=1).status_code == 200:
-                    return self
+                health = httpx.get(f"{self.url}/_sandbox/health", timeout=1)
+                if health.status_code == 200:
+                    # a race "across 2 workers" must not start while only the first worker is answering
+                    self.pids.add(health.json()["pid"])
+                    if len(self.pids) >= self.workers:
+                        return self
+                time.sleep(0.02)
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not become healthy")
+        raise RuntimeError(f"server did not become healthy ({len(self.pids)} of {self.workers} worker processes answered)")
 
     def output(self) -> str:
         """What the server printed: its log file, or (quiet) its stderr once it has exited."""

@@ -23,6 +23,12 @@ def server(request, tmp_path_factory):
         yield proc
 
 
+def test_both_worker_processes_answer_before_any_race_starts(server):
+    # ServerProcess.start waits for every worker's pid in the health check: the races below are run by two
+    # processes, not by the first one up while the other is still importing
+    assert len(server.pids) == 2 and server.proc.pid not in server.pids
+
+
 def test_hundreds_of_debits_on_a_half_funded_card(server):
     # DR unloads are refused by default ("DR not allowed on this card"); the profile lets this tenant unload
     creds = server.provision(fundBalance=5000, profile={"balanceDebit": "allow"})
