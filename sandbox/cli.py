@@ -108,6 +108,26 @@ def serve(
     elif chosen:
         print(f"EnKash Sandbox listening on {base_url}", flush=True)
     log_level = "warning" if quiet else "info"
+    if workers > 1 and not reload:
+        from enkash_sandbox.http import workers as worker_processes
+
+        if worker_processes.balanced():
+            container.close()
+            gc.enable()  # this process only supervises; each worker process starts (and freezes) on its own
+            worker_processes.run_balanced(
+                uvicorn.Config(
+                    "enkash_sandbox.app:app_from_env",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_level=log_level,
+                    access_log=not quiet,
+                    http=GuardedHttpToolsProtocol,
+                    loop=settings.loop,
+                )
+            )
+            return
     if reload or workers > 1:
         container.close()
         gc.enable()  # this process only supervises; each worker process starts (and freezes) on its own

@@ -3,6 +3,9 @@ movement, and a clean audit afterwards."""
 
 from __future__ import annotations
 
+import sys
+
+import httpx
 import pytest
 from enkash_sandbox.client import EnKashClient
 
@@ -27,6 +30,30 @@ def test_both_worker_processes_answer_before_any_race_starts(server):
     # ServerProcess.start waits for every worker's pid in the health check: the races below are run by two
     # processes, not by the first one up while the other is still importing
     assert len(server.pids) == 2 and server.proc.pid not in server.pids
+
+
+def _listening_sockets(port: int) -> int:
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            for line in list(fh)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                found += int(local.rsplit(":", 1)[1], 16) == port and state == "0A"
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux only")
+def test_each_worker_listens_on_its_own_socket_and_new_connections_reach_both(server):
+    # one socket per worker (http/workers.py): the kernel spreads connections by address; a shared socket let
+    # one worker take a whole burst of keep-alive connections
+    assert _listening_sockets(server.port) == 2
+    clients = [httpx.Client(base_url=server.url, timeout=10) for _ in range(24)]
+    try:
+        answered = {client.get("/_sandbox/health").json()["pid"] for client in clients}
+    finally:
+        for client in clients:
+            client.close()
+    assert answered == server.pids
 
 
 def test_hundreds_of_debits_on_a_half_funded_card(server):
