@@ -369,7 +369,7 @@ class CardService:
                     partner_id=partner_id,
                     event_type="CARD_LOADED",
                     company_id=company_id,
-                    payload=payloads.card_loaded(
+                    payload=lambda: payloads.card_loaded(
                         card_id=card.id,
                         account_id=account_id,
                         company_id=company_id,

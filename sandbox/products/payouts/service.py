@@ -554,7 +554,7 @@ class PayoutService:
             partner_id=row["partner_id"],
             event_type=event,
             company_id=company,
-            payload=payloads.payout_event(
+            payload=lambda: payloads.payout_event(
                 event=event,
                 transaction_id=row["transaction_id"],
                 enkash_transaction_id=row["enkash_transaction_id"],

@@ -86,13 +86,15 @@ def emit(
     *,
     partner_id: str,
     event_type: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | Callable[[], dict[str, Any]],
     company_id: str | None = None,
     only: str | None = None,
 ) -> str | None:
     """Record an event and queue it for every matching subscription, in the caller's transaction; the event's
     id, or None when no subscription wants it (then nothing is written). `payload` may hold Decimal amounts:
-    they are stored, and sent, exactly. `only` limits the deliveries to one subscription (fire)."""
+    they are stored, and sent, exactly; given as a function, it is built only when a subscription wants the
+    event (the hot writes: most partners subscribe to nothing, and the payload's dates and amounts were built
+    for every load with the store's write lock held). `only` limits the deliveries to one subscription (fire)."""
     if event_type not in EVENTS:
         raise ValueError(f"unknown webhook event {event_type}")
     targets = subscribers(tx, partner_id, event_type, company_id)
@@ -101,7 +103,7 @@ def emit(
     if not targets:
         return None
     event_id = ids.format_id(db.seed, "event", db.mint(tx, "event"))
-    body = {**payload, "eventType": event_type, "eventId": event_id}
+    body = {**(payload() if callable(payload) else payload), "eventType": event_type, "eventId": event_id}
     tx.run(
         _INSERT_EVENT,
         {
