@@ -37,7 +37,9 @@ DOOMED = 12
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory) -> Iterator[ServerProcess]:
-    env = {"ENKASH_SANDBOX_WEBHOOK_TIMEOUT_SECONDS": "2"}
+    # a receiver on a loaded CI machine may take seconds to answer: a timed-out attempt is retried, and the
+    # receiver would rightly count two arrivals of one delivery, which is not the race these tests look for
+    env = {"ENKASH_SANDBOX_WEBHOOK_TIMEOUT_SECONDS": "10"}
     if request.param == "postgresql":
         env["ENKASH_SANDBOX_DATABASE_URL"] = postgres_database("wh_control")
     else:
@@ -103,16 +105,25 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 10.0) -> An
 
 def settled(server: ServerProcess, **filters: str) -> list[dict]:
     """The deliveries once none is queued or being sent any more."""
-    return list(
-        wait_until(
-            lambda: (
-                (found := deliveries(server, **filters))
-                and all(d["status"] not in ("PENDING", "DELIVERING") for d in found)
-                and found
-            ),
-            "the deliveries to settle",
+    try:
+        return list(
+            wait_until(
+                lambda: (
+                    (found := deliveries(server, **filters))
+                    and all(d["status"] not in ("PENDING", "DELIVERING") for d in found)
+                    and found
+                ),
+                "the deliveries to settle",
+                timeout=30.0,
+            )
         )
-    )
+    except AssertionError as exc:  # say which ones did not, and what their attempts met
+        unsettled = [
+            (d.get("status"), d.get("attempts"), (d.get("attemptLog") or [])[-1:])
+            for d in deliveries(server, **filters)
+            if d["status"] in ("PENDING", "DELIVERING")
+        ]
+        raise AssertionError(f"{exc}: {unsettled}") from None
 
 
 def received(receiver: WebhookReceiver) -> Counter[str | None]:
