@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -60,6 +61,11 @@ def dumps(obj) -> bytes:
 
 def loads(data: bytes | str):
     return orjson.loads(data)
+
+
+def loads_exact(data: bytes | str):
+    """JSON whose numbers with a fraction are read as Decimal (amounts stored by `dumps` read back exactly)."""
+    return json.loads(data, parse_float=Decimal)
 
 
 JSONDecodeError = orjson.JSONDecodeError

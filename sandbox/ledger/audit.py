@@ -26,12 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from enkash_sandbox import jsonio
 from enkash_sandbox.clock import utcnow_real
 from enkash_sandbox.ledger.movements import ACCOUNT, CARD, FUNDING, HOLD, REDEMPTION
 from enkash_sandbox.ledger.payouts import payout_findings
-from enkash_sandbox.money import from_minor
+from enkash_sandbox.money import from_minor, to_minor
 from enkash_sandbox.store.tables import (
     Card,
     CardAccount,
@@ -41,6 +43,7 @@ from enkash_sandbox.store.tables import (
     CoinEntry,
     LedgerEntry,
     Order,
+    PayoutTransfer,
     Transaction,
     Voucher,
     WebhookDelivery,
@@ -48,7 +51,7 @@ from enkash_sandbox.store.tables import (
     WebhookSubscription,
 )
 from enkash_sandbox.timefmt import iso_utc, velocity_periods
-from sqlalchemy import func
+from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
@@ -390,6 +393,7 @@ def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datet
                 "detail": "deleted but still enabled: it is sent events",
             }
         )
+    findings.extend(_money_event_findings(s))
     cutoff = (now or utcnow_real()) - timedelta(seconds=stale_after_seconds)
     stale = s.execute(
         select(col(WebhookDelivery.id), col(WebhookDelivery.partner_id), col(WebhookDelivery.claimed_until)).where(
@@ -406,3 +410,76 @@ def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datet
             }
         )
     return findings
+
+
+def _money_event_findings(s: Session) -> list[dict[str, Any]]:
+    """Events that tell of a money movement must tell it as it happened: a CARD_LOADED event's transaction is
+    a credit of that amount to that card, a PAYOUT_* event's transfer is the partner's, of that amount. The
+    payload is built from the movement in its transaction (lazily: only when a subscription wants it), and a
+    payload built from the wrong values — another load's, a stale balance — reaches the partner as fact.
+    Samples fired from the control plane name no transaction and are not checked."""
+    findings: list[dict[str, Any]] = []
+    events = s.execute(
+        select(
+            col(WebhookEvent.id),
+            col(WebhookEvent.partner_id),
+            col(WebhookEvent.event_type),
+            cast(col(WebhookEvent.payload), String),
+        )
+        .where(or_(col(WebhookEvent.event_type) == "CARD_LOADED", col(WebhookEvent.event_type).startswith("PAYOUT_")))
+        .order_by(col(WebhookEvent.id))
+    ).all()
+    loads: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    transfers: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    for event_id, partner_id, event_type, text in events:
+        payload = jsonio.loads_exact(text) if text else {}
+        if not isinstance(payload, dict):
+            continue
+        if event_type == "CARD_LOADED" and payload.get("transactionId"):
+            loads[str(payload["transactionId"])] = (event_id, partner_id, payload)
+        elif event_type != "CARD_LOADED" and payload.get("enkashTransactionId"):
+            transfers[str(payload["enkashTransactionId"])] = (event_id, partner_id, payload)
+
+    def wrong(event_id: str, partner_id: str, detail: str) -> None:
+        findings.append({"check": "webhook_event_money", "eventId": event_id, "partnerId": partner_id, "detail": detail})
+
+    found_loads = {
+        t.id: t for chunk in _chunks(list(loads)) for t in s.exec(select(Transaction).where(col(Transaction.id).in_(chunk)))
+    }
+    for txn_id, (event_id, partner_id, payload) in loads.items():
+        txn = found_loads.get(txn_id)
+        if txn is None or txn.partner_id != partner_id:
+            wrong(event_id, partner_id, f"names transaction {txn_id}, which is not one of this partner's")
+        elif txn.direction != "CR" or txn.card_id != payload.get("enKashCardId"):
+            wrong(event_id, partner_id, f"transaction {txn_id} is not a credit to card {payload.get('enKashCardId')}")
+        elif not _same_amount(payload.get("amount"), txn.amount_minor):
+            wrong(
+                event_id, partner_id, f"amount {payload.get('amount')}, transaction {txn_id} moved {from_minor(txn.amount_minor)}"
+            )
+    found_transfers = {
+        t.enkash_transaction_id: t
+        for chunk in _chunks(list(transfers))
+        for t in s.exec(select(PayoutTransfer).where(col(PayoutTransfer.enkash_transaction_id).in_(chunk)))
+    }
+    for transfer_id, (event_id, partner_id, payload) in transfers.items():
+        transfer = found_transfers.get(transfer_id)
+        if transfer is None or transfer.partner_id != partner_id:
+            wrong(event_id, partner_id, f"names transfer {transfer_id}, which is not one of this partner's")
+        elif payload.get("transferAmount") is not None and not _same_amount(payload["transferAmount"], transfer.amount_minor):
+            wrong(
+                event_id,
+                partner_id,
+                f"transferAmount {payload['transferAmount']}, transfer {transfer_id} is {from_minor(transfer.amount_minor)}",
+            )
+    return findings
+
+
+def _same_amount(value: Any, minor: int) -> bool:
+    try:
+        return to_minor(Decimal(str(value))) == minor
+    except (ArithmeticError, ValueError):
+        return False
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.config import Settings
 from enkash_sandbox.testing.live import LiveSandbox
 from sqlalchemy import text
@@ -62,3 +63,41 @@ def check(sandbox, partner: str) -> None:
         plant(sandbox, "DELETE FROM webhook_subscription WHERE id = 'WHPLANT1'")
         plant(sandbox, "DELETE FROM webhook_event WHERE id = 'EVPLANTED0001'")
     assert audit(sandbox, partner) == set()
+
+
+def test_a_money_event_that_tells_another_story_than_its_movement_is_reported(tmp_path):
+    """A CARD_LOADED payload is built (only when a subscription wants it) from the load in its transaction; one
+    whose amount, card or transaction disagree with the ledger, and a PAYOUT_* event naming no transfer of the
+    partner, reach the partner as fact: the audit names each."""
+    with LiveSandbox(Settings(db=str(tmp_path / "money.db"), seed_demo=False, webhook_deliverer=False)) as sandbox:
+        creds = sandbox.provision(encryption="off", fundBalance=1000)
+        partner, company, account = creds["partnerId"], creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"]
+        with EnKashClient.from_credentials(sandbox.url, creds, encrypt=False) as client:
+            client.subscribe_webhook("http://127.0.0.1:9/hook", ["CARD_LOADED"])
+            card = client.create_card(companyId=company, cardAccountId=account, mobile="9876500001", firstName="Audit")
+            loaded = client.load(company, account, card["enKashCardId"], "12.34", reference="AUDIT-1")
+        with sandbox.container.db.read() as s:
+            (event_id, payload), *_ = s.exec(text("SELECT id, payload FROM webhook_event WHERE event_type = 'CARD_LOADED'")).all()
+        assert f'"transactionId":"{loaded["enkashCardTxnId"]}"' in payload.replace(" ", "")
+        assert audit(sandbox, partner) == set()  # the event as emitted agrees with its load
+
+        for wrong in (
+            payload.replace("12.34", "43.21"),  # another amount
+            payload.replace(loaded["enkashCardTxnId"], "EKTXNOTREAL1"),  # a transaction that does not exist
+            payload.replace(card["enKashCardId"], "EKCOTHER0001"),  # another card
+        ):
+            assert wrong != payload
+            plant(sandbox, "UPDATE webhook_event SET payload = :p WHERE id = :id", p=wrong, id=event_id)
+            assert audit(sandbox, partner) == {"webhook_event_money"}, wrong
+        plant(sandbox, "UPDATE webhook_event SET payload = :p WHERE id = :id", p=payload, id=event_id)
+        assert audit(sandbox, partner) == set()
+
+        plant(
+            sandbox,
+            "INSERT INTO webhook_event (id, partner_id, company_id, event_type, payload, created_at) VALUES "
+            "('EVPLANTED0002', :p, NULL, 'PAYOUT_SUCCESS', :payload, :now)",
+            p=partner,
+            payload='{"enkashTransactionId": "EKPNOTREAL1", "transferAmount": 10.5}',
+            now=datetime(2026, 1, 1),
+        )
+        assert "webhook_event_money" in audit(sandbox, partner)

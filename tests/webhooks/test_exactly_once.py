@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 from enkash_sandbox.client import EnKashClient
@@ -73,6 +74,8 @@ def test_every_event_reaches_every_subscription_exactly_once(server):
             counts = Counter(d.event_id for d in receiver.events())
             assert len(counts) == LOADS and set(counts.values()) == {1}, [e for e, n in counts.items() if n > 1]
             assert {d.payload["transactionId"] for d in receiver.events()} == loaded
+            # each payload tells its own load: the amounts add up to the test's own sum, exactly
+            assert sum(d.payload["amount"] for d in receiver.events()) == Decimal("1.01") * LOADS
             assert all(d.verified for d in receiver.events())
         # the failed attempts were answered 500 and retried: one extra request each, no more
         assert len(first.received) == LOADS + FAILED_FIRST_ATTEMPTS
@@ -84,4 +87,7 @@ def test_every_event_reaches_every_subscription_exactly_once(server):
         assert sorted(d["attempts"] for d in deliveries).count(2) == FAILED_FIRST_ATTEMPTS
         assert len({(d["eventId"], d["subscriptionId"]) for d in deliveries}) == 2 * LOADS
         server.control("POST", "/clock", json={"action": "reset"})
+    # the ledger and the outbox agree (webhook_event_money: every CARD_LOADED payload against its transaction)
+    audit = server.control("GET", "/audit", params={"partnerId": creds["partnerId"]})
+    assert audit["ok"], audit["discrepancies"][:5]
     report("webhooks-exactly-once", server, trials=1, detail=f"{LOADS} events x 2 subscriptions, {FAILED_FIRST_ATTEMPTS} retried")

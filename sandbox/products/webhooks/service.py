@@ -3,12 +3,12 @@ firing an event on demand. Delivering itself is deliverer.py's; queueing is outb
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from enkash_sandbox import jsonio
 from enkash_sandbox.errors import CompanyNotFound
 from enkash_sandbox.money import from_minor
 from enkash_sandbox.products import scope
@@ -97,7 +97,7 @@ def delivery_view(d: WebhookDelivery, event: WebhookEvent, sub: WebhookSubscript
         "deliveredAt": iso_utc(d.delivered_at),
         "attemptLog": d.attempt_log or [],
         # the payload exactly as sent: amounts parsed as Decimal, so they render back to the same digits
-        "payload": json.loads(payload_text, parse_float=Decimal) if payload_text else None,
+        "payload": jsonio.loads_exact(payload_text) if payload_text else None,
     }
 
 
