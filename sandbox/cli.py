@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+# what worker and reload processes import to build the app (from ENKASH_SANDBOX_* in their environment)
+APP_FACTORY = "enkash_sandbox.app:app_from_env"
 
 
 @app.command()
@@ -108,40 +110,24 @@ def serve(
     elif chosen:
         print(f"EnKash Sandbox listening on {base_url}", flush=True)
     log_level = "warning" if quiet else "info"
-    if workers > 1 and not reload:
-        from enkash_sandbox.http import workers as worker_processes
-
-        if worker_processes.balanced():
-            container.close()
-            gc.enable()  # this process only supervises; each worker process starts (and freezes) on its own
-            worker_processes.run_balanced(
-                uvicorn.Config(
-                    "enkash_sandbox.app:app_from_env",
-                    factory=True,
-                    host=host,
-                    port=port,
-                    workers=workers,
-                    log_level=log_level,
-                    access_log=not quiet,
-                    http=GuardedHttpToolsProtocol,
-                    loop=settings.loop,
-                )
-            )
-            return
     if reload or workers > 1:
         container.close()
         gc.enable()  # this process only supervises; each worker process starts (and freezes) on its own
-        uvicorn.run(
-            "enkash_sandbox.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            reload=reload,
-            workers=workers,
-            log_level=log_level,
-            http=GuardedHttpToolsProtocol,
-            loop=settings.loop,
-        )
+        options: dict[str, Any] = {
+            "factory": True,
+            "host": host,
+            "port": port,
+            "workers": workers,
+            "log_level": log_level,
+            "http": GuardedHttpToolsProtocol,
+            "loop": settings.loop,
+        }
+        from enkash_sandbox.http import workers as worker_processes
+
+        if workers > 1 and not reload and worker_processes.balanced():
+            worker_processes.run_balanced(uvicorn.Config(APP_FACTORY, **options))
+        else:
+            uvicorn.run(APP_FACTORY, reload=reload, **options)
         return
     from enkash_sandbox.app import create_app
 
@@ -803,9 +789,9 @@ def _exact(url: str, admin_token: str | None, method: str, path: str, **kw: Any)
     if response.status_code >= 400:
         print(f"error: HTTP {response.status_code}: {response.text}", file=sys.stderr)
         raise typer.Exit(1)
-    from decimal import Decimal
+    from enkash_sandbox import jsonio
 
-    return json.loads(response.text, parse_float=Decimal)
+    return jsonio.loads_exact(response.text)
 
 
 def _print_json(value: Any) -> None:

@@ -58,7 +58,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def headers_overdue(self, now: float) -> bool:
-        since = getattr(self, "_headers_since", None)
+        since = self._headers_since
         return since is not None and now - since >= self.header_timeout
 
     def _headers_too_slow(self) -> None:

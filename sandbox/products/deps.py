@@ -115,15 +115,29 @@ def parse(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M
         raise validation_error(exc) from None
 
 
+async def _plain_body(request: Request) -> tuple[bytes, dict[str, Any]]:
+    """The (decrypted) body and the request's state; the gateway has read and opened it already (for the fault
+    rules), so its bytes are taken from there."""
+    state = request.scope.get("state", {})
+    raw = state.get("plain_body")
+    return (raw if raw is not None else await request.body()), state
+
+
+def _json_of(raw: bytes, state: dict[str, Any]) -> Any:
+    """The body's JSON (None when empty): the gateway's parse when it made one, else parsed here."""
+    if "parsed_body" in state:
+        return state["parsed_body"]
+    try:
+        return jsonio.loads(raw) if raw.strip() else None
+    except jsonio.JSONDecodeError:
+        raise BadRequest("Malformed JSON request body") from None
+
+
 def body(model: type[M], *, allow_empty: bool = False) -> Callable[[Request], Awaitable[M]]:
     """A dependency that reads the (already decrypted) JSON body into `model`."""
 
     async def dependency(request: Request) -> M:
-        # the gateway has read, opened and parsed the body already (for the fault rules): take its work
-        state = request.scope.get("state", {})
-        raw = state.get("plain_body")
-        if raw is None:
-            raw = await request.body()
+        raw, state = await _plain_body(request)
         if not raw.strip():
             if allow_empty:
                 return model()
@@ -131,13 +145,7 @@ def body(model: type[M], *, allow_empty: bool = False) -> Callable[[Request], Aw
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if content_type and content_type != "application/json" and not content_type.endswith("+json"):
             raise UnsupportedMediaType(f"Content-Type {content_type[:60]} is not supported; use application/json")
-        if "parsed_body" in state:
-            data = state["parsed_body"]
-        else:
-            try:
-                data = jsonio.loads(raw)
-            except jsonio.JSONDecodeError:
-                raise BadRequest("Malformed JSON request body") from None
+        data = _json_of(raw, state)
         if isinstance(data, dict) and set(data) == {"request"} and isinstance(data["request"], str):
             raise BadRequest("Encrypted body received but encryption is off for this partner; send plain JSON")
         if not isinstance(data, dict):
@@ -161,17 +169,7 @@ def list_body(max_items: int = 10_000) -> Callable[[Request], Awaitable[list[Any
     """A dependency for endpoints whose body is a JSON array (bulk APIs); rows are validated one by one."""
 
     async def dependency(request: Request) -> list[Any]:
-        state = request.scope.get("state", {})
-        raw = state.get("plain_body")
-        if raw is None:
-            raw = await request.body()
-        if "parsed_body" in state:
-            data = state["parsed_body"]
-        else:
-            try:
-                data = jsonio.loads(raw) if raw.strip() else None
-            except jsonio.JSONDecodeError:
-                raise BadRequest("Malformed JSON request body") from None
+        data = _json_of(*await _plain_body(request))
         if not isinstance(data, list):
             raise BadRequest("Request body must be a JSON array")
         if len(data) > max_items:

@@ -296,22 +296,19 @@ class Database:
             cursor = conn.cursor()
             if write:
                 self._local.depth = getattr(self._local, "depth", 0) + 1
+            # SQLite, one statement: no BEGIN/COMMIT (the connection is in autocommit mode: _on_connect)
             bare = one_statement and not write and self.is_sqlite
             try:
-                if bare:
-                    pass
-                elif self.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                else:
+                if self.is_postgres:
                     cursor.execute(_LOCK_AND_CONTROL, (STORE_LOCK_KEY,))
                     self._adopt(cursor.fetchone())
+                elif not bare:
+                    cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield Tx(cursor, self.is_postgres)
-                if bare:
-                    pass
-                elif self.is_sqlite:
-                    cursor.execute("COMMIT")
-                else:
+                if self.is_postgres:
                     conn.commit()
+                elif not bare:
+                    cursor.execute("COMMIT")
             except BaseException:
                 try:
                     if self.is_sqlite:

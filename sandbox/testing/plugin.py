@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from enkash_sandbox import jsonio
 from enkash_sandbox.client import EnKashClient
 from enkash_sandbox.testing.webhooks import WebhookReceiver
 
@@ -180,9 +181,7 @@ class PayoutAccount:
 
 def _exact_json(text: str) -> Any:
     """Control-plane JSON with its amounts exact."""
-    import json
-
-    return json.loads(text, parse_float=Decimal)
+    return jsonio.loads_exact(text)
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from enkash_sandbox import jsonio
 from enkash_sandbox.client import EnKashClient, verify_signature
 
 SIGNATURE_HEADER = "X-Enkash-Sandbox-Signature"
@@ -42,7 +42,7 @@ class Delivery:
     def payload(self) -> Any:
         """The body as JSON, amounts as Decimal (exact, as sent)."""
         try:
-            return json.loads(self.body, parse_float=Decimal)
+            return jsonio.loads_exact(self.body)
         except ValueError:
             return None
 
