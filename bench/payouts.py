@@ -19,7 +19,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import HERE, RESULTS, free_port, spawn, stop, wait_ready  # noqa: E402
+from run import HERE, RESULTS, clean_up, cleaned_up_on_exit, free_port, scratch_dir, spawn, wait_ready  # noqa: E402
 
 TRANSFER = "/api/v0/payout-transaction"
 BATCH = "/api/v0/payout-transaction/batch"
@@ -38,7 +37,7 @@ BALANCE = "/api/v0/payout-account/balance"
 def start_sandbox() -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    db = Path(tempfile.mkdtemp(prefix="bench-payouts-")) / "enkash_sandbox.db"
+    db = scratch_dir("payouts-") / "enkash_sandbox.db"
     env = {"ENKASH_SANDBOX_DB": str(db), "ENKASH_SANDBOX_SEED_DEMO": "false"}
     proc = spawn([shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(port), "--quiet"], env=env)
     wait_ready(url + "/_sandbox/health", proc)
@@ -212,6 +211,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds: one short round")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for payouts.md/.json (payouts-quick.* with --quick)")
     args = parser.parse_args()
+    cleaned_up_on_exit()
     rounds, duration = (1, 1.0) if args.quick else (3, 5.0)
     proc, url = start_sandbox()
     try:
@@ -238,7 +238,7 @@ def main() -> None:
         audit = httpx.get(f"{url}/_sandbox/audit", timeout=120).json()
         results["audit"] = "clean" if audit["ok"] else f"{len(audit['discrepancies'])} discrepancies"
     finally:
-        stop(proc)
+        clean_up()
     text = report(results) + f"\nAudit after the run: {results['audit']}.\n"
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

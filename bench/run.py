@@ -18,6 +18,7 @@ Every process the harness starts is stopped when it ends.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -45,6 +46,30 @@ from enkash_sandbox import crypto  # noqa: E402
 
 CARD = "/api/v0/partner/enKashCard"
 PROCS: list[subprocess.Popen] = []
+# Every store a run makes lives under one folder, removed when the run ends (a full run writes several GB:
+# the 1 M-card stores alone are ~1 GB each, and leftovers of interrupted runs once filled the disk).
+_SCRATCH: list[Path] = []
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new empty folder for one store of this run, under the run's own temporary folder."""
+    if not _SCRATCH:
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="enkash-bench-")))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH[0]))
+
+
+def clean_up() -> None:
+    """Stop every server this run started and remove its stores."""
+    for proc in list(PROCS):
+        stop(proc)
+    while _SCRATCH:
+        shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+
+
+def cleaned_up_on_exit() -> None:
+    """Clean up on a normal end, an exception, Ctrl-C and SIGTERM (a CI timeout or `kill`)."""
+    atexit.register(clean_up)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 # -- plumbing -------------------------------------------------------------------------------------
@@ -269,7 +294,7 @@ class SandboxTarget(Target):
         if self.postgres_url:
             database = fresh_postgres_database(self.postgres_url, "bench") if self.fresh_db else self.postgres_url
             return {"ENKASH_SANDBOX_DATABASE_URL": database}
-        db = self.db if not self.fresh_db else Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "enkash_sandbox.db"
+        db = self.db if not self.fresh_db else scratch_dir("sandbox-") / "enkash_sandbox.db"
         return {"ENKASH_SANDBOX_DB": str(db)}
 
     def start(self) -> float:
@@ -425,7 +450,7 @@ class WireMockTarget(Target):
     def start(self) -> float:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        root = Path(tempfile.mkdtemp(prefix="bench-wiremock-"))
+        root = scratch_dir("wiremock-")
         (root / "mappings").mkdir()
         for i, (path, body) in enumerate(self.bodies.items()):
             stub = {
@@ -490,7 +515,7 @@ def startup(rounds: int) -> dict:
     """`enkash-sandbox serve` to the first answer: on a new store (schema and demo seed) and on an existing one."""
     fresh, existing, idle = [], [], []
     for _ in range(rounds):
-        db = Path(tempfile.mkdtemp(prefix="bench-start-")) / "enkash_sandbox.db"
+        db = scratch_dir("start-") / "enkash_sandbox.db"
         for times in (fresh, existing):
             port = free_port()
             cmd = [shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(port), "--quiet"]
@@ -589,7 +614,7 @@ def scale(sizes: list[int], samples: int) -> dict:
 
     out = {}
     for size in sizes:
-        db = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-")) / "enkash_sandbox.db"
+        db = scratch_dir(f"scale-{size}-") / "enkash_sandbox.db"
         container = build(Settings(db=str(db), seed_demo=False))
         container.start()
         creds = container.tenants.provision(encryption="off", fund_balance=Decimal(10**11))
@@ -793,6 +818,7 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL rows")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    cleaned_up_on_exit()
     if args.quick:
         args.rounds, args.duration, args.connections, args.sizes = 1, 0.5, 8, "1000"
     tools = find_tools()
@@ -851,8 +877,7 @@ def main() -> None:
         print("scale:", flush=True)
         results["scale"] = scale([int(s) for s in args.sizes.split(",")], 20 if args.quick else 300)
     finally:
-        for proc in list(PROCS):
-            stop(proc)
+        clean_up()
     print("\n" + save(args, results))
 
 

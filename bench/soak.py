@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from enkash_sandbox.client import EnKashClient, EnKashError  # noqa: E402
-from run import PROCS, SandboxTarget, rss_mb, stop  # noqa: E402
+from run import SandboxTarget, clean_up, cleaned_up_on_exit, rss_mb  # noqa: E402
 
 
 def main() -> None:
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
+    cleaned_up_on_exit()
     target = SandboxTarget("soak", "required", workers=args.workers)
     target.start()
     deadline = time.monotonic() + args.minutes * 60
@@ -87,9 +88,7 @@ def main() -> None:
             time.sleep(5)
         audit = httpx.get(f"{target.url}/_sandbox/audit", timeout=300).json()
     finally:
-        target.stop()
-        for proc in list(PROCS):
-            stop(proc)
+        clean_up()
     first = statistics.median(v for _, v in rss[: max(1, len(rss) // 5)])
     last = statistics.median(v for _, v in rss[-max(1, len(rss) // 5) :])
     print(

@@ -17,7 +17,6 @@ import platform
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +24,19 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import CARD, RESULTS, Load, free_port, run_python_load, run_wrk, spawn, stop, wait_ready  # noqa: E402
+from run import (
+    CARD,
+    RESULTS,
+    Load,
+    clean_up,
+    cleaned_up_on_exit,
+    free_port,
+    run_python_load,
+    run_wrk,
+    scratch_dir,
+    spawn,
+    wait_ready,
+)  # noqa: E402
 
 CHANNELS_ON = {
     "posAllowed": True,
@@ -40,7 +51,7 @@ CHANNELS_ON = {
 def start_sandbox() -> tuple[object, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    db = Path(tempfile.mkdtemp(prefix="bench-spend-")) / "enkash_sandbox.db"
+    db = scratch_dir("spend-") / "enkash_sandbox.db"
     env = {"ENKASH_SANDBOX_DB": str(db), "ENKASH_SANDBOX_SEED_DEMO": "false"}
     proc = spawn([shutil.which("enkash-sandbox") or "enkash-sandbox", "serve", "--port", str(port), "--quiet"], env=env)
     wait_ready(url + "/_sandbox/health", proc)
@@ -147,6 +158,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds: one short round, 20 events")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for spend.md/.json (spend-quick.* with --quick)")
     args = parser.parse_args()
+    cleaned_up_on_exit()
     rounds, duration, events = (1, 1.0, 20) if args.quick else (3, 5.0, 200)
     proc, url = start_sandbox()
     try:
@@ -162,7 +174,7 @@ def main() -> None:
         audit = httpx.get(f"{url}/_sandbox/audit", timeout=120).json()
         results["audit"] = "clean" if audit["ok"] else f"{len(audit['discrepancies'])} discrepancies"
     finally:
-        stop(proc)
+        clean_up()
     text = report(results) + f"\nAudit after the run: {results['audit']}.\n"
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_quick_mode_measures_and_reports_every_row(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
         timeout=600,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not list(scratch.iterdir()), "the run left its stores behind"
     data = json.loads((tmp_path / "quick.json").read_text())
     rows = data["throughput"]
     assert {
@@ -48,16 +52,40 @@ def test_bench_quick_mode_measures_and_reports_every_row(tmp_path):
 
 
 def test_spend_bench_quick_mode_measures_every_row(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "spend.py"), "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
         timeout=300,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not list(scratch.iterdir()), "the run left its stores behind"
     data = json.loads((tmp_path / "spend-quick.json").read_text())
     assert set(data["throughput"]) == {"card load (reference)", "authorize (sale)", "authorize (hold)"}
     assert all(row["rps"] > 0 and row["errors"] == 0 for row in data["throughput"].values())
     assert data["delivery"]["delivered"] == data["delivery"]["events"] and data["audit"] == "clean"
     assert "| webhook delivery to a local receiver |" in (tmp_path / "spend-quick.md").read_text()
+
+
+def test_a_terminated_bench_run_removes_its_stores(tmp_path):
+    """A CI timeout or `kill` ends a run with SIGTERM: its stores (GBs in a full run) go with it."""
+    script = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); import run; run.cleaned_up_on_exit(); "
+        "d = run.scratch_dir('store-'); (d / 'enkash_sandbox.db').write_bytes(b'x' * 1000); print(d, flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(ROOT / "bench")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        cwd=ROOT,
+    )
+    store = Path(proc.stdout.readline().strip())
+    assert (store / "enkash_sandbox.db").exists()
+    proc.terminate()
+    assert proc.wait(timeout=30) == 128 + 15
+    assert not list(tmp_path.iterdir()), "a terminated run left its stores behind"

@@ -4,6 +4,7 @@ and nothing failed, never a timing: the machines are shared."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_payouts_bench_quick_mode_measures_every_row(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "payouts.py"), "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
         timeout=300,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not list(scratch.iterdir()), "the run left its stores behind"
     data = json.loads((tmp_path / "payouts-quick.json").read_text())
     transfers, batch = data["transfers"], data["batch"]
     assert transfers["rps"] > 0 and transfers["requests"] > 0 and transfers["errors"] == 0
