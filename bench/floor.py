@@ -81,7 +81,7 @@ async def load(request: Request) -> Response:
     cur = _db.cursor()
     cur.execute("BEGIN IMMEDIATE")
     try:
-        card = cur.execute(_CARD_FOR_MOVE.sqlite, {"card_id": body["enKashCardId"]}).fetchone()
+        card = cur.execute(_CARD_FOR_MOVE.sqlite, {"card_id": body["enKashCardId"], "on": True}).fetchone()
         account = cur.execute(_DEBIT_ACCOUNT.sqlite, {"id": card[2], "delta": -minor, "need": minor, "now": now}).fetchone()
         balance = cur.execute(_LOAD_CARD.sqlite, {"id": card[0], "delta": minor, "ceiling": _MAX - minor, "now": now}).fetchone()
         seq = cur.execute(_MINT.sqlite, {"count": 1, "kind": "txn"}).fetchone()[0]

@@ -513,8 +513,17 @@ def throughput(targets: list[Target], rounds: int, duration: float, connections:
 
 def startup(rounds: int) -> dict:
     """`enkash-sandbox serve` to the first answer: on a new store (schema and demo seed) and on an existing one."""
-    fresh, existing, idle = [], [], []
+    fresh, existing, idle, floor = [], [], [], []
     for _ in range(rounds):
+        port = free_port()  # the stack's own floor, in the same round (bench/stack_floor.py)
+        cmd = [sys.executable, "-m", "uvicorn", "stack_floor:app", "--port", str(port), "--log-level", "warning"]
+        started = time.perf_counter()
+        proc = spawn(cmd, cwd=HERE)
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/_sandbox/health", proc)
+            floor.append(time.perf_counter() - started)
+        finally:
+            stop(proc)
         db = scratch_dir("start-") / "enkash_sandbox.db"
         for times in (fresh, existing):
             port = free_port()
@@ -533,6 +542,7 @@ def startup(rounds: int) -> dict:
         "fresh_store_s": statistics.median(fresh),
         "existing_store_s": statistics.median(existing),
         "rss_idle_mb": statistics.median(idle),
+        "stack_floor_s": statistics.median(floor),
     }
 
 
@@ -713,6 +723,9 @@ def goals(results: dict) -> list[tuple[str, str, str, bool | None]]:
                 s["fresh_store_s"] <= 1.0,
             )
         )
+        if "stack_floor_s" in s:  # no target: what the frameworks' start costs on this machine, for scale
+            floor = s["stack_floor_s"]
+            out.append(("start to ready of FastAPI + uvicorn + SQLModel alone (one route)", f"{floor:.2f} s", "—", None))
         out.append(("idle RSS", f"{s['rss_idle_mb']:.0f} MB", "≤ 120 MB", s["rss_idle_mb"] <= 120))
     if "reset" in results:
         ms = results["reset"]["reset_server_ms"]
@@ -741,7 +754,7 @@ def report(results: dict) -> str:
     if met:
         lines += ["", "| goal | measured | target | met |", "|---|---|---|---|"]
         for what, measured, goal, ok in met:
-            lines.append(f"| {what} | {measured} | {goal} | {'yes' if ok else '**no**'} |")
+            lines.append(f"| {what} | {measured} | {goal} | {'—' if ok is None else 'yes' if ok else '**no**'} |")
     if tp:
         lines += [
             "",
@@ -791,7 +804,9 @@ def report(results: dict) -> str:
         lines += [
             "",
             f"`enkash-sandbox serve` to its first answer: **{s['existing_store_s']:.2f} s** on an existing store, "
-            f"**{s['fresh_store_s']:.2f} s** on a new one (schema and demo seed); idle RSS {s['rss_idle_mb']:.0f} MB.",
+            f"**{s['fresh_store_s']:.2f} s** on a new one (schema and demo seed); idle RSS {s['rss_idle_mb']:.0f} MB. "
+            f"FastAPI, uvicorn and SQLModel alone with one route (`bench/stack_floor.py`), same rounds: "
+            f"{s.get('stack_floor_s', float('nan')):.2f} s.",
         ]
     if "reset" in results:
         r = results["reset"]

@@ -41,7 +41,9 @@ def test_bench_quick_mode_measures_and_reports_every_row(tmp_path):
     for by_workers in data["workers"].values():
         assert set(by_workers) == {"1", "2"}
         assert all(row["audit_ok"] and row["write"]["rps"] > 0 for row in by_workers.values())
-    assert data["startup"]["fresh_store_s"] > 0 and data["startup"]["existing_store_s"] > 0
+    assert (
+        data["startup"]["fresh_store_s"] > 0 and data["startup"]["existing_store_s"] > 0 and data["startup"]["stack_floor_s"] > 0
+    )
     assert data["reset"]["reset_server_ms"] > 0 and data["scale"]
     text = (tmp_path / "quick.md").read_text()
     assert "| goal | measured | target | met |" in text and "| target | persists writes |" in text

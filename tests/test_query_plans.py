@@ -79,6 +79,7 @@ PARAMS = {
     "used_day": "D:2026-01-01",
     "used_month": "M:2026-01",
     "used_year": "Y:2026",
+    "on": True,
 }
 
 
@@ -155,3 +156,24 @@ def test_the_index_check_can_fail(sqlite_store):
     """The checks above would notice a scan: a lookup on an unindexed column is reported as one."""
     plan = _sqlite_plan(sqlite_store, 'SELECT id FROM "transaction" WHERE description = :d', {"d": "x"})
     assert re.search(r"SCAN transaction", plan), plan
+
+
+def test_postgresql_composed_movement_statements_use_primary_keys(postgres_engine):
+    """On PostgreSQL a movement's legs and counter are one composed statement, and its transaction and ledger
+    rows another (ledger/movements.py): every UPDATE in them finds its row by key."""
+    legs = movements._legs_in_one_statement((movements._DEBIT_ACCOUNT, movements._LOAD_CARD), True)
+    params = {f"{name}_{i}": value for i in range(2) for name, value in PARAMS.items()}
+    plan = _postgres_plan(postgres_engine, legs.postgres, params)
+    assert plan.count("Index Scan using") >= 3, plan  # the account, the card and the id counter
+    assert not re.findall(r'Seq Scan on "?(\w+)"?', plan), plan
+    inserts = movements._insert_with_entries(2)
+    assert "Seq Scan" not in _postgres_plan(postgres_engine, inserts.postgres, _insert_params())
+
+
+def _insert_params() -> dict:
+    row = dict.fromkeys(re.findall(r":(\w+)", movements._INSERT_TXN.sqlite))
+    row.update({"id": "EKT1", "seq": 1, "amount_minor": 1, "status": "SUCCESS", "created_at": "2026-01-01 00:00:00"})
+    for i in range(2):
+        for column in movements._ENTRY_COLUMNS:
+            row[f"{column}_e{i}"] = 1 if column.endswith("minor") else "2026-01-01 00:00:00" if column == "created_at" else "X"
+    return row

@@ -9,7 +9,10 @@ written in the caller's transaction together with the balance change, as prebuil
 - legs are applied in one lock order (accounts before cards, then by id), so opposite movements queue
   instead of deadlocking on PostgreSQL;
 - the transaction id comes from a guarded counter UPDATE taken last, so its row lock is held briefly;
-- a repeated reference is stopped by the unique index on (account, reference): no read first.
+- a repeated reference is stopped by the unique index on (account, reference): no read first;
+- on PostgreSQL, where every statement is a round trip and locks last until the commit, the legs and the counter
+  are one composed statement and the transaction and ledger rows another (same statements, same order, same
+  guards); on SQLite they run one by one.
 
 Hot paths call `record()` with a prebuilt-SQL transaction (store/sql.py); cold paths that hold ORM objects
 call `move()` and the helpers below, which run the same statements inside their session.
@@ -26,7 +29,7 @@ from enkash_sandbox import ids, jsonio
 from enkash_sandbox.envelopes import Inferred
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
 from enkash_sandbox.money import MAX_BALANCE_MINOR
-from enkash_sandbox.store.sql import Sql, Tx, as_json
+from enkash_sandbox.store.sql import Sql, Tx, as_json, renamed
 from enkash_sandbox.store.tables import Card, CardAccount
 from enkash_sandbox.vocabulary import Direction, HolderKind, TxnType
 from sqlalchemy.exc import IntegrityError
@@ -131,13 +134,72 @@ _INSERT_TXN = Sql(
     ":account_balance_after_minor, :pg_reference_number, :status, :description, :remarks, :created_by, :order_id, "
     ":response, :created_at)"
 )
+_ENTRY_COLUMNS = ("txn_id", "partner_id", "holder_kind", "holder_id", "amount_minor", "balance_after_minor", "created_at")
 _INSERT_ENTRY = Sql(
-    "INSERT INTO ledger_entry (txn_id, partner_id, holder_kind, holder_id, amount_minor, balance_after_minor, "
-    "created_at) VALUES (:txn_id, :partner_id, :holder_kind, :holder_id, :amount_minor, :balance_after_minor, "
-    ":created_at)"
+    f"INSERT INTO ledger_entry ({', '.join(_ENTRY_COLUMNS)}) VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)})"
 )
 _SET_RESPONSE = Sql('UPDATE "transaction" SET response = :response WHERE id = :id')
 _FIRST_RESPONSE = Sql('SELECT response FROM "transaction" WHERE account_id = :account_id AND pg_reference_number = :ref')
+
+
+# -- PostgreSQL: a movement in two round trips ----------------------------------------------------------------
+# Every statement is a round trip to the server, and the rows a movement locks stay locked until its commit: one
+# statement per leg, one for the counter, one for the transaction row and one for its ledger rows held the hot
+# account's lock across six round trips (a load was ten in all). Composed here from the statements above, once
+# per shape: every leg and the counter in one statement, the transaction row and its ledger rows in another.
+_COMPOSED: dict[Any, Sql] = {}
+
+
+def _first(row: tuple[Any, ...] | None) -> Any:
+    return row[0] if row is not None else None
+
+
+def _legs_in_one_statement(steps: tuple[Sql, ...], mint: bool) -> Sql:
+    """The legs' guarded UPDATEs (and the transaction counter) as one statement answering every new balance
+    (and the counter). Each step runs only if the step before it moved something (`EXISTS`): that keeps the
+    lock order above — a step cannot touch its row before the previous one has locked its own — and a guard
+    that fails leaves every later leg and the counter untouched, as when they ran one by one."""
+    key = (steps, mint)
+    composed = _COMPOSED.get(key)
+    if composed is None:
+        parts, answers = [], []
+        for i, sql in enumerate(steps):
+            text = renamed(sql, f"_{i}")
+            if i:
+                assert text.count(" RETURNING ") == 1, text
+                text = text.replace(" RETURNING ", f" AND EXISTS (SELECT 1 FROM leg{i - 1}) RETURNING ")
+            parts.append(f"leg{i} AS ({text})")
+            answers.append(f"(SELECT * FROM leg{i})")
+        if mint:  # Database.mint's counter, taken last like there
+            parts.append(
+                "minted AS (UPDATE id_sequence SET next_value = next_value + 1 WHERE kind = 'txn' "
+                f"AND EXISTS (SELECT 1 FROM leg{len(steps) - 1}) RETURNING next_value)"
+            )
+            answers.append("(SELECT next_value FROM minted)")
+        composed = _COMPOSED[key] = Sql(f"WITH {', '.join(parts)} SELECT {', '.join(answers)}")
+    return composed
+
+
+def _apply_in_one_statement(tx: Tx, steps: list[tuple[Leg, Sql, dict[str, Any]]], *, mint: bool) -> tuple[list[Any], int | None]:
+    """Each leg's new balance (None from the first guard that failed on) and the minted transaction number."""
+    statement = _legs_in_one_statement(tuple(sql for _, sql, _ in steps), mint)
+    params = {f"{name}_{i}": value for i, (_, _, step) in enumerate(steps) for name, value in step.items()}
+    answer = tx.one(statement, params)
+    assert answer is not None  # a SELECT of scalar sub-queries is always one row
+    moved = list(answer[: len(steps)])
+    counter = answer[len(steps)] if mint else None
+    return moved, (int(counter) - 1 if counter is not None else None)
+
+
+def _insert_with_entries(count: int) -> Sql:
+    """The transaction row and its `count` ledger rows as one statement (parameters of ledger row i end `_e<i>`)."""
+    composed = _COMPOSED.get(count)
+    if composed is None:
+        rows = ", ".join("(" + ", ".join(f":{c}_e{i}" for c in _ENTRY_COLUMNS) + ")" for i in range(count))
+        composed = _COMPOSED[count] = Sql(
+            f"WITH txn AS ({_INSERT_TXN.sqlite}) INSERT INTO ledger_entry ({', '.join(_ENTRY_COLUMNS)}) VALUES {rows}"
+        )
+    return composed
 
 
 @dataclass(frozen=True)
@@ -245,7 +307,7 @@ class Ledger:
         the caller minted beforehand (when another row must carry the transaction's id before it exists)."""
         now = at or self.clock.now()
         stamp = tx.ts(now)
-        balances: dict[tuple[str, str], int] = {}
+        steps: list[tuple[Leg, Sql, dict[str, Any]]] = []
         for leg in sorted(legs, key=lambda leg: (leg.kind != ACCOUNT, leg.holder_id)):
             if leg.delta < 0:
                 sql = {ACCOUNT: _DEBIT_ACCOUNT, CARD: _DEBIT_CARD, HOLD: _DEBIT_HOLD}[leg.kind]
@@ -258,8 +320,18 @@ class Ledger:
                 else:
                     sql = {"load": _LOAD_CARD, "allocation": _ALLOCATE_TO_CARD}.get(remember or "", _CREDIT_CARD)
                 params = {"id": leg.holder_id, "delta": leg.delta, "ceiling": MAX_BALANCE_MINOR - leg.delta, "now": stamp}
-            row = tx.one(sql, params)
-            if row is None:
+            steps.append((leg, sql, params))
+        if tx.postgres and steps:  # (a declined movement moves nothing: it has no legs)
+            moved, minted = _apply_in_one_statement(tx, steps, mint=seq is None)
+        else:  # SQLite: a statement is a function call, not a round trip; stop at the first guard that fails
+            moved, minted = [], None
+            for _, sql, params in steps:
+                moved.append(_first(tx.one(sql, params)))
+                if moved[-1] is None:
+                    break
+        balances: dict[tuple[str, str], int] = {}
+        for (leg, _, _), balance in zip(steps, moved, strict=False):  # SQLite: `moved` ends at a failed guard
+            if balance is None:
                 if leg.delta >= 0:
                     if leg.kind == CARD:
                         replaced = tx.one(_REPLACED_BY, {"id": leg.holder_id})
@@ -267,9 +339,9 @@ class Ledger:
                             raise CardReplaced(leg.holder_id)
                     raise BalanceLimit()
                 raise insufficient or InsufficientBalance()
-            balances[(leg.kind, leg.holder_id)] = int(row[0])
+            balances[(leg.kind, leg.holder_id)] = int(balance)
         if seq is None:
-            seq = self.db.mint(tx, "txn")
+            seq = minted if minted is not None else self.db.mint(tx, "txn")
         movement = Movement(
             id=ids.format_id(self.db.seed, "txn", seq),
             seq=seq,
@@ -288,52 +360,52 @@ class Ledger:
         )
         if respond is not None:
             movement.response = respond(movement)
+        row = {
+            "id": movement.id,
+            "seq": seq,
+            "partner_id": partner_id,
+            "account_id": account_id,
+            "card_id": card_id,
+            "user_id": user_id,
+            "direction": direction,
+            "type": type,
+            "transaction_code": transaction_code,
+            "amount_minor": amount_minor,
+            "card_balance_after_minor": movement.card_balance,
+            "account_balance_after_minor": movement.account_balance,
+            "pg_reference_number": reference,
+            "status": status,
+            "description": description,
+            "remarks": remarks,
+            "created_by": created_by,
+            "order_id": order_id,
+            "response": tx.json(movement.response),
+            "created_at": stamp,
+        }
+        entries = [
+            {
+                "txn_id": movement.id,
+                "partner_id": partner_id,
+                "holder_kind": str(leg.kind),
+                "holder_id": leg.holder_id,
+                "amount_minor": leg.delta,
+                "balance_after_minor": balances[(leg.kind, leg.holder_id)],
+                "created_at": stamp,
+            }
+            for leg in legs
+        ]
         try:
-            tx.run(
-                _INSERT_TXN,
-                {
-                    "id": movement.id,
-                    "seq": seq,
-                    "partner_id": partner_id,
-                    "account_id": account_id,
-                    "card_id": card_id,
-                    "user_id": user_id,
-                    "direction": direction,
-                    "type": type,
-                    "transaction_code": transaction_code,
-                    "amount_minor": amount_minor,
-                    "card_balance_after_minor": movement.card_balance,
-                    "account_balance_after_minor": movement.account_balance,
-                    "pg_reference_number": reference,
-                    "status": status,
-                    "description": description,
-                    "remarks": remarks,
-                    "created_by": created_by,
-                    "order_id": order_id,
-                    "response": tx.json(movement.response),
-                    "created_at": stamp,
-                },
-            )
+            if tx.postgres and entries:  # the transaction row and its ledger rows in one round trip, locks held
+                numbered = {f"{name}_e{i}": value for i, entry in enumerate(entries) for name, value in entry.items()}
+                tx.run(_insert_with_entries(len(entries)), {**row, **numbered})
+            else:
+                tx.run(_INSERT_TXN, row)
+                tx.many(_INSERT_ENTRY, entries)
         except IntegrityError as exc:
             # the unique (account, reference) index: a repeat of a reference, however close the twin was
             if reference and violated_reference_index(exc):
                 raise DuplicateReference(reference, account_id) from None
             raise
-        tx.many(
-            _INSERT_ENTRY,
-            [
-                {
-                    "txn_id": movement.id,
-                    "partner_id": partner_id,
-                    "holder_kind": str(leg.kind),
-                    "holder_id": leg.holder_id,
-                    "amount_minor": leg.delta,
-                    "balance_after_minor": balances[(leg.kind, leg.holder_id)],
-                    "created_at": stamp,
-                }
-                for leg in legs
-            ],
-        )
         return movement
 
     def reference_used(self, tx: Tx, account_id: str, reference: str) -> bool:

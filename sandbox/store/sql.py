@@ -37,6 +37,12 @@ class Sql:
         self.postgres = _PARAM.sub(r"%(\1)s", self.sqlite)
 
 
+def renamed(sql: Sql, suffix: str) -> str:
+    """The statement's `:name` text with every parameter renamed `name<suffix>`: for composing several prebuilt
+    statements into one (each keeps its own parameters)."""
+    return _PARAM.sub(rf":\1{suffix}", sql.sqlite)
+
+
 class Tx:
     """One transaction on a DBAPI cursor (opened and closed by Database.tx / Database.tx_of)."""
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from enkash_sandbox.store.sql import Sql, Tx, as_datetime, as_json
+from enkash_sandbox.store.sql import Sql, Tx, as_datetime, as_json, renamed
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +24,14 @@ def test_postgres_text_is_valid_pyformat_with_the_same_names():
     sql = Sql("UPDATE card SET balance = balance + :x WHERE id = :id AND balance >= :x")
     # psycopg fills %(name)s from a mapping; Python's % operator reads the same syntax
     assert sql.postgres % {"x": 5, "id": "'C1'"} == "UPDATE card SET balance = balance + 5 WHERE id = 'C1' AND balance >= 5"
+
+
+def test_renamed_suffixes_every_parameter_and_nothing_else():
+    sql = Sql("UPDATE card SET b = b + :delta, t = '10:30', j = :j::jsonb WHERE id = :id AND b >= :delta")
+    assert (
+        renamed(sql, "_1") == "UPDATE card SET b = b + :delta_1, t = '10:30', j = :j_1::jsonb WHERE id = :id_1 AND b >= :delta_1"
+    )
+    assert Sql(renamed(sql, "_1")).postgres.count("%(delta_1)s") == 2
 
 
 def test_casts_are_left_alone():

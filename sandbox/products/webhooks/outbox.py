@@ -89,15 +89,17 @@ def emit(
     payload: dict[str, Any] | Callable[[], dict[str, Any]],
     company_id: str | None = None,
     only: str | None = None,
+    subscribed: list[str] | None = None,
 ) -> str | None:
     """Record an event and queue it for every matching subscription, in the caller's transaction; the event's
     id, or None when no subscription wants it (then nothing is written). `payload` may hold Decimal amounts:
     they are stored, and sent, exactly; given as a function, it is built only when a subscription wants the
     event (the hot writes: most partners subscribe to nothing, and the payload's dates and amounts were built
-    for every load with the store's write lock held). `only` limits the deliveries to one subscription (fire)."""
+    for every load with the store's write lock held). `only` limits the deliveries to one subscription (fire).
+    `subscribed` is what `subscribers` answered, for a caller that asked before taking its locks."""
     if event_type not in EVENTS:
         raise ValueError(f"unknown webhook event {event_type}")
-    targets = subscribers(tx, partner_id, event_type, company_id)
+    targets = subscribed if subscribed is not None else subscribers(tx, partner_id, event_type, company_id)
     if only is not None:
         targets = [t for t in targets if t == only]
     if not targets:
