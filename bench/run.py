@@ -55,6 +55,7 @@ def scratch_dir(prefix: str) -> Path:
     """A new empty folder for one store of this run, under the run's own temporary folder."""
     if not _SCRATCH:
         _SCRATCH.append(Path(tempfile.mkdtemp(prefix="enkash-bench-")))
+        atexit.register(clean_up)  # also for a script that imports this module and never calls cleaned_up_on_exit
     return Path(tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH[0]))
 
 
