@@ -145,6 +145,7 @@ class AuditService:
                     )
             holds = self._authorizations(s, problems, scoped, sums)
             self._chains(s, problems, scoped)
+            self._stated_balances(s, problems, scoped)
             for account_id, reference, count in s.exec(
                 scoped(
                     select(col(Transaction.account_id), col(Transaction.pg_reference_number), func.count())
@@ -209,6 +210,44 @@ class AuditService:
                     }
                 )
             previous[(kind, holder)] = after
+
+    @staticmethod
+    def _stated_balances(s: Session, problems: list[dict[str, Any]], scoped: _Scope) -> None:
+        """A transaction states the card's and the account's balance after it (the transaction list shows them);
+        each must be the balance its own ledger row for that holder reached. The ledger writes both from one
+        set of new balances, in one statement on PostgreSQL: a leg matched to the wrong answer would show here."""
+        for column, kind, holder in (
+            (Transaction.card_balance_after_minor, CARD, Transaction.card_id),
+            (Transaction.account_balance_after_minor, ACCOUNT, Transaction.account_id),
+        ):
+            rows = s.exec(
+                scoped(
+                    select(col(Transaction.id), col(holder), col(column), col(LedgerEntry.balance_after_minor))
+                    .outerjoin(
+                        LedgerEntry,
+                        (col(LedgerEntry.txn_id) == col(Transaction.id))
+                        & (col(LedgerEntry.holder_kind) == str(kind))
+                        & (col(LedgerEntry.holder_id) == col(holder)),
+                    )
+                    .where(col(column).is_not(None))
+                    .where(
+                        col(LedgerEntry.balance_after_minor).is_(None) | (col(LedgerEntry.balance_after_minor) != col(column))
+                    ),
+                    Transaction,
+                )
+            ).all()
+            for txn_id, holder_id, stated, reached in rows:
+                assert stated is not None  # the query's WHERE
+                problems.append(
+                    {
+                        "check": "transaction_balance_after",
+                        "transactionId": txn_id,
+                        "holderKind": str(kind),
+                        "holderId": holder_id,
+                        "stated": from_minor(stated),
+                        "ledger": None if reached is None else from_minor(reached),
+                    }
+                )
 
     def _authorizations(
         self, s: Session, problems: list[dict[str, Any]], scoped: _Scope, sums: dict[tuple[str, str], int]
@@ -393,6 +432,7 @@ def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datet
                 "detail": "deleted but still enabled: it is sent events",
             }
         )
+    findings.extend(_unwanted_delivery_findings(s))
     findings.extend(_money_event_findings(s))
     cutoff = (now or utcnow_real()) - timedelta(seconds=stale_after_seconds)
     stale = s.execute(
@@ -409,6 +449,42 @@ def webhook_findings(s: Session, *, stale_after_seconds: float = 300, now: datet
                 "detail": f"DELIVERING with a lease that ran out at {iso_utc(until)}",
             }
         )
+    return findings
+
+
+def _unwanted_delivery_findings(s: Session) -> list[dict[str, Any]]:
+    """A delivery to a subscription that never asked for its event: the event's type is not among the
+    subscription's, or the subscription names another company. Emit picks the subscriptions (a card load picks
+    them before its ledger locks and hands them over), so a wrong pick shows here. Only subscriptions never
+    changed since they were made are judged: their events and company are what they were for every delivery."""
+    findings: list[dict[str, Any]] = []
+    rows = s.execute(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns; it takes any number
+            col(WebhookDelivery.id),
+            col(WebhookDelivery.partner_id),
+            col(WebhookSubscription.id),
+            cast(col(WebhookSubscription.events), String),
+            col(WebhookSubscription.company_id),
+            col(WebhookEvent.event_type),
+            col(WebhookEvent.company_id),
+        )
+        .join(WebhookSubscription, col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id))
+        .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
+        .where(col(WebhookSubscription.modified_at) == col(WebhookSubscription.created_at))
+    ).all()
+    for delivery_id, partner_id, sub_id, events_text, sub_company, event_type, event_company in rows:
+        wanted = jsonio.loads(events_text) if events_text else []
+        if event_type not in wanted or (sub_company and event_company and sub_company != event_company):
+            findings.append(
+                {
+                    "check": "webhook_unwanted_delivery",
+                    "deliveryId": delivery_id,
+                    "subscriptionId": sub_id,
+                    "partnerId": partner_id,
+                    "detail": f"{event_type} for a subscription to {', '.join(wanted) or 'nothing'}"
+                    + (f" of company {sub_company}" if sub_company else ""),
+                }
+            )
     return findings
 
 

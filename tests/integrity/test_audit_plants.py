@@ -127,6 +127,22 @@ def test_a_load_whose_ledger_rows_were_lost_is_flagged(sandbox, tenant, holder_c
     assert {"balance_equals_ledger"} <= checks(audit(sandbox, tenant["partnerId"]))
 
 
+def test_a_transaction_stating_another_balance_than_its_ledger_rows_is_flagged(sandbox, tenant, holder_card):
+    """A transaction states the card's and the account's balance after it (the transaction list shows them); the
+    ledger writes them and its ledger rows from one set of new balances (one statement on PostgreSQL)."""
+    txn_id = holder_card["enkashCardTxnId"]
+    for column in ("card_balance_after_minor", "account_balance_after_minor"):
+        with sandbox.container.db.write() as s:
+            s.execute(text(f'UPDATE "transaction" SET {column} = {column} + 1 WHERE id = :t'), {"t": txn_id})
+        found = audit(sandbox, tenant["partnerId"])
+        assert [p["transactionId"] for p in found["discrepancies"] if p["check"] == "transaction_balance_after"] == [txn_id], (
+            found
+        )
+        with sandbox.container.db.write() as s:
+            s.execute(text(f'UPDATE "transaction" SET {column} = {column} - 1 WHERE id = :t'), {"t": txn_id})
+    assert audit(sandbox, tenant["partnerId"])["ok"]
+
+
 def test_money_on_a_replaced_card_is_flagged(sandbox, tenant, holder_card):
     with sandbox.container.db.write() as s:  # a replacement that left the balance behind
         s.execute(update(Card).where(Card.id == holder_card["enKashCardId"]).values(replaced_by="EKCNOWHERE", status="BL"))

@@ -101,3 +101,47 @@ def test_a_money_event_that_tells_another_story_than_its_movement_is_reported(tm
             now=datetime(2026, 1, 1),
         )
         assert "webhook_event_money" in audit(sandbox, partner)
+
+
+def test_a_delivery_to_a_subscription_that_did_not_ask_for_it_is_reported(tmp_path):
+    """A card load picks its subscriptions before its ledger locks and hands them to emit: a wrong pick would
+    deliver an event to a subscription of other events or of another company. The audit judges the deliveries
+    of every subscription unchanged since it was made (a changed one may have asked for it back then)."""
+    with LiveSandbox(Settings(db=str(tmp_path / "unwanted.db"), seed_demo=False, webhook_deliverer=False)) as sandbox:
+        creds = sandbox.provision(encryption="off", fundBalance=1000)
+        partner, company, account = creds["partnerId"], creds["companyId"], creds["cardAccounts"]["RELOADABLE_GPR"]
+        with EnKashClient.from_credentials(sandbox.url, creds, encrypt=False) as client:
+            client.subscribe_webhook("http://127.0.0.1:9/loads", ["CARD_LOADED"])
+            other = client.subscribe_webhook("http://127.0.0.1:9/payouts", ["PAYOUT_SUCCESS"])
+            card = client.create_card(companyId=company, cardAccountId=account, mobile="9876500002", firstName="Audit")
+            client.load(company, account, card["enKashCardId"], "5.00", reference="UNWANTED-1")
+        with sandbox.container.db.read() as s:
+            (event_id,) = s.exec(text("SELECT id FROM webhook_event WHERE event_type = 'CARD_LOADED'")).one()
+            subs = dict(s.exec(text("SELECT url, id FROM webhook_subscription")).all())
+        payouts_sub = subs["http://127.0.0.1:9/payouts"]
+        assert other and audit(sandbox, partner) == set()  # the load went to the CARD_LOADED subscription only
+
+        plant(
+            sandbox,
+            "INSERT INTO webhook_delivery (event_id, subscription_id, partner_id, status, attempts, next_attempt_at, "
+            "attempt_log, created_at) VALUES (:e, :sub, :p, 'PENDING', 0, :now, '[]', :now)",
+            e=event_id,
+            sub=payouts_sub,
+            p=partner,
+            now=datetime(2026, 1, 1),
+        )
+        assert audit(sandbox, partner) == {"webhook_unwanted_delivery"}  # a PAYOUT_SUCCESS subscription got a load
+        plant(
+            sandbox,
+            "UPDATE webhook_subscription SET events = :ev, company_id = 'CEKANOTHER1' WHERE id = :sub",
+            ev='["CARD_LOADED"]',
+            sub=payouts_sub,
+        )
+        assert audit(sandbox, partner) == {"webhook_unwanted_delivery"}  # the right event, another company's
+        plant(
+            sandbox,
+            "UPDATE webhook_subscription SET modified_at = :later WHERE id = :sub",
+            later=datetime(2030, 1, 1),
+            sub=payouts_sub,
+        )
+        assert audit(sandbox, partner) == set()  # changed since: it may have asked for it when it was delivered
