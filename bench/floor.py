@@ -24,7 +24,7 @@ from enkash_sandbox.ledger.movements import _DEBIT_ACCOUNT, _INSERT_ENTRY, _INSE
 from enkash_sandbox.products.cards.service import _CARD_FOR_MOVE
 from enkash_sandbox.products.records import _CARD_WITH_CONTEXT
 from enkash_sandbox.products.spend.velocity import _READ as _USAGE
-from enkash_sandbox.store.engine import _MINT
+from enkash_sandbox.store.engine import MINT
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -84,7 +84,7 @@ async def load(request: Request) -> Response:
         card = cur.execute(_CARD_FOR_MOVE.sqlite, {"card_id": body["enKashCardId"], "on": True}).fetchone()
         account = cur.execute(_DEBIT_ACCOUNT.sqlite, {"id": card[2], "delta": -minor, "need": minor, "now": now}).fetchone()
         balance = cur.execute(_LOAD_CARD.sqlite, {"id": card[0], "delta": minor, "ceiling": _MAX - minor, "now": now}).fetchone()
-        seq = cur.execute(_MINT.sqlite, {"count": 1, "kind": "txn"}).fetchone()[0]
+        seq = cur.execute(MINT.sqlite, {"count": 1, "kind": "txn"}).fetchone()[0]
         txn = f"FLOOR{seq:012d}"
         cur.execute(
             _INSERT_TXN.sqlite,

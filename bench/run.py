@@ -55,7 +55,6 @@ def scratch_dir(prefix: str) -> Path:
     """A new empty folder for one store of this run, under the run's own temporary folder."""
     if not _SCRATCH:
         _SCRATCH.append(Path(tempfile.mkdtemp(prefix="enkash-bench-")))
-        atexit.register(clean_up)  # also for a script that imports this module and never calls cleaned_up_on_exit
     return Path(tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH[0]))
 
 
@@ -68,9 +67,13 @@ def clean_up() -> None:
 
 
 def cleaned_up_on_exit() -> None:
-    """Clean up on a normal end, an exception, Ctrl-C and SIGTERM (a CI timeout or `kill`)."""
-    atexit.register(clean_up)
+    """Clean up on SIGTERM (a CI timeout or `kill`) too, not only on a normal end, an exception or Ctrl-C."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+# any script that imports this module (the other benchmarks, a one-off measurement) stops its servers and
+# removes its stores when it ends
+atexit.register(clean_up)
 
 
 # -- plumbing -------------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def test_postgresql_composed_movement_statements_use_primary_keys(postgres_engin
     rows another (ledger/movements.py): every UPDATE in them finds its row by key."""
     legs = movements._legs_in_one_statement((movements._DEBIT_ACCOUNT, movements._LOAD_CARD), True)
     params = {f"{name}_{i}": value for i in range(2) for name, value in PARAMS.items()}
+    params.update({"kind_2": "txn", "count_2": 1})  # the counter, composed after the two legs
     plan = _postgres_plan(postgres_engine, legs.postgres, params)
     assert plan.count("Index Scan using") >= 3, plan  # the account, the card and the id counter
     assert not re.findall(r'Seq Scan on "?(\w+)"?', plan), plan

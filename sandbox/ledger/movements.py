@@ -29,6 +29,7 @@ from enkash_sandbox import ids, jsonio
 from enkash_sandbox.envelopes import Inferred
 from enkash_sandbox.errors import BusinessFailure, InsufficientBalance
 from enkash_sandbox.money import MAX_BALANCE_MINOR
+from enkash_sandbox.store.engine import MINT
 from enkash_sandbox.store.sql import Sql, Tx, as_json, renamed
 from enkash_sandbox.store.tables import Card, CardAccount
 from enkash_sandbox.vocabulary import Direction, HolderKind, TxnType
@@ -147,7 +148,9 @@ _FIRST_RESPONSE = Sql('SELECT response FROM "transaction" WHERE account_id = :ac
 # statement per leg, one for the counter, one for the transaction row and one for its ledger rows held the hot
 # account's lock across six round trips (a load was ten in all). Composed here from the statements above, once
 # per shape: every leg and the counter in one statement, the transaction row and its ledger rows in another.
-_COMPOSED: dict[Any, Sql] = {}
+# once per shape: (the legs' statements, whether the counter is taken) -> statement; ledger rows -> statement
+_LEGS_STATEMENTS: dict[tuple[tuple[Sql, ...], bool], Sql] = {}
+_INSERT_STATEMENTS: dict[int, Sql] = {}
 
 
 def _first(row: tuple[Any, ...] | None) -> Any:
@@ -160,23 +163,19 @@ def _legs_in_one_statement(steps: tuple[Sql, ...], mint: bool) -> Sql:
     lock order above — a step cannot touch its row before the previous one has locked its own — and a guard
     that fails leaves every later leg and the counter untouched, as when they ran one by one."""
     key = (steps, mint)
-    composed = _COMPOSED.get(key)
+    composed = _LEGS_STATEMENTS.get(key)
     if composed is None:
+        # Database.mint's statement, taken last like there (its parameters end _<number of legs>)
+        chain = steps + ((MINT,) if mint else ())
         parts, answers = [], []
-        for i, sql in enumerate(steps):
+        for i, sql in enumerate(chain):
             text = renamed(sql, f"_{i}")
             if i:
                 assert text.count(" RETURNING ") == 1, text
-                text = text.replace(" RETURNING ", f" AND EXISTS (SELECT 1 FROM leg{i - 1}) RETURNING ")
-            parts.append(f"leg{i} AS ({text})")
-            answers.append(f"(SELECT * FROM leg{i})")
-        if mint:  # Database.mint's counter, taken last like there
-            parts.append(
-                "minted AS (UPDATE id_sequence SET next_value = next_value + 1 WHERE kind = 'txn' "
-                f"AND EXISTS (SELECT 1 FROM leg{len(steps) - 1}) RETURNING next_value)"
-            )
-            answers.append("(SELECT next_value FROM minted)")
-        composed = _COMPOSED[key] = Sql(f"WITH {', '.join(parts)} SELECT {', '.join(answers)}")
+                text = text.replace(" RETURNING ", f" AND EXISTS (SELECT 1 FROM step{i - 1}) RETURNING ")
+            parts.append(f"step{i} AS ({text})")
+            answers.append(f"(SELECT * FROM step{i})")
+        composed = _LEGS_STATEMENTS[key] = Sql(f"WITH {', '.join(parts)} SELECT {', '.join(answers)}")
     return composed
 
 
@@ -184,6 +183,8 @@ def _apply_in_one_statement(tx: Tx, steps: list[tuple[Leg, Sql, dict[str, Any]]]
     """Each leg's new balance (None from the first guard that failed on) and the minted transaction number."""
     statement = _legs_in_one_statement(tuple(sql for _, sql, _ in steps), mint)
     params = {f"{name}_{i}": value for i, (_, _, step) in enumerate(steps) for name, value in step.items()}
+    if mint:
+        params.update({f"kind_{len(steps)}": "txn", f"count_{len(steps)}": 1})
     answer = tx.one(statement, params)
     assert answer is not None  # a SELECT of scalar sub-queries is always one row
     moved = list(answer[: len(steps)])
@@ -193,10 +194,10 @@ def _apply_in_one_statement(tx: Tx, steps: list[tuple[Leg, Sql, dict[str, Any]]]
 
 def _insert_with_entries(count: int) -> Sql:
     """The transaction row and its `count` ledger rows as one statement (parameters of ledger row i end `_e<i>`)."""
-    composed = _COMPOSED.get(count)
+    composed = _INSERT_STATEMENTS.get(count)
     if composed is None:
         rows = ", ".join("(" + ", ".join(f":{c}_e{i}" for c in _ENTRY_COLUMNS) + ")" for i in range(count))
-        composed = _COMPOSED[count] = Sql(
+        composed = _INSERT_STATEMENTS[count] = Sql(
             f"WITH txn AS ({_INSERT_TXN.sqlite}) INSERT INTO ledger_entry ({', '.join(_ENTRY_COLUMNS)}) VALUES {rows}"
         )
     return composed

@@ -60,7 +60,8 @@ STORE_LOCK_KEY = 0x454E4B534258  # "ENKSBX"
 _META = Sql("SELECT value FROM meta WHERE key = :key")
 _SEQUENCE_KINDS = Sql("SELECT kind FROM id_sequence")
 _NEW_SEQUENCE = Sql("INSERT INTO id_sequence (kind, next_value) VALUES (:kind, 0)")
-_MINT = Sql("UPDATE id_sequence SET next_value = next_value + :count WHERE kind = :kind RETURNING next_value")
+# reserves `count` values of a kind (the ledger composes it into a movement's statement on PostgreSQL)
+MINT = Sql("UPDATE id_sequence SET next_value = next_value + :count WHERE kind = :kind RETURNING next_value")
 
 
 def sequence_kinds() -> set[str]:
@@ -525,7 +526,7 @@ class Database:
     def mint(self, tx: Tx, kind: str, count: int = 1) -> int:
         """Reserve `count` consecutive counter values of a kind in a prebuilt-SQL transaction; the first one.
         (One guarded statement: on PostgreSQL it row-locks the counter until commit.)"""
-        row = tx.one(_MINT, {"kind": kind, "count": count})
+        row = tx.one(MINT, {"kind": kind, "count": count})
         assert row is not None, f"no id counter for {kind}"
         return int(row[0]) - count
 

@@ -306,7 +306,7 @@ class CardService:
                 raise CardNotFound(req.enKashCardId)
             card = _MovableCard(*row[:8])
             account_id = req.cardAccountId or card.account_id
-            company_id, account_type = row[8], row[9]
+            company_id, account_type, has_subscriptions = row[8], row[9], row[10]
             if account_id != card.account_id:
                 other = tx.one(_ACCOUNT_OF_PARTNER, {"account_id": account_id})
                 if other is None or other[0] != partner_id or (req.companyId and other[1] != req.companyId):
@@ -321,7 +321,7 @@ class CardService:
                 raise BusinessFailure("DR not allowed on this card")
             scope.ensure_usable(card, CardOperation.CREDIT if credit else CardOperation.UNLOAD)
             # who wants CARD_LOADED, read before the ledger locks the account (on PostgreSQL until the commit)
-            subscribed = outbox.subscribers(tx, partner_id, "CARD_LOADED", company_id) if credit and row[10] else []
+            subscribed = outbox.subscribers(tx, partner_id, "CARD_LOADED", company_id) if credit and has_subscriptions else []
 
             def respond(moved: Movement) -> dict[str, Any]:
                 return {
