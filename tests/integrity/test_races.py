@@ -155,6 +155,51 @@ def test_credits_racing_a_replacement_follow_the_holder(server):
     report("credits vs replace", server, trials=TRIALS, detail="60 loads and one replaceCard at once")
 
 
+def test_loads_racing_for_an_account_funded_for_half_move_exactly_what_was_answered(server):
+    """The load's write path (on PostgreSQL one statement for the account's debit, the card's credit and the
+    transaction number, another for the transaction and its ledger rows): 60 loads of 10 over three cards of an
+    account holding 300, six of them repeating an earlier reference. The account ends at 300 minus what was
+    answered OK, each card holds its own OK loads, every OK load is its own transaction, and no reference
+    moved money twice."""
+    for trial in range(TRIALS):
+        _loads_on_half_the_money(server, trial)
+    report("loads on half the money", server, trials=TRIALS, detail="60 loads of 10 on 300, 3 cards, 6 repeats")
+
+
+def _loads_on_half_the_money(server, trial: int) -> None:
+    creds = server.provision(fundBalance=300)
+    ref = gpr_ref(creds)
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        cards = [
+            partner.create_card(companyId=ref[0], cardAccountId=ref[1], mobile=f"91{trial:02d}00000{n}", firstName="Half")[
+                "enKashCardId"
+            ]
+            for n in range(3)
+        ]
+    pool = clients(server, creds, 12)
+    references = [f"HALF-{trial}-{i if i < 54 else i - 54}" for i in range(60)]  # the last six repeat the first six
+    answered: dict[int, str] = {}
+
+    def load(i: int) -> None:
+        answered[i] = pool[i % 12].load(*ref, cards[i % 3], 10, reference=references[i])["enkashCardTxnId"]
+
+    results = in_parallel([lambda i=i: load(i) for i in range(60)], workers=24)
+    assert {r for r in results if r != "ok"} <= {"Insufficient balance in card account"} | {
+        r for r in results if isinstance(r, str) and r.startswith("Duplicate uniqueReferenceNumber")
+    }, set(results)
+    ok = [i for i, r in enumerate(results) if r == "ok"]
+    assert len(ok) == len(answered) and len(set(answered.values())) == len(ok)  # one transaction each
+    assert len({references[i] for i in ok}) == len(ok), "a reference moved money twice"
+    with EnKashClient.from_credentials(server.url, creds) as partner:
+        balances = {c["enKashCardId"]: Decimal(str(c["otbBalance"])) for c in partner.search_cards(*ref)["data"]}
+        for n, card in enumerate(cards):
+            assert balances[card] == 10 * sum(1 for i in ok if i % 3 == n), card
+        assert Decimal(str(partner.card_account(*ref)["availableBalance"])) == 300 - 10 * len(ok) >= 0
+    assert server.audit(creds["partnerId"])["discrepancies"] == []
+    for c in pool:
+        c.close()
+
+
 def test_concurrent_replacements_leave_one_live_card(server):
     for trial in range(TRIALS):
         creds = server.provision(fundBalance=1_000)
